@@ -1,0 +1,42 @@
+/** Handlers for the sidecar's own methods. */
+import { availableParallelism } from 'node:os';
+import { InvalidInputError } from '../../errors.js';
+import type { Handlers } from '../../protocol/method.js';
+import type { CallContext } from '../session.js';
+import type { coreMethods } from '../spec/core.js';
+import type { Services } from '../services.js';
+
+export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallContext> {
+  return {
+    'sidecar.info': async () => {
+      s.blender.relocate();
+      const blender = await s.blender.status();
+      let exportFormats: Awaited<ReturnType<typeof s.blender.probe>>['exportFormats'] = [];
+      if (blender.found) exportFormats = (await s.blender.probe()).exportFormats;
+      return {
+        name: 'blender-sidecar' as const,
+        version: s.version,
+        protocolVersion: s.protocolVersion,
+        node: process.version,
+        pid: process.pid,
+        startedAt: s.startedAt,
+        stateDir: s.stateDir,
+        blender,
+        capabilities: s.capabilities(),
+        exportFormats: exportFormats.map(({ format, label, extensions, options }) => ({ format, label, extensions, options })),
+        pool: s.poolShape?.() ?? { instances: 0, threadsPerInstance: availableParallelism() },
+      };
+    },
+    'sidecar.ping': ({ echo }) => (echo === undefined ? { pong: true as const } : { pong: true as const, echo }),
+    'rpc.discover': () => s.openRpc(),
+    'events.subscribe': ({ topics }, { session }) => {
+      const known = s.topics();
+      const unknown = topics.filter((t) => !known.includes(t));
+      if (unknown.length > 0) {
+        throw new InvalidInputError('topics', `unknown topic ${unknown.map((t) => `"${t}"`).join(', ')}; accepted: ${known.join(', ')}`);
+      }
+      return { topics: session.subscribe(topics) };
+    },
+    'events.unsubscribe': ({ topics }, { session }) => ({ topics: session.unsubscribe(topics) }),
+  };
+}

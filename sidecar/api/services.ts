@@ -1,0 +1,20 @@
+/** What method handlers may reach: the sidecar's parts, wired once by app.ts. */
+import type { BlenderInstallation } from '../domain/blender/blender.js';
+import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+
+export interface Services {
+  version: string;
+  protocolVersion: number;
+  startedAt: string;
+  stateDir: string;
+  log: Logger;
+  bus: EventBus;
+  metrics: Metrics;
+  blender: BlenderInstallation;
+  capabilities(): string[];
+  topics(): string[];
+  openRpc(): Record<string, unknown>;
+  poolShape?(): { instances: number; threadsPerInstance: number };
+}

@@ -1,0 +1,57 @@
+import { startSidecar } from '../../app.js';
+import type { LogLevel } from '../../log.js';
+import { intFlag, UsageError, type Command } from '../command.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run the sidecar: JSON-RPC over WebSocket on ws://127.0.0.1:PORT/rpc, with /healthz and /metrics on the same port.',
+  usage: 'serve [--port N|0] [--host H] [--state-dir DIR] [--blender PATH]',
+  options: {
+    port: { type: 'string', valueName: 'N', description: 'Port to listen on; 0 (the default) picks a free one.' },
+    host: { type: 'string', valueName: 'H', description: 'Address to bind (default 127.0.0.1). Anything else is reachable by others: a warning is printed.' },
+    'state-dir': { type: 'string', valueName: 'DIR', description: 'Where sidecar.json, the job store and the log live (default: $XDG_STATE_HOME/blender-sidecar).' },
+    'allow-origin': { type: 'string', multiple: true, valueName: 'ORIGIN', description: 'Accept WebSocket connections from this browser Origin (repeatable).' },
+    'allow-host': { type: 'string', multiple: true, valueName: 'HOST:PORT', description: 'Accept this Host header too (repeatable), when bound to another interface.' },
+    blender: { type: 'string', valueName: 'PATH', description: 'The Blender executable (or wrapper script) to run. Default: $BLENDER, then PATH, then the usual install places.' },
+    'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error.' },
+    'parent-pid': { type: 'string', valueName: 'PID', description: 'Stop when this process exits (the add-on passes Blender\'s pid).' },
+  },
+  epilog: 'Example:\n  blender-sidecar serve --port 8765\n  blender-sidecar call sidecar.info',
+  async run({ values }) {
+    const port = intFlag(values, 'port', { min: 0, max: 65535 }) ?? 0;
+    const level = (values['log-level'] as string | undefined) ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
+    const parentPid = intFlag(values, 'parent-pid', { min: 1 });
+    const sidecar = await startSidecar({
+      port,
+      host: values.host as string | undefined,
+      stateDir: values['state-dir'] as string | undefined,
+      allowOrigins: values['allow-origin'] as string[] | undefined,
+      allowHosts: values['allow-host'] as string[] | undefined,
+      blender: values.blender as string | undefined,
+      logLevel: level as LogLevel,
+    });
+    process.stdout.write(`listening on ${sidecar.url}\n`);
+    if (sidecar.discoveryFile) process.stdout.write(`discovery file: ${sidecar.discoveryFile}\n`);
+
+    await new Promise<void>((resolve) => {
+      const stop = (reason: string) => {
+        void sidecar.close(reason).then(resolve);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      if (parentPid) {
+        const watch = setInterval(() => {
+          try {
+            process.kill(parentPid, 0);
+          } catch {
+            clearInterval(watch);
+            stop(`parent process ${parentPid} exited`);
+          }
+        }, 1000);
+        watch.unref();
+      }
+    });
+    return 0;
+  },
+};

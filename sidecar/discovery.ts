@@ -1,0 +1,83 @@
+/**
+ * `sidecar.json`: how clients find a running sidecar. Written atomically (temp file + rename) with mode 0600 inside
+ * the 0700 state folder, removed on clean exit; a file left by a process that is gone is stale and ignored.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ensurePrivateDir } from './state-dir.js';
+
+export const DISCOVERY_FILE = 'sidecar.json';
+
+export const Discovery = z.object({
+  port: z.number().int().min(1).max(65535),
+  pid: z.number().int().positive(),
+  token: z.string().min(16),
+  version: z.string(),
+  startedAt: z.string(),
+  host: z.string().optional(),
+  url: z.string().optional(),
+});
+export type Discovery = z.infer<typeof Discovery>;
+
+export function discoveryPath(stateDir: string): string {
+  return join(stateDir, DISCOVERY_FILE);
+}
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function writeDiscovery(stateDir: string, info: Discovery): string {
+  ensurePrivateDir(stateDir);
+  const path = discoveryPath(stateDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+  return path;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else, which is still "alive" for our purposes.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export type DiscoveryReading =
+  | { state: 'running'; info: Discovery; path: string }
+  | { state: 'absent'; path: string }
+  | { state: 'stale'; info: Discovery; path: string }
+  | { state: 'unreadable'; path: string; problem: string };
+
+export function readDiscovery(stateDir: string): DiscoveryReading {
+  const path = discoveryPath(stateDir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent', path };
+    return { state: 'unreadable', path, problem: (err as Error).message };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { state: 'unreadable', path, problem: `${path} is not valid JSON` };
+  }
+  const info = Discovery.safeParse(parsed);
+  if (!info.success) return { state: 'unreadable', path, problem: `${path} does not look like a sidecar discovery file` };
+  return isProcessAlive(info.data.pid) ? { state: 'running', info: info.data, path } : { state: 'stale', info: info.data, path };
+}
+
+/** Removes the file only if it is still ours: a newer sidecar may have replaced it. */
+export function removeDiscovery(stateDir: string, pid = process.pid): void {
+  const reading = readDiscovery(stateDir);
+  if ((reading.state === 'running' || reading.state === 'stale') && reading.info.pid === pid) {
+    rmSync(reading.path, { force: true });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What the installed Blender is and can do, asked once: its version and the export formats it can write with their
+ * option names. Running Blender costs about two seconds, so the answer is cached in the state folder, keyed by the
+ * executable's path, size and modification time.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { ErrorCode, SidecarError } from '../../errors.js';
+import { workerDir } from '../../paths.js';
+
+export const ExportFormat = z.object({
+  format: z.string(),
+  label: z.string(),
+  extensions: z.array(z.string()),
+  operator: z.string(),
+  options: z.array(z.string()),
+});
+export type ExportFormat = z.infer<typeof ExportFormat>;
+
+export const BlenderProbe = z.object({
+  version: z.string(),
+  versionTuple: z.array(z.number()),
+  python: z.string(),
+  exportFormats: z.array(ExportFormat),
+  engines: z.array(z.string()),
+});
+export type BlenderProbe = z.infer<typeof BlenderProbe>;
+
+const CacheEntry = z.object({ key: z.string(), probe: BlenderProbe });
+
+function cacheKey(blender: string): string {
+  try {
+    const st = statSync(blender);
+    return `${blender}|${st.size}|${st.mtimeMs}|${workerScriptStamp()}`;
+  } catch {
+    return blender;
+  }
+}
+
+function workerScriptStamp(): number {
+  try {
+    return statSync(join(workerDir(), 'probe.py')).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+export async function probeBlender(blender: string, stateDir?: string): Promise<BlenderProbe> {
+  const key = cacheKey(blender);
+  const cacheFile = stateDir ? join(stateDir, 'blender-probe.json') : undefined;
+  if (cacheFile) {
+    try {
+      const cached = CacheEntry.parse(JSON.parse(readFileSync(cacheFile, 'utf8')));
+      if (cached.key === key) return cached.probe;
+    } catch {
+      // No cache, or an old one: probe again.
+    }
+  }
+  const script = join(workerDir(), 'probe.py');
+  const run = await execa(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', script], {
+    reject: false,
+    timeout: 120_000,
+    all: true,
+    env: { PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith('SIDECAR_PROBE '));
+  if (run.exitCode !== 0 || !line) {
+    const tail = (run.all ?? '').split('\n').slice(-8).join('\n');
+    throw new SidecarError(
+      `Blender at ${blender} could not be probed (exit ${run.exitCode ?? run.signal}): ${tail.trim() || 'no output'}`,
+      ErrorCode.BlenderNotFound,
+      { blender },
+    );
+  }
+  const probe = BlenderProbe.parse(JSON.parse(line.slice('SIDECAR_PROBE '.length)));
+  if (cacheFile) {
+    try {
+      writeFileSync(cacheFile, JSON.stringify({ key, probe }), { mode: 0o600 });
+    } catch {
+      // The cache only saves time.
+    }
+  }
+  return probe;
+}

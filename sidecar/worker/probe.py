@@ -1,0 +1,42 @@
+"""Print what this Blender is and can do, as one JSON line: `SIDECAR_PROBE {...}`.
+
+Run as `blender -b --factory-startup --python probe.py`. The sidecar caches the answer.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bpy  # noqa: E402
+
+from sidecar_worker import formats  # noqa: E402
+
+
+def available_engines():
+    # The engine enum is filled at run time (Cycles registers itself), so ask by trying each known name.
+    render = bpy.context.scene.render
+    found = []
+    for name in ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH"):
+        try:
+            render.engine = name
+            found.append(name)
+        except TypeError:
+            pass
+    return found
+
+
+def main():
+    engines = available_engines()
+    info = {
+        "version": ".".join(str(v) for v in bpy.app.version),
+        "versionTuple": list(bpy.app.version),
+        "python": sys.version.split()[0],
+        "exportFormats": formats.available_formats(),
+        "engines": engines,
+    }
+    sys.stdout.write("SIDECAR_PROBE " + json.dumps(info) + "\n")
+    sys.stdout.flush()
+
+
+main()
