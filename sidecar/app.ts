@@ -73,7 +73,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const discoverable = options.discoverable ?? true;
   if (discoverable) {
     const existing = readDiscovery(stateDir);
-    if (existing.state === 'running' && existing.info.pid !== process.pid) {
+    if (existing.state === 'running') {
       throw new SidecarError(
         `another sidecar (pid ${existing.info.pid}) is already running with state folder ${stateDir} on port ${existing.info.port}; ` +
           'use it, stop it, or pass --state-dir to run a second one',
