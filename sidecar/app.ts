@@ -4,11 +4,19 @@
  */
 import { join } from 'node:path';
 import { coreHandlers } from './api/handlers/core.js';
+import { jobHandlers } from './api/handlers/jobs.js';
+import { renderHandlers } from './api/handlers/render.js';
 import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
 import { readDiscovery, removeDiscovery, writeDiscovery, newToken, type Discovery } from './discovery.js';
 import { BlenderInstallation } from './domain/blender/blender.js';
+import { JobStore } from './domain/jobs/job-store.js';
+import { Scheduler } from './domain/jobs/scheduler.js';
+import { RenderRunner } from './domain/render/render-runner.js';
+import { WorkerPool } from './domain/workers/pool.js';
+import { WorkerRegistry } from './domain/workers/worker-registry.js';
+import { workerDir } from './paths.js';
 import { SidecarError, ErrorCode } from './errors.js';
 import { EventBus } from './events/bus.js';
 import { createLogger, type Logger, type LogLevel } from './log.js';
@@ -35,6 +43,16 @@ export interface SidecarOptions {
   limits?: Partial<TransportLimits>;
   /** Write sidecar.json (default true). An embedded sidecar for one CLI call may skip it. */
   discoverable?: boolean;
+  /** Worker pool size: a number, or 'auto' (from cores and free memory; the default). */
+  instances?: number | 'auto';
+  /** Render threads per worker (default: cores divided among workers). */
+  threads?: number;
+  /** Start workers with factory settings instead of the user's preferences. */
+  factorySettings?: boolean;
+  /** Retire a worker idle this long (default 10 minutes). */
+  idleRetireMs?: number;
+  /** Recycle a worker after this many tasks (default 500). */
+  recycleAfterTasks?: number;
 }
 
 export interface RunningSidecar {
@@ -93,6 +111,72 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const blender = new BlenderInstallation(options.blender, stateDir);
   let openRpcCache: Record<string, unknown> | undefined;
 
+  const registry = new WorkerRegistry(stateDir);
+  const reaped = registry.reapOrphans();
+  if (reaped.length > 0) log.warn(`ended ${reaped.length} Blender worker(s) left by a previous sidecar: pids ${reaped.join(', ')}`);
+  const pool = new WorkerPool({
+    blender: () => blender.path(),
+    workerDir: workerDir(),
+    instances: options.instances ?? 'auto',
+    threads: options.threads,
+    factorySettings: options.factorySettings,
+    idleRetireMs: options.idleRetireMs,
+    recycleAfterTasks: options.recycleAfterTasks,
+    registry,
+    log: (level, message) => log[level](message),
+  });
+  const jobStore = new JobStore(stateDir);
+  const scheduler = new Scheduler(
+    pool,
+    jobStore,
+    {
+      state: (job, previous) => {
+        bus.publish('job.state', { jobId: job.id, kind: job.kind, state: job.state, previous, error: job.error, result: job.result });
+        metrics.jobsByState.reset();
+        const counts = new Map<string, number>();
+        for (const j of scheduler.list()) counts.set(`${j.kind}|${j.state}`, (counts.get(`${j.kind}|${j.state}`) ?? 0) + 1);
+        for (const [k, n] of counts) {
+          const [kind, state] = k.split('|') as [string, string];
+          metrics.jobsByState.set({ kind, state }, n);
+        }
+        log.info(`job ${job.id} ${job.state}${job.error ? `: ${job.error.split('\n')[0]}` : ''}`);
+      },
+      progress: (_job, progress) => bus.publish('job.progress', progress),
+      unitFinished: (job, _unit, outcome, seconds) => {
+        metrics.unitAttempts.inc({ kind: job.kind, outcome });
+        if (job.kind === 'render' && outcome === 'done') {
+          metrics.framesRendered.inc();
+          metrics.frameSeconds.observe(seconds);
+        }
+      },
+    },
+    (level, message) => log[level](message),
+    [new RenderRunner(() => pool.size, () => pool.threads)],
+  );
+  pool.on('exit', (_w, info: { reason: string }) => metrics.workerRestarts.inc({ reason: info.reason }));
+  pool.on('sampled', (workers: Array<{ id: string; pid: number; state: string; cpuPercent: number; rssBytes: number; current?: { label: string } }>) => {
+    metrics.workerCpu.reset();
+    metrics.workerRss.reset();
+    for (const w of workers) {
+      metrics.workerCpu.set({ worker: w.id }, w.cpuPercent);
+      metrics.workerRss.set({ worker: w.id }, w.rssBytes);
+    }
+    if (bus.listenerCount('worker.stats') > 0) {
+      bus.publish('worker.stats', {
+        workers: workers.map((w) => ({
+          id: w.id,
+          pid: w.pid,
+          state: w.state,
+          cpuPercent: Math.round(w.cpuPercent * 10) / 10,
+          rssMB: Math.round(w.rssBytes / 2 ** 20),
+          label: w.current?.label,
+        })),
+      });
+    }
+  });
+  const resumed = scheduler.restore(jobStore.loadAll((file, problem) => log.warn(`ignoring damaged job file ${file}: ${problem}`)));
+  if (resumed > 0) log.info(`resuming ${resumed} unfinished job(s)`);
+
   const services: Services = {
     version: VERSION,
     protocolVersion: PROTOCOL_VERSION,
@@ -102,13 +186,16 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     bus,
     metrics,
     blender,
-    capabilities: () => ['rpc', 'events', 'metrics'],
+    capabilities: () => ['rpc', 'events', 'metrics', 'render'],
     topics: () => Object.keys(notifications),
     openRpc: () => (openRpcCache ??= openRpcDocument()),
+    poolShape: () => ({ instances: pool.size, threadsPerInstance: pool.threads }),
   };
 
   const handlers: Handlers<Methods, CallContext> = {
     ...coreHandlers(services),
+    ...jobHandlers(scheduler, pool),
+    ...renderHandlers(services, scheduler),
   };
   const dispatcher = new Dispatcher<Methods, CallContext>(methods, handlers, {
     maxBatch: 100,
@@ -170,6 +257,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       closing ??= (async () => {
         log.info(`shutting down (${reason})`);
         bus.publish('sidecar.shutdown', { reason });
+        await scheduler.close();
+        await pool.close();
         if (discoverable) removeDiscovery(stateDir);
         await transport.close();
       })();

@@ -29,6 +29,54 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly framesRendered = new Counter({
+    name: 'sidecar_frames_rendered_total',
+    help: 'Frames rendered, checked and put in place.',
+    registers: [this.registry],
+  });
+
+  readonly frameSeconds = new Histogram({
+    name: 'sidecar_frame_render_seconds',
+    help: 'Time for one frame on a worker, from task start to the checked file.',
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+
+  readonly unitAttempts = new Counter({
+    name: 'sidecar_task_attempts_total',
+    help: 'Task attempts (frames, export items) by job kind and outcome (done, crashed, hung, memory, python-error, ...).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerRestarts = new Counter({
+    name: 'sidecar_worker_restarts_total',
+    help: 'Workers that ended, by reason (crashed, hung, memory, canceled, recycled, retired, startup).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobsByState = new Gauge({
+    name: 'sidecar_jobs',
+    help: 'Jobs the sidecar knows, by kind and state.',
+    labelNames: ['kind', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerCpu = new Gauge({
+    name: 'sidecar_worker_cpu_percent',
+    help: 'CPU use of each Blender worker (100 = one core).',
+    labelNames: ['worker'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerRss = new Gauge({
+    name: 'sidecar_worker_resident_memory_bytes',
+    help: 'Resident memory of each Blender worker.',
+    labelNames: ['worker'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     // Process metrics under the standard names. prom-client's collectDefaultMetrics is not used: some of its gauges
     // end in _total (nodejs_active_handles_total), which promtool rejects.

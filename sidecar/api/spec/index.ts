@@ -4,14 +4,19 @@
  */
 import type { NotificationParamsOf, ParamsOf, ResultOf } from '../../protocol/method.js';
 import { coreMethods } from './core.js';
+import { jobMethods, jobNotifications } from './jobs.js';
+import { renderMethods } from './render.js';
 import { notifications as allNotifications } from './notifications.js';
 
 export const methods = {
   ...coreMethods,
+  ...jobMethods,
+  ...renderMethods,
 };
 
 export const notifications = {
   ...allNotifications,
+  ...jobNotifications,
 };
 
 export type Methods = typeof methods;

@@ -1,0 +1,61 @@
+/** Handlers for job.* and worker.list. */
+import type { JobRecord } from '../../domain/jobs/job.js';
+import type { Scheduler } from '../../domain/jobs/scheduler.js';
+import type { WorkerPool } from '../../domain/workers/pool.js';
+import type { Handlers } from '../../protocol/method.js';
+import type { CallContext } from '../session.js';
+import type { jobMethods } from '../spec/jobs.js';
+
+export function jobView(scheduler: Scheduler, job: JobRecord) {
+  return { ...job, progress: scheduler.progress(job.id) };
+}
+
+export function jobSummary(scheduler: Scheduler, job: JobRecord) {
+  const { units: _u, params, plan: _p, ...rest } = job;
+  return {
+    ...rest,
+    progress: scheduler.progress(job.id),
+    blendFile: typeof params.blendFile === 'string' ? params.blendFile : undefined,
+    output: typeof params.output === 'string' ? params.output : undefined,
+  };
+}
+
+export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<typeof jobMethods, CallContext> {
+  return {
+    'job.get': ({ jobId }) => jobView(scheduler, scheduler.get(jobId)),
+    'job.list': ({ state, kind, limit }) => {
+      const jobs = scheduler
+        .list()
+        .filter((j) => (!state || state.includes(j.state)) && (!kind || j.kind === kind))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .slice(0, limit);
+      return { jobs: jobs.map((j) => jobSummary(scheduler, j)) };
+    },
+    'job.cancel': ({ jobId }) => jobView(scheduler, scheduler.cancel(jobId)),
+    'job.wait': async ({ jobId, timeoutMs }) => jobView(scheduler, await scheduler.wait(jobId, timeoutMs)),
+    'worker.list': () => ({
+      size: pool.size,
+      threadsPerInstance: pool.threads,
+      workers: pool.list().map((w) => ({
+        id: w.id,
+        pid: w.pid,
+        state: w.state,
+        cpuPercent: Math.round(w.cpuPercent * 10) / 10,
+        rssMB: Math.round(w.rssBytes / 2 ** 20),
+        tasksDone: w.tasksDone,
+        blenderVersion: w.blenderVersion,
+        openFile: w.openFile,
+        current: w.current
+          ? {
+              jobId: w.current.jobId,
+              label: w.current.label,
+              frame: w.current.frame,
+              startedAt: new Date(w.current.startedAt).toISOString(),
+              seconds: Math.round((Date.now() - w.current.startedAt) / 100) / 10,
+            }
+          : undefined,
+        startedAt: new Date(w.startedAt).toISOString(),
+      })),
+    }),
+  };
+}

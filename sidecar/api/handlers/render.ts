@@ -1,0 +1,31 @@
+/** Handler for render.submit. */
+import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import type { Scheduler } from '../../domain/jobs/scheduler.js';
+import { checkRenderRequest } from '../../domain/render/render-request.js';
+import type { Handlers } from '../../protocol/method.js';
+import type { Services } from '../services.js';
+import type { CallContext } from '../session.js';
+import type { renderMethods } from '../spec/render.js';
+
+export function renderHandlers(s: Services, scheduler: Scheduler): Handlers<typeof renderMethods, CallContext> {
+  return {
+    'render.submit': (params) => {
+      const checked = checkRenderRequest(params);
+      s.blender.relocate();
+      s.blender.path(); // no Blender: say so now, not when the job starts
+      const { saveCopySeconds, ...rest } = checked;
+      const job: JobRecord = {
+        id: newJobId(),
+        kind: 'render',
+        state: 'queued',
+        priority: checked.priority,
+        createdAt: new Date().toISOString(),
+        params: rest,
+        units: [],
+        saveCopySeconds,
+      };
+      scheduler.submit(job);
+      return { jobId: job.id };
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/** Jobs and workers: what every kind of job shares (get, list, cancel, wait) and the pool's workers. */
+import { z } from 'zod';
+import { ErrorCode } from '../../errors.js';
+import { method, notification } from '../../protocol/method.js';
+
+export const JobState = z.enum(['queued', 'running', 'completed', 'failed', 'canceled']);
+export const JobKind = z.enum(['render', 'export']);
+
+const Attempt = z.object({
+  worker: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  outcome: z.string().optional().describe('done, crashed, hung, memory, python-error, input-error, bad-output, canceled, lost'),
+  reason: z.string().optional(),
+});
+
+const Unit = z.object({
+  key: z.number().describe('The frame number (renders) or the item index (exports).'),
+  label: z.string(),
+  state: z.enum(['pending', 'running', 'done', 'skipped', 'failed']),
+  attempts: z.array(Attempt),
+  output: z.string().optional(),
+  seconds: z.number().optional(),
+  error: z.string().optional(),
+  result: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const RunningUnit = z.object({
+  worker: z.string(),
+  pid: z.number().int(),
+  key: z.number().nullable(),
+  label: z.string(),
+  startedAt: z.string(),
+});
+
+export const JobProgress = z.object({
+  jobId: z.string(),
+  kind: JobKind,
+  state: JobState,
+  total: z.number().int(),
+  done: z.number().int(),
+  skipped: z.number().int(),
+  failed: z.number().int(),
+  running: z.array(RunningUnit).describe('What each busy worker is doing for this job.'),
+  unitsPerSecond: z.number().describe('Frames (or items) finished per second over the last minute.'),
+  etaSeconds: z.number().nullable(),
+  last: z.object({ key: z.number(), label: z.string(), output: z.string().optional() }).optional().describe('The unit finished last (the frame just rendered).'),
+});
+
+export const Job = z.object({
+  id: z.string(),
+  kind: JobKind,
+  state: JobState,
+  priority: z.enum(['high', 'normal', 'low']),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  params: z.record(z.string(), z.unknown()),
+  plan: z.record(z.string(), z.unknown()).optional(),
+  units: z.array(Unit),
+  error: z.string().optional().describe('Why it failed or was canceled, in one sentence (and a traceback\'s last lines for Python errors).'),
+  result: z.record(z.string(), z.unknown()).optional(),
+  progress: JobProgress,
+});
+
+export const JobSummary = Job.omit({ units: true, params: true, plan: true }).extend({
+  blendFile: z.string().optional(),
+  output: z.string().optional(),
+});
+
+export const jobMethods = {
+  'job.get': method({
+    summary: 'One job: its request, state, progress, every unit and every attempt.',
+    params: z.strictObject({ jobId: z.string().min(1) }),
+    result: Job,
+    errors: [{ code: ErrorCode.NotFound, message: 'no such job' }],
+    example: { jobId: 'j-m1abcdef' },
+  }),
+  'job.list': method({
+    summary: 'Jobs this sidecar knows, newest first, optionally filtered.',
+    params: z.strictObject({
+      state: z.array(JobState).optional().describe('Only jobs in these states.'),
+      kind: JobKind.optional(),
+      limit: z.number().int().min(1).max(1000).default(100),
+    }),
+    result: z.object({ jobs: z.array(JobSummary) }),
+  }),
+  'job.cancel': method({
+    summary: 'Cancels a queued or running job: its Blender processes are killed (whole process tree) at once.',
+    params: z.strictObject({ jobId: z.string().min(1) }),
+    result: Job,
+    errors: [
+      { code: ErrorCode.NotFound, message: 'no such job' },
+      { code: ErrorCode.InvalidState, message: 'the job has already ended' },
+    ],
+  }),
+  'job.wait': method({
+    summary: 'Waits until the job ends or timeoutMs passes, then answers with the job (check its state).',
+    params: z.strictObject({
+      jobId: z.string().min(1),
+      timeoutMs: z.number().int().min(0).max(24 * 3600 * 1000).default(60_000),
+    }),
+    result: Job,
+    errors: [{ code: ErrorCode.NotFound, message: 'no such job' }],
+  }),
+  'worker.list': method({
+    summary: 'The Blender worker processes: state, CPU, memory, what each is doing.',
+    params: z.strictObject({}),
+    result: z.object({
+      size: z.number().int().describe('The pool size (workers are started up to it when there is work).'),
+      threadsPerInstance: z.number().int(),
+      workers: z.array(
+        z.object({
+          id: z.string(),
+          pid: z.number().int(),
+          state: z.enum(['starting', 'idle', 'busy', 'stopping', 'exited']),
+          cpuPercent: z.number(),
+          rssMB: z.number(),
+          tasksDone: z.number().int(),
+          blenderVersion: z.string().optional(),
+          openFile: z.string().optional(),
+          current: z
+            .object({ jobId: z.string().optional(), label: z.string(), frame: z.number().optional(), startedAt: z.string(), seconds: z.number() })
+            .optional(),
+          startedAt: z.string(),
+        }),
+      ),
+    }),
+  }),
+};
+
+export const jobNotifications = {
+  'job.state': notification({
+    summary: 'A job changed state (queued, running, completed, failed, canceled).',
+    params: z.object({
+      jobId: z.string(),
+      kind: JobKind,
+      state: JobState,
+      previous: JobState,
+      error: z.string().optional(),
+      result: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
+  'job.progress': notification({
+    summary: 'A job made progress: units done of total, what each worker is on, the rate and the ETA.',
+    params: JobProgress,
+  }),
+  'worker.stats': notification({
+    summary: 'Every second while workers run: each worker\'s state, CPU and memory.',
+    params: z.object({
+      workers: z.array(z.object({ id: z.string(), pid: z.number(), state: z.string(), cpuPercent: z.number(), rssMB: z.number(), label: z.string().optional() })),
+    }),
+  }),
+};

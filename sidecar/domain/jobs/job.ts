@@ -1,0 +1,78 @@
+/**
+ * A job as the sidecar keeps it and as clients see it (job.get): what was asked, where it stands, and what happened to
+ * each unit of work (a frame of a render, an item of an export), attempt by attempt.
+ */
+export type JobKind = 'render' | 'export';
+export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
+export type Priority = 'high' | 'normal' | 'low';
+export const PRIORITY_ORDER: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+export const TERMINAL: ReadonlySet<JobState> = new Set(['completed', 'failed', 'canceled']);
+
+export type UnitState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+
+/** How an attempt ended; the failure classes decide whether a retry can help. */
+export type AttemptOutcome =
+  | 'done'
+  | 'crashed'
+  | 'hung'
+  | 'memory'
+  | 'python-error'
+  | 'input-error'
+  | 'bad-output'
+  | 'canceled'
+  | 'lost';
+
+export interface Attempt {
+  worker: string;
+  pid: number;
+  startedAt: string;
+  endedAt?: string;
+  outcome?: AttemptOutcome;
+  reason?: string;
+}
+
+export interface WorkUnit {
+  /** A frame number for renders, an item index for exports. */
+  key: number;
+  label: string;
+  state: UnitState;
+  attempts: Attempt[];
+  /** Where the output went (final path). */
+  output?: string;
+  seconds?: number;
+  error?: string;
+  /** Kind-specific result (an export's counts and summary). */
+  result?: Record<string, unknown>;
+}
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  priority: Priority;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The validated request, as the job runner needs it. */
+  params: Record<string, unknown>;
+  units: WorkUnit[];
+  /** What the job learned while planning (scene settings, resolved output pattern). */
+  plan?: Record<string, unknown>;
+  /** One sentence when failed or canceled. */
+  error?: string;
+  /** Kind-specific summary when finished. */
+  result?: Record<string, unknown>;
+  /** Time spent saving a temporary copy in Blender before submitting (reported by the add-on). */
+  saveCopySeconds?: number;
+}
+
+export function newJobId(): string {
+  const rand = Math.random().toString(36).slice(2, 6);
+  return `j-${Date.now().toString(36)}${rand}`;
+}
+
+export function countUnits(job: JobRecord) {
+  const c = { total: job.units.length, done: 0, skipped: 0, failed: 0, running: 0, pending: 0 };
+  for (const u of job.units) c[u.state] += 1;
+  return c;
+}

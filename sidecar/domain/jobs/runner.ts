@@ -1,0 +1,49 @@
+/**
+ * What a kind of job (render, export) teaches the scheduler: how to plan its work, what to send a worker for each unit,
+ * and how to check and keep a unit's output. Retries, priorities, cancellation and supervision are the scheduler's.
+ */
+import type { TaskOutcome, WorkerTask } from '../workers/blender-worker.js';
+import type { JobRecord, WorkUnit } from './job.js';
+
+export interface TaskRequest {
+  /** The worker task, without its id (the scheduler gives one). */
+  payload: Omit<WorkerTask, 'id'>;
+  label: string;
+  frame?: number;
+}
+
+/** Settings every job has, in the units the scheduler uses. */
+export interface JobLimits {
+  instances: number;
+  timeoutS: number;
+  maxRetries: number;
+  memoryLimitMB?: number;
+}
+
+export type UnitVerdict =
+  | { ok: true; output?: string; result?: Record<string, unknown> }
+  /** retryable: a second attempt (on another worker) may succeed. */
+  | { ok: false; retryable: boolean; outcome: 'bad-output' | 'input-error' | 'python-error'; reason: string };
+
+export interface JobRunner {
+  readonly kind: JobRecord['kind'];
+  limits(job: JobRecord): JobLimits;
+  /** The blend file and job key that every task of this job uses (a worker with it open is preferred). */
+  fileOf(job: JobRecord): { blendFile: string; jobKey: string };
+  /** The planning task, run first on some worker; undefined when the units are known without Blender. */
+  planTask(job: JobRecord): TaskRequest | undefined;
+  /**
+   * Turns the planning result into units (on resume, `job.units` holds the previous ones: keep what is done).
+   * Throws a SidecarError when the plan shows the job cannot run (a missing scene): the job fails with it.
+   */
+  plan(job: JobRecord, planResult: Record<string, unknown> | undefined): Promise<WorkUnit[]>;
+  task(job: JobRecord, unit: WorkUnit, workerId: string): TaskRequest;
+  /** Checks what a successful task produced (the files are the truth, not the exit status) and puts it in place. */
+  accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict>;
+  /** Removes what a failed or canceled attempt left (partial files). */
+  discard(job: JobRecord, unit: WorkUnit, workerId: string): void;
+  /** The job's result summary once every unit has ended. */
+  summarize(job: JobRecord): Record<string, unknown>;
+  /** Runs once when the job ends, whatever the state (deletes a temporary blend file). */
+  finished?(job: JobRecord): void;
+}

@@ -1,0 +1,606 @@
+/**
+ * The scheduler: it admits jobs, plans them, hands their units to idle workers (highest priority first, a worker with
+ * the job's file already open preferred, at most `instances` at once per job), checks every result, retries what can
+ * succeed elsewhere (never twice on the same worker), and supervises running tasks (hung: no output for timeoutS;
+ * memory: RSS over memoryLimitMB). Jobs are persisted on every change, and resumed after a restart.
+ */
+import { describeError, InvalidStateError, NotFoundError, SidecarError } from '../../errors.js';
+import type { BlenderWorker, TaskOutcome } from '../workers/blender-worker.js';
+import { WorkerDiedError } from '../workers/blender-worker.js';
+import type { WorkerPool } from '../workers/pool.js';
+import { countUnits, PRIORITY_ORDER, TERMINAL, type Attempt, type AttemptOutcome, type JobRecord, type JobState, type WorkUnit } from './job.js';
+import type { JobStore } from './job-store.js';
+import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
+
+export interface SchedulerEvents {
+  state(job: JobRecord, previous: JobState): void;
+  progress(job: JobRecord, progress: JobProgress): void;
+  unitFinished(job: JobRecord, unit: WorkUnit, outcome: AttemptOutcome, seconds: number): void;
+}
+
+export interface RunningUnit {
+  worker: string;
+  pid: number;
+  key: number | null;
+  label: string;
+  startedAt: string;
+}
+
+export interface JobProgress {
+  jobId: string;
+  kind: JobRecord['kind'];
+  state: JobState;
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  running: RunningUnit[];
+  unitsPerSecond: number;
+  etaSeconds: number | null;
+  last?: { key: number; label: string; output?: string };
+}
+
+interface Task {
+  id: string;
+  unit: WorkUnit | null; // null: the planning task
+  request: TaskRequest;
+  worker: BlenderWorker;
+  attempt: Attempt | undefined;
+}
+
+interface LiveJob {
+  record: JobRecord;
+  runner: JobRunner;
+  limits: JobLimits;
+  phase: 'waiting' | 'planning' | 'running';
+  planAttempts: number;
+  planExcluded: Set<string>;
+  excluded: Map<number, Set<string>>;
+  tasks: Map<string, Task>;
+  finishTimes: number[];
+  last?: JobProgress['last'];
+  progressQueued: boolean;
+}
+
+const SUPERVISE_MS = 250;
+
+export class Scheduler {
+  private readonly all = new Map<string, JobRecord>();
+  private readonly live = new Map<string, LiveJob>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly runners = new Map<string, JobRunner>();
+  private nextTaskId = 1;
+  private starting = 0;
+  private closed = false;
+  private readonly supervisor: NodeJS.Timeout;
+  private startError: string | undefined;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly store: JobStore,
+    private readonly events: SchedulerEvents,
+    private readonly log: (level: 'info' | 'warn' | 'debug' | 'error', message: string) => void,
+    runners: JobRunner[],
+  ) {
+    for (const r of runners) this.runners.set(r.kind, r);
+    pool.on('idle', () => this.pump());
+    pool.on('exit', () => this.pump());
+    this.supervisor = setInterval(() => this.supervise(), SUPERVISE_MS);
+    this.supervisor.unref();
+  }
+
+  /** Loads persisted jobs; unfinished ones go back in the queue. */
+  restore(records: JobRecord[]): number {
+    let resumed = 0;
+    for (const record of records) {
+      this.all.set(record.id, record);
+      if (TERMINAL.has(record.state)) continue;
+      for (const unit of record.units) {
+        if (unit.state !== 'running') continue;
+        unit.state = 'pending';
+        const a = unit.attempts.at(-1);
+        if (a && !a.outcome) Object.assign(a, { outcome: 'lost', reason: 'the sidecar stopped during this attempt', endedAt: new Date().toISOString() });
+      }
+      this.admit(record);
+      resumed += 1;
+    }
+    this.pump();
+    return resumed;
+  }
+
+  submit(record: JobRecord): void {
+    this.all.set(record.id, record);
+    this.store.save(record, { durable: true });
+    this.emitState(record, record.state);
+    this.admit(record);
+    this.pump();
+  }
+
+  get(id: string): JobRecord {
+    const job = this.all.get(id);
+    if (!job) throw new NotFoundError(`there is no job ${id} (job.list shows the jobs this sidecar knows)`, { jobId: id });
+    return job;
+  }
+
+  list(): JobRecord[] {
+    return [...this.all.values()];
+  }
+
+  progress(id: string): JobProgress {
+    const job = this.get(id);
+    return this.computeProgress(job, this.live.get(id));
+  }
+
+  /** Resolves when the job has ended or `timeoutMs` has passed, with the job as it stands. */
+  wait(id: string, timeoutMs: number): Promise<JobRecord> {
+    const job = this.get(id);
+    if (TERMINAL.has(job.state)) return Promise.resolve(job);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        resolve(this.get(id));
+      };
+      const timer = setTimeout(done, timeoutMs);
+      set.add(done);
+    });
+  }
+
+  cancel(id: string, reason = 'canceled by request'): JobRecord {
+    const job = this.get(id);
+    if (TERMINAL.has(job.state)) {
+      throw new InvalidStateError(`job ${id} has already ${job.state === 'canceled' ? 'been canceled' : job.state}; there is nothing to cancel`, {
+        jobId: id,
+        state: job.state,
+      });
+    }
+    const live = this.live.get(id);
+    if (live) {
+      for (const task of live.tasks.values()) task.worker.kill('canceled', `job ${id} canceled`);
+    }
+    this.finish(job, 'canceled', reason);
+    return job;
+  }
+
+  /** Why workers cannot start, if they cannot (Blender missing): shown by job errors. */
+  get workerStartProblem(): string | undefined {
+    return this.startError;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.supervisor);
+    for (const live of this.live.values()) this.store.save(live.record, { durable: true });
+  }
+
+  // ---- admission and dispatch ----
+
+  private admit(record: JobRecord) {
+    const runner = this.runners.get(record.kind);
+    if (!runner) throw new Error(`no runner for job kind ${record.kind}`);
+    this.live.set(record.id, {
+      record,
+      runner,
+      limits: runner.limits(record),
+      phase: 'waiting',
+      planAttempts: 0,
+      planExcluded: new Set(),
+      excluded: new Map(),
+      tasks: new Map(),
+      finishTimes: [],
+      progressQueued: false,
+    });
+  }
+
+  private orderedJobs(): LiveJob[] {
+    return [...this.live.values()].sort(
+      (a, b) =>
+        PRIORITY_ORDER[a.record.priority] - PRIORITY_ORDER[b.record.priority] || a.record.createdAt.localeCompare(b.record.createdAt),
+    );
+  }
+
+  /** A unit this job could give worker `w` now, or the planning task. */
+  private candidate(job: LiveJob, w: BlenderWorker | undefined): 'plan' | WorkUnit | undefined {
+    if (TERMINAL.has(job.record.state)) return undefined;
+    if (job.phase === 'waiting') {
+      if (w && job.planExcluded.has(w.id)) return undefined;
+      return 'plan';
+    }
+    if (job.phase !== 'running' || job.tasks.size >= job.limits.instances) return undefined;
+    for (const unit of job.record.units) {
+      if (unit.state !== 'pending') continue;
+      if (w && job.excluded.get(unit.key)?.has(w.id)) continue;
+      return unit;
+    }
+    return undefined;
+  }
+
+  private pump() {
+    if (this.closed) return;
+    const jobs = this.orderedJobs();
+    for (const w of this.pool.idle()) {
+      // Highest priority first; within it, prefer the job whose file this worker already has open.
+      let chosen: { job: LiveJob; c: 'plan' | WorkUnit } | undefined;
+      let tier: number | undefined;
+      for (const job of jobs) {
+        const p = PRIORITY_ORDER[job.record.priority];
+        if (tier !== undefined && p > tier) break;
+        const c = this.candidate(job, w);
+        if (!c) continue;
+        tier ??= p;
+        const file = job.runner.fileOf(job.record);
+        if (!chosen || (w.openJobKey === file.jobKey && w.openFile === file.blendFile)) {
+          chosen = { job, c };
+          if (w.openJobKey === file.jobKey) break;
+        }
+      }
+      if (chosen) this.start(chosen.job, chosen.c, w);
+    }
+    this.growIfNeeded(jobs);
+  }
+
+  private growIfNeeded(jobs: LiveJob[]) {
+    let demand = 0;
+    let blockedByExclusion = false;
+    for (const job of jobs) {
+      if (TERMINAL.has(job.record.state)) continue;
+      // A job still opening its file will want its workers in a moment: start them now, they take seconds to boot.
+      if (job.phase !== 'running') {
+        demand += job.limits.instances - (job.phase === 'planning' ? 1 : 0);
+        continue;
+      }
+      const room = job.limits.instances - job.tasks.size;
+      const pending = job.record.units.filter((u) => u.state === 'pending');
+      demand += Math.min(room, pending.length);
+      if (pending.length > 0 && room > 0) blockedByExclusion ||= pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0);
+    }
+    const idle = this.pool.idle().length;
+    let wanted = demand - idle - this.starting;
+    while (wanted > 0 && this.pool.count + this.starting < this.pool.size) {
+      wanted -= 1;
+      this.starting += 1;
+      this.pool
+        .grow()
+        .then(() => {
+          this.startError = undefined;
+        })
+        .catch((err: unknown) => this.workerFailedToStart(err))
+        .finally(() => {
+          this.starting -= 1;
+          this.pump();
+        });
+    }
+    // Every pending unit is barred from every idle worker (each already failed there) and the pool is full:
+    // replace one idle worker with a fresh one, which no unit has failed on.
+    if (blockedByExclusion && demand > 0 && this.starting === 0 && this.pool.count >= this.pool.size && idle > 0) {
+      const w = this.pool.idle()[0]!;
+      this.log('info', `replacing worker ${w.id}: the remaining frames already failed on it`);
+      this.pool.retire(w, 'recycled');
+    }
+  }
+
+  private workerFailedToStart(err: unknown) {
+    const message = describeError(err);
+    this.log('error', `a Blender worker could not start: ${message}`);
+    this.startError = message;
+    // Without any worker nothing can run: fail what is waiting, rather than retry a broken Blender forever.
+    if (this.pool.count === 0) {
+      for (const job of this.live.values()) {
+        if (job.tasks.size === 0) this.finish(job.record, 'failed', `no Blender worker could start: ${message}`);
+      }
+    }
+  }
+
+  private start(job: LiveJob, c: 'plan' | WorkUnit, w: BlenderWorker) {
+    const record = job.record;
+    const unit = c === 'plan' ? null : c;
+    const request = unit ? job.runner.task(record, unit, w.id) : job.runner.planTask(record);
+    if (!request) {
+      // Nothing to ask Blender before planning: plan now.
+      job.phase = 'planning';
+      void this.planned(job, undefined);
+      return;
+    }
+    const file = job.runner.fileOf(record);
+    const id = `t${this.nextTaskId++}`;
+    const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, startedAt: new Date().toISOString() } : undefined;
+    const task: Task = { id, unit, request, worker: w, attempt };
+    job.tasks.set(id, task);
+    if (unit) {
+      unit.state = 'running';
+      unit.attempts.push(attempt!);
+    } else {
+      job.phase = 'planning';
+      job.planAttempts += 1;
+    }
+    if (record.state === 'queued') {
+      record.startedAt ??= new Date().toISOString();
+      this.setState(record, 'running');
+    }
+    w.openFile = file.blendFile;
+    w.openJobKey = file.jobKey;
+    w.run({ ...request.payload, id, kind: String(request.payload.kind), blendFile: file.blendFile, jobKey: file.jobKey }, { label: request.label, jobId: record.id, frame: request.frame }).then(
+      (outcome) => void this.taskEnded(job, task, outcome),
+      (err: unknown) => void this.taskEnded(job, task, err),
+    );
+    this.queueProgress(job);
+  }
+
+  // ---- results ----
+
+  private async taskEnded(job: LiveJob, task: Task, result: TaskOutcome | unknown) {
+    job.tasks.delete(task.id);
+    const record = job.record;
+    if (TERMINAL.has(record.state)) {
+      if (task.unit) job.runner.discard(record, task.unit, task.worker.id);
+      this.pump();
+      return;
+    }
+    try {
+      if (!task.unit) await this.planEnded(job, task, result);
+      else await this.unitEnded(job, task, task.unit, result);
+    } catch (err) {
+      this.log('error', `job ${record.id}: ${(err as Error).stack ?? String(err)}`);
+      this.finish(record, 'failed', `internal error while handling a result: ${describeError(err)}`);
+    }
+    this.pump();
+  }
+
+  private async planEnded(job: LiveJob, task: Task, result: TaskOutcome | unknown) {
+    if (result instanceof WorkerDiedError || !(result && typeof result === 'object' && 'ok' in result)) {
+      job.planExcluded.add(task.worker.id);
+      if (job.planAttempts > job.limits.maxRetries) {
+        this.finish(job.record, 'failed', `Blender kept failing while opening ${job.runner.fileOf(job.record).blendFile}: ${diedReason(result, 'opening the file')}`);
+      } else {
+        job.phase = 'waiting';
+      }
+      return;
+    }
+    const outcome = result as TaskOutcome;
+    if (!outcome.ok) {
+      this.finish(job.record, 'failed', taskErrorSentence(outcome));
+      return;
+    }
+    await this.planned(job, outcome.result);
+  }
+
+  private async planned(job: LiveJob, planResult: Record<string, unknown> | undefined) {
+    const record = job.record;
+    try {
+      record.units = await job.runner.plan(record, planResult);
+    } catch (err) {
+      if (!(err instanceof SidecarError)) throw err;
+      this.finish(record, 'failed', err.message);
+      return;
+    }
+    job.phase = 'running';
+    this.store.save(record);
+    this.queueProgress(job);
+    this.maybeFinished(job);
+  }
+
+  private async unitEnded(job: LiveJob, task: Task, unit: WorkUnit, result: TaskOutcome | unknown) {
+    const record = job.record;
+    const attempt = task.attempt!;
+    attempt.endedAt = new Date().toISOString();
+    const seconds = (Date.parse(attempt.endedAt) - Date.parse(attempt.startedAt)) / 1000;
+    let outcome: AttemptOutcome;
+    let reason: string | undefined;
+    let retryable: boolean;
+
+    if (result instanceof WorkerDiedError) {
+      outcome = result.reason === 'hung' ? 'hung' : result.reason === 'memory' ? 'memory' : result.reason === 'canceled' ? 'canceled' : 'crashed';
+      reason = this.deathSentence(job, unit, result, seconds);
+      retryable = outcome === 'crashed' || outcome === 'hung';
+    } else if (result && typeof result === 'object' && 'ok' in result) {
+      const o = result as TaskOutcome;
+      if (o.ok) {
+        const verdict = await job.runner.accept(record, unit, o, task.worker.id);
+        if (verdict.ok) {
+          Object.assign(attempt, { outcome: 'done' });
+          unit.state = 'done';
+          unit.output = verdict.output;
+          unit.result = verdict.result;
+          unit.seconds = o.seconds;
+          unit.error = undefined;
+          job.finishTimes.push(Date.now());
+          job.last = { key: unit.key, label: unit.label, output: verdict.output };
+          this.events.unitFinished(record, unit, 'done', o.seconds);
+          this.store.save(record);
+          this.queueProgress(job);
+          this.maybeFinished(job);
+          return;
+        }
+        outcome = verdict.outcome;
+        reason = verdict.reason;
+        retryable = verdict.retryable;
+      } else {
+        outcome = o.errorKind === 'input' ? 'input-error' : 'python-error';
+        reason = taskErrorSentence(o);
+        retryable = false;
+      }
+    } else {
+      outcome = 'crashed';
+      reason = describeError(result);
+      retryable = true;
+    }
+
+    Object.assign(attempt, { outcome, reason });
+    job.runner.discard(record, unit, task.worker.id);
+    this.events.unitFinished(record, unit, outcome, seconds);
+    const failures = unit.attempts.filter((a) => a.outcome && a.outcome !== 'done' && a.outcome !== 'lost').length;
+    if (retryable && failures <= job.limits.maxRetries) {
+      let set = job.excluded.get(unit.key);
+      if (!set) job.excluded.set(unit.key, (set = new Set()));
+      set.add(task.worker.id);
+      unit.state = 'pending';
+      this.log('info', `job ${record.id}: ${unit.label} will be retried on another worker (${reason})`);
+    } else {
+      unit.state = 'failed';
+      unit.error =
+        retryable && failures > job.limits.maxRetries
+          ? `${reason} (failed ${failures} times, more than maxRetries ${job.limits.maxRetries})`
+          : reason;
+    }
+    this.store.save(record);
+    this.queueProgress(job);
+    this.maybeFinished(job);
+  }
+
+  private deathSentence(job: LiveJob, unit: WorkUnit, err: WorkerDiedError, seconds: number): string {
+    const w = `worker ${err.message.match(/worker (\w+)/)?.[1] ?? '?'}`;
+    switch (err.reason) {
+      case 'hung':
+        return `${unit.label} hung: Blender printed nothing for ${job.limits.timeoutS} s, so ${w} was killed`;
+      case 'memory':
+        return (
+          err.outputTail.findLast((l) => l.startsWith('[sidecar] '))?.slice(10) ??
+          `${unit.label} exceeded memoryLimitMB ${job.limits.memoryLimitMB}`
+        );
+      case 'canceled':
+        return `${unit.label} was canceled`;
+      default: {
+        const tail = err.outputTail.filter((l) => !l.startsWith('Fra:') && !/^\s*$/.test(l)).slice(-3).join(' | ');
+        return `${err.message} after ${seconds.toFixed(1)} s on ${unit.label}${tail ? `; last output: ${tail}` : ''}`;
+      }
+    }
+  }
+
+  private maybeFinished(job: LiveJob) {
+    const record = job.record;
+    if (TERMINAL.has(record.state) || job.phase !== 'running' || job.tasks.size > 0) return;
+    if (record.units.some((u) => u.state === 'pending' || u.state === 'running')) return;
+    const failed = record.units.filter((u) => u.state === 'failed');
+    if (failed.length === 0) {
+      this.finish(record, 'completed');
+      return;
+    }
+    const shown = failed.slice(0, 3).map((u) => `${u.error}`);
+    const more = failed.length > 3 ? `; and ${failed.length - 3} more` : '';
+    this.finish(record, 'failed', `${failed.length} of ${record.units.length} ${record.kind === 'render' ? 'frames' : 'items'} failed: ${shown.join('; ')}${more}`);
+  }
+
+  private finish(record: JobRecord, state: JobState, error?: string) {
+    const job = this.live.get(record.id);
+    this.live.delete(record.id);
+    record.finishedAt = new Date().toISOString();
+    if (error) record.error = error;
+    if (job) {
+      try {
+        record.result = job.runner.summarize(record);
+      } catch (err) {
+        this.log('warn', `job ${record.id}: could not summarize: ${describeError(err)}`);
+      }
+      try {
+        job.runner.finished?.(record);
+      } catch (err) {
+        this.log('warn', `job ${record.id}: cleanup failed: ${describeError(err)}`);
+      }
+    }
+    this.setState(record, state);
+    if (job) this.emitProgress(job);
+    for (const w of [...(this.waiters.get(record.id) ?? [])]) w();
+    this.waiters.delete(record.id);
+  }
+
+  private setState(record: JobRecord, state: JobState) {
+    const previous = record.state;
+    if (previous === state) return;
+    record.state = state;
+    this.store.save(record, { durable: true });
+    this.emitState(record, previous);
+  }
+
+  private emitState(record: JobRecord, previous: JobState) {
+    this.events.state(record, previous);
+  }
+
+  // ---- progress ----
+
+  private queueProgress(job: LiveJob) {
+    if (job.progressQueued) return;
+    job.progressQueued = true;
+    setImmediate(() => {
+      job.progressQueued = false;
+      this.emitProgress(job);
+    });
+  }
+
+  private emitProgress(job: LiveJob) {
+    this.events.progress(job.record, this.computeProgress(job.record, job));
+  }
+
+  private computeProgress(record: JobRecord, job: LiveJob | undefined): JobProgress {
+    const c = countUnits(record);
+    const now = Date.now();
+    let rate = 0;
+    if (job && job.finishTimes.length > 0) {
+      const windowStart = Math.max(now - 60_000, Date.parse(record.startedAt ?? record.createdAt));
+      const recent = job.finishTimes.filter((t) => t >= windowStart);
+      const span = (now - windowStart) / 1000;
+      rate = span > 0 ? recent.length / span : 0;
+    }
+    const remaining = c.pending + c.running;
+    return {
+      jobId: record.id,
+      kind: record.kind,
+      state: record.state,
+      total: c.total,
+      done: c.done,
+      skipped: c.skipped,
+      failed: c.failed,
+      running: job
+        ? [...job.tasks.values()].map((t) => ({
+            worker: t.worker.id,
+            pid: t.worker.pid,
+            key: t.unit?.key ?? null,
+            label: t.request.label,
+            startedAt: t.worker.current ? new Date(t.worker.current.startedAt).toISOString() : new Date().toISOString(),
+          }))
+        : [],
+      unitsPerSecond: Math.round(rate * 1000) / 1000,
+      etaSeconds: TERMINAL.has(record.state) ? 0 : rate > 0 ? Math.round(remaining / rate) : null,
+      last: job?.last,
+    };
+  }
+
+  // ---- supervision ----
+
+  private supervise() {
+    const now = Date.now();
+    for (const job of this.live.values()) {
+      for (const task of job.tasks.values()) {
+        const w = task.worker;
+        if (w.state !== 'busy') continue;
+        const silentMs = now - w.lastOutputAt;
+        if (silentMs > job.limits.timeoutS * 1000) {
+          w.kill('hung', `${task.request.label}: no output for ${job.limits.timeoutS} s`);
+          continue;
+        }
+        const limit = job.limits.memoryLimitMB;
+        if (limit && w.rssBytes > limit * 1024 * 1024) {
+          w.kill(
+            'memory',
+            `${task.request.label} exceeded memoryLimitMB ${limit}: Blender (worker ${w.id}) reached ${Math.round(w.rssBytes / 2 ** 20)} MB`,
+          );
+        }
+      }
+    }
+  }
+}
+
+function taskErrorSentence(o: Extract<TaskOutcome, { ok: false }>): string {
+  if (o.errorKind === 'input' || !o.traceback) return o.message;
+  const lines = o.traceback.trim().split('\n');
+  return `Python error in Blender: ${o.message}\n${lines.slice(-6).join('\n')}`;
+}
+
+function diedReason(result: unknown, doing: string): string {
+  if (result instanceof WorkerDiedError) {
+    const tail = result.outputTail.slice(-3).join(' | ');
+    return `${result.message} while ${doing}${tail ? `; last output: ${tail}` : ''}`;
+  }
+  return describeError(result);
+}

@@ -1,0 +1,81 @@
+/**
+ * A render request as `render.submit` takes it, checked before a job exists: every field that is wrong is named, and
+ * nothing is queued. Checks that need Blender (does the scene exist?) happen when the job is planned.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { InvalidInputError } from '../../errors.js';
+import { parseFrames } from './frame-range.js';
+import { resolveOutputPattern } from './output-path.js';
+
+/** Image formats a render may write, in Blender's names, and the short names users type. */
+export const IMAGE_FORMATS = ['PNG', 'JPEG', 'OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'TIFF', 'BMP', 'TARGA', 'TARGA_RAW', 'WEBP', 'HDR', 'JPEG2000', 'CINEON', 'DPX', 'IRIS'] as const;
+const FORMAT_ALIASES: Record<string, string> = { png: 'PNG', jpg: 'JPEG', jpeg: 'JPEG', exr: 'OPEN_EXR', tif: 'TIFF', tiff: 'TIFF', bmp: 'BMP', tga: 'TARGA', webp: 'WEBP', hdr: 'HDR' };
+
+export function normalizeImageFormat(format: string): string {
+  const upper = format.toUpperCase();
+  if ((IMAGE_FORMATS as readonly string[]).includes(upper)) return upper;
+  const alias = FORMAT_ALIASES[format.toLowerCase()];
+  if (alias) return alias;
+  throw new InvalidInputError('format', `"${format}" is not an image format a render can write; use one of ${IMAGE_FORMATS.join(', ')} (or png, jpg, exr, tiff)`);
+}
+
+export const priority = z.enum(['high', 'normal', 'low']).default('normal').describe('Jobs of higher priority get workers first.');
+
+export const renderParams = z.strictObject({
+  blendFile: z.string().min(1).describe('Absolute path of the .blend file to render.'),
+  scene: z.string().min(1).optional().describe("Scene to render (default: the file's active scene)."),
+  camera: z.string().min(1).optional().describe("Camera object to render through (default: the scene's camera)."),
+  frames: z.string().min(1).optional().describe('Frames, e.g. "1-240", "1-10,20,30-40x2", "^5" leaves frame 5 out. Default: the scene\'s range.'),
+  output: z.string().min(1).describe('A folder, or a Blender-style path with # for the frame number (// is the blend file\'s folder).'),
+  format: z.string().optional().describe('Image format (PNG, JPEG, OPEN_EXR, TIFF, ...). Default: the scene\'s.'),
+  engine: z.string().optional().describe('cycles, eevee or workbench (or a Blender engine identifier). Default: the scene\'s.'),
+  samples: z.number().int().min(1).max(1_000_000).optional().describe('Render samples (Cycles samples or EEVEE TAA samples).'),
+  resolutionPercent: z.number().int().min(1).max(1000).optional(),
+  instances: z.number().int().min(1).max(64).optional().describe('At most this many workers render this job at once (default: the whole pool).'),
+  overwrite: z.boolean().default(false).describe('Render frames that already exist on disk (default: skip them).'),
+  priority,
+  timeoutS: z.number().positive().max(7 * 86400).default(600).describe('A worker that prints nothing for this long is hung: it is killed and the frame retried.'),
+  maxRetries: z.number().int().min(0).max(20).default(2).describe('Retries per frame after a crash or hang, each on another worker.'),
+  memoryLimitMB: z.number().int().min(64).optional().describe('A worker over this resident memory is killed, and the frame fails with that reason.'),
+  preRenderScript: z.string().min(1).optional().describe('A Python file run inside Blender once after the file opens (absolute path).'),
+  temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
+  saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
+});
+export type RenderParams = z.output<typeof renderParams>;
+
+export function checkBlendFile(path: string, field = 'blendFile'): void {
+  if (!isAbsolute(path)) throw new InvalidInputError(field, `"${path}" must be an absolute path`);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new InvalidInputError(field, `${path} does not exist`);
+  }
+  if (!st.isFile()) throw new InvalidInputError(field, `${path} is not a file`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new InvalidInputError(field, `${path} cannot be read by the sidecar (check its permissions)`);
+  }
+  if (!/\.blend\d*$/i.test(path)) throw new InvalidInputError(field, `${path} is not a .blend file`);
+}
+
+function checkScript(path: string, field: string): void {
+  if (!isAbsolute(path)) throw new InvalidInputError(field, `"${path}" must be an absolute path`);
+  try {
+    if (!statSync(path).isFile()) throw new Error();
+  } catch {
+    throw new InvalidInputError(field, `${path} does not exist`);
+  }
+}
+
+/** Everything that can be checked without Blender; returns the params with format normalized. */
+export function checkRenderRequest(params: RenderParams): RenderParams {
+  checkBlendFile(params.blendFile);
+  resolveOutputPattern(params.output, params.blendFile);
+  if (params.frames !== undefined) parseFrames(params.frames);
+  if (params.preRenderScript) checkScript(params.preRenderScript, 'preRenderScript');
+  return { ...params, format: params.format === undefined ? undefined : normalizeImageFormat(params.format) };
+}

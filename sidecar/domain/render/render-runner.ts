@@ -1,0 +1,227 @@
+/**
+ * Render jobs: open the file once to learn its scene (the planning task), then one unit per frame. A frame is written
+ * to a hidden partial file, checked to be a complete image, and only then renamed to its final name, so a crash can
+ * never leave a broken frame that a resumed job would take for finished.
+ */
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { InvalidInputError, SidecarError } from '../../errors.js';
+import type { JobRecord, WorkUnit } from '../jobs/job.js';
+import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
+import { checkImage, imageExtension } from '../verify/image.js';
+import type { TaskOutcome } from '../workers/blender-worker.js';
+import { parseFrames } from './frame-range.js';
+import { framePath, partialPath, resolveOutputPattern } from './output-path.js';
+import type { RenderParams } from './render-request.js';
+
+interface InspectedScene {
+  name: string;
+  frameStart: number;
+  frameEnd: number;
+  frameStep: number;
+  fileFormat: string;
+  engine: string;
+  resolution: [number, number, number];
+  camera: string | null;
+}
+
+interface Inspection {
+  activeScene: string;
+  scenes: InspectedScene[];
+  cameras: string[];
+}
+
+export interface RenderPlan {
+  scene: string;
+  camera: string | null;
+  format: string;
+  extension: string;
+  outputPattern: string;
+  engine: string;
+  resolution: [number, number, number];
+  [key: string]: unknown;
+}
+
+const VIDEO = new Set(['FFMPEG', 'AVI_JPEG', 'AVI_RAW']);
+
+export class RenderRunner implements JobRunner {
+  readonly kind = 'render' as const;
+
+  constructor(
+    private readonly poolSize: () => number,
+    private readonly threads: () => number,
+  ) {}
+
+  private params(job: JobRecord): RenderParams {
+    return job.params as RenderParams;
+  }
+
+  limits(job: JobRecord): JobLimits {
+    const p = this.params(job);
+    return {
+      instances: Math.min(p.instances ?? this.poolSize(), this.poolSize()),
+      timeoutS: p.timeoutS,
+      maxRetries: p.maxRetries,
+      memoryLimitMB: p.memoryLimitMB,
+    };
+  }
+
+  fileOf(job: JobRecord) {
+    return { blendFile: this.params(job).blendFile, jobKey: job.id };
+  }
+
+  planTask(): TaskRequest {
+    return { payload: { kind: 'inspect' }, label: 'opening the file' };
+  }
+
+  async plan(job: JobRecord, inspection: Record<string, unknown> | undefined): Promise<WorkUnit[]> {
+    const p = this.params(job);
+    const info = inspection as unknown as Inspection;
+    const sceneName = p.scene ?? info.activeScene;
+    const scene = info.scenes.find((s) => s.name === sceneName);
+    if (!scene) {
+      throw new InvalidInputError('scene', `the file has no scene named "${sceneName}"; its scenes: ${info.scenes.map((s) => s.name).join(', ')}`);
+    }
+    if (p.camera && !info.cameras.includes(p.camera)) {
+      throw new InvalidInputError('camera', `the file has no camera named "${p.camera}"; its cameras: ${info.cameras.join(', ') || 'none'}`);
+    }
+    if (!p.camera && !scene.camera) {
+      throw new InvalidInputError('camera', `scene "${scene.name}" has no active camera; name one with camera`);
+    }
+    const format = p.format ?? scene.fileFormat;
+    if (VIDEO.has(format)) {
+      throw new InvalidInputError('format', `scene "${scene.name}" renders to video (${format}); frames must be images: pass format, e.g. "PNG"`);
+    }
+    let extension: string;
+    try {
+      extension = imageExtension(format);
+    } catch {
+      throw new InvalidInputError('format', `the scene's format ${format} is not an image format the sidecar knows; pass format, e.g. "PNG"`);
+    }
+    const frames = p.frames
+      ? parseFrames(p.frames)
+      : rangeFrames(scene.frameStart, scene.frameEnd, Math.max(1, scene.frameStep));
+    const outputPattern = resolveOutputPattern(p.output, p.blendFile);
+    const plan: RenderPlan = {
+      scene: scene.name,
+      camera: p.camera ?? scene.camera,
+      format,
+      extension,
+      outputPattern,
+      engine: p.engine ?? scene.engine,
+      resolution: scene.resolution,
+    };
+    job.plan = plan;
+
+    const previous = new Map(job.units.map((u) => [u.key, u]));
+    const resumedAfter = job.units.length > 0 && job.startedAt ? Date.parse(job.startedAt) : undefined;
+    const units: WorkUnit[] = [];
+    for (const frame of frames) {
+      const output = framePath(outputPattern, frame, extension);
+      const before = previous.get(frame);
+      if (before && (before.state === 'done' || before.state === 'skipped') && before.output === output) {
+        units.push(before);
+        continue;
+      }
+      const unit: WorkUnit = before ?? { key: frame, label: `frame ${frame}`, state: 'pending', attempts: [] };
+      unit.state = 'pending';
+      unit.output = output;
+      const onDisk = existingFrame(output);
+      // Skip frames already there, unless asked to overwrite; a resumed overwrite job still keeps the frames it
+      // wrote itself before the restart (newer than its start).
+      if (onDisk && (!p.overwrite || (resumedAfter !== undefined && onDisk.mtimeMs >= resumedAfter))) {
+        unit.state = before ? 'done' : 'skipped';
+      }
+      units.push(unit);
+    }
+    removePartials(outputPattern);
+    return units;
+  }
+
+  task(job: JobRecord, unit: WorkUnit, workerId: string): TaskRequest {
+    const p = this.params(job);
+    const plan = job.plan as RenderPlan;
+    return {
+      payload: {
+        kind: 'render',
+        scene: plan.scene,
+        camera: p.camera,
+        frame: unit.key,
+        path: partialPath(unit.output!, workerId),
+        format: plan.format,
+        engine: p.engine,
+        samples: p.samples,
+        resolutionPercent: p.resolutionPercent,
+        threads: this.threads(),
+        preRenderScript: p.preRenderScript,
+      },
+      label: unit.label,
+      frame: unit.key,
+    };
+  }
+
+  async accept(job: JobRecord, unit: WorkUnit, _outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
+    const partial = partialPath(unit.output!, workerId);
+    const check = await checkImage(partial);
+    if (!check.ok) {
+      return { ok: false, retryable: true, outcome: 'bad-output', reason: `${unit.label}: Blender reported success, but ${check.reason.replace(basename(partial), basename(unit.output!))}` };
+    }
+    renameSync(partial, unit.output!);
+    return { ok: true, output: unit.output!, result: { width: check.width, height: check.height, bytes: check.bytes } };
+  }
+
+  discard(_job: JobRecord, unit: WorkUnit, workerId: string): void {
+    if (unit.output) rmSync(partialPath(unit.output, workerId), { force: true });
+  }
+
+  summarize(job: JobRecord): Record<string, unknown> {
+    const plan = job.plan as RenderPlan | undefined;
+    const done = job.units.filter((u) => u.state === 'done');
+    const times = done.map((u) => u.seconds ?? 0);
+    return {
+      frames: job.units.length,
+      rendered: done.length,
+      skipped: job.units.filter((u) => u.state === 'skipped').length,
+      failed: job.units.filter((u) => u.state === 'failed').length,
+      outputPattern: plan?.outputPattern,
+      firstOutput: job.units.find((u) => u.output)?.output,
+      averageFrameSeconds: times.length ? Math.round((times.reduce((a, b) => a + b, 0) / times.length) * 1000) / 1000 : undefined,
+    };
+  }
+
+  finished(job: JobRecord): void {
+    const p = this.params(job);
+    if (p.temporaryBlendFile) {
+      rmSync(p.blendFile, { force: true });
+      rmSync(`${p.blendFile}1`, { force: true });
+    }
+  }
+}
+
+function rangeFrames(start: number, end: number, step: number): number[] {
+  if (end < start) throw new SidecarError(`the scene's frame range ${start}-${end} is empty`, -32602);
+  const out: number[] = [];
+  for (let f = start; f <= end; f += step) out.push(f);
+  return out;
+}
+
+function existingFrame(path: string) {
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size > 0 ? st : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Partial frames left by a crash (ours only: the `.name.sidecar-wN.partial` pattern). */
+function removePartials(outputPattern: string) {
+  const dir = dirname(outputPattern);
+  try {
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('.') && /\.sidecar-w\d+\.partial$/.test(name)) rmSync(join(dir, name), { force: true });
+    }
+  } catch {
+    // The folder does not exist yet.
+  }
+}

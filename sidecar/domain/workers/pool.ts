@@ -1,0 +1,172 @@
+/**
+ * The pool of warm Blender workers. It starts workers up to its size when there is work, replaces those that die,
+ * retires idle ones after a while, recycles one after N tasks or when its memory keeps growing, and samples CPU and
+ * memory for everyone to see. Which task goes to which worker is the scheduler's business, not the pool's.
+ */
+import { EventEmitter } from 'node:events';
+import { availableParallelism, freemem } from 'node:os';
+import pidusage from 'pidusage';
+import { BlenderWorker, type DeathReason } from './blender-worker.js';
+import type { WorkerRegistry } from './worker-registry.js';
+
+export interface PoolOptions {
+  /** Where Blender is; a function so that a Blender installed after start is found. Throws when there is none. */
+  blender: () => string;
+  workerDir: string;
+  /** Number of workers, or 'auto' (from cores and free memory). */
+  instances: number | 'auto';
+  /** Threads per worker; default: cores divided among the workers. */
+  threads?: number;
+  factorySettings?: boolean;
+  /** Retire a worker idle for this long (default 10 minutes). */
+  idleRetireMs?: number;
+  /** Recycle a worker after this many tasks (default 500). */
+  recycleAfterTasks?: number;
+  /** Recycle a worker whose idle memory grew past this many times its first idle reading (default 3). */
+  recycleMemoryGrowth?: number;
+  registry?: WorkerRegistry;
+  env?: NodeJS.ProcessEnv;
+  log?: (level: 'info' | 'warn' | 'debug', message: string) => void;
+}
+
+/** Memory one more Blender worker is assumed to need when sizing the pool automatically. */
+const MEMORY_PER_WORKER = 1.5 * 1024 ** 3;
+
+export function autoInstances(cores = availableParallelism(), free = freemem()): number {
+  return Math.max(1, Math.min(cores, Math.floor(free / MEMORY_PER_WORKER), 8));
+}
+
+export class WorkerPool extends EventEmitter {
+  readonly size: number;
+  readonly threads: number;
+  private readonly workers = new Map<string, BlenderWorker>();
+  private nextId = 1;
+  private readonly baselineRss = new Map<string, number>();
+  private readonly idleSince = new Map<string, number>();
+  private sampler: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Counts of worker ends by reason, for metrics. */
+  readonly restarts = new Map<DeathReason, number>();
+
+  constructor(private readonly options: PoolOptions) {
+    super();
+    this.size = options.instances === 'auto' ? autoInstances() : options.instances;
+    this.threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / this.size));
+    this.sampler = setInterval(() => void this.tick(), 500);
+    this.sampler.unref();
+  }
+
+  list(): BlenderWorker[] {
+    return [...this.workers.values()];
+  }
+
+  idle(): BlenderWorker[] {
+    return this.list().filter((w) => w.state === 'idle');
+  }
+
+  /** Live or starting workers. */
+  get count(): number {
+    return this.list().filter((w) => w.state !== 'exited').length;
+  }
+
+  canGrow(): boolean {
+    return !this.closed && this.count < this.size;
+  }
+
+  /**
+   * Starts one more worker (if there is room). Resolves with it once ready; emits 'ready' with it. A worker that fails
+   * to start rejects with the reason (Blender missing, a broken install), which the scheduler reports to the job.
+   */
+  async grow(): Promise<BlenderWorker | undefined> {
+    if (!this.canGrow()) return undefined;
+    const blender = this.options.blender();
+    const worker = new BlenderWorker({
+      id: `w${this.nextId++}`,
+      blender,
+      workerDir: this.options.workerDir,
+      factorySettings: this.options.factorySettings,
+      threads: this.threads,
+      env: this.options.env,
+    });
+    this.workers.set(worker.id, worker);
+    this.options.registry?.add(worker.pid);
+    worker.on('idle', () => {
+      this.idleSince.set(worker.id, Date.now());
+      this.afterTask(worker);
+      if (worker.state === 'idle') this.emit('idle', worker);
+    });
+    worker.once('exit', (info: { reason: DeathReason; code: number | null; signal: string | null }) => {
+      this.workers.delete(worker.id);
+      this.baselineRss.delete(worker.id);
+      this.idleSince.delete(worker.id);
+      this.options.registry?.remove(worker.pid);
+      this.restarts.set(info.reason, (this.restarts.get(info.reason) ?? 0) + 1);
+      this.options.log?.(
+        info.reason === 'crashed' ? 'warn' : 'debug',
+        `worker ${worker.id} (pid ${worker.pid}) ended: ${info.reason}${info.signal ? ` (${info.signal})` : info.code ? ` (status ${info.code})` : ''}`,
+      );
+      this.emit('exit', worker, info);
+    });
+    await worker.ready();
+    this.idleSince.set(worker.id, Date.now());
+    this.options.log?.('debug', `worker ${worker.id} (pid ${worker.pid}) ready: Blender ${worker.blenderVersion}`);
+    this.emit('idle', worker);
+    return worker;
+  }
+
+  /** Replaces a worker: it is stopped (if idle, after its task otherwise) with `reason`. */
+  retire(worker: BlenderWorker, reason: DeathReason): void {
+    void worker.stop(reason);
+  }
+
+  private afterTask(worker: BlenderWorker) {
+    const recycleAfter = this.options.recycleAfterTasks ?? 500;
+    if (worker.tasksDone >= recycleAfter) {
+      this.options.log?.('info', `recycling worker ${worker.id} after ${worker.tasksDone} tasks`);
+      this.retire(worker, 'recycled');
+      return;
+    }
+    const base = this.baselineRss.get(worker.id);
+    const growth = this.options.recycleMemoryGrowth ?? 3;
+    if (base && worker.rssBytes > base * growth && worker.rssBytes > 512 * 1024 ** 2) {
+      this.options.log?.(
+        'info',
+        `recycling worker ${worker.id}: its memory grew from ${Math.round(base / 2 ** 20)} MB to ${Math.round(worker.rssBytes / 2 ** 20)} MB`,
+      );
+      this.retire(worker, 'recycled');
+    }
+  }
+
+  private async tick() {
+    const live = this.list().filter((w) => w.state !== 'exited');
+    if (live.length > 0) {
+      try {
+        const stats = await pidusage(live.map((w) => w.pid));
+        for (const w of live) {
+          const s = stats[w.pid];
+          if (!s) continue;
+          w.cpuPercent = s.cpu;
+          w.rssBytes = s.memory;
+          if (w.state === 'idle' && w.tasksDone > 0 && !this.baselineRss.has(w.id)) this.baselineRss.set(w.id, s.memory);
+        }
+      } catch {
+        // A worker exited between listing and sampling; the next tick sees the new list.
+      }
+      this.emit('sampled', live);
+    }
+    const retireMs = this.options.idleRetireMs ?? 600_000;
+    const now = Date.now();
+    for (const w of this.idle()) {
+      if (now - (this.idleSince.get(w.id) ?? now) > retireMs) {
+        this.options.log?.('debug', `retiring worker ${w.id}: idle for ${Math.round(retireMs / 1000)} s`);
+        this.retire(w, 'retired');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sampler) clearInterval(this.sampler);
+    await Promise.all(this.list().map((w) => w.stop('shutdown', 1500)));
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The pids of the Blender workers this sidecar started, kept in `<state>/workers.json` with their start times. If the
+ * sidecar is killed outright its workers are orphaned; the next sidecar reads this file and ends them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import { processCommandLine, processStartTime } from './proc-stat.js';
+
+interface Entry {
+  pid: number;
+  startTime?: string;
+  sidecarPid: number;
+}
+
+export class WorkerRegistry {
+  private readonly path: string;
+  private entries = new Map<number, Entry>();
+
+  constructor(stateDir: string) {
+    this.path = join(stateDir, 'workers.json');
+  }
+
+  add(pid: number): void {
+    this.entries.set(pid, { pid, startTime: processStartTime(pid), sidecarPid: process.pid });
+    this.flush();
+  }
+
+  remove(pid: number): void {
+    if (this.entries.delete(pid)) this.flush();
+  }
+
+  /** Ends workers left by a previous sidecar that is gone. Returns the pids ended. */
+  reapOrphans(): number[] {
+    let old: Entry[] = [];
+    try {
+      old = JSON.parse(readFileSync(this.path, 'utf8')) as Entry[];
+    } catch {
+      return [];
+    }
+    const reaped: number[] = [];
+    for (const e of old) {
+      if (e.sidecarPid === process.pid) continue;
+      // Same pid and same start time: the very process we started, not a stranger that reused the pid.
+      if (e.startTime === undefined || processStartTime(e.pid) !== e.startTime) continue;
+      if (!(processCommandLine(e.pid) ?? '').includes('worker_main.py')) continue;
+      try {
+        process.kill(-e.pid, 'SIGKILL');
+      } catch {
+        try {
+          process.kill(e.pid, 'SIGKILL');
+        } catch {
+          continue;
+        }
+      }
+      reaped.push(e.pid);
+    }
+    this.flush();
+    return reaped;
+  }
+
+  private flush(): void {
+    writeFileAtomic(this.path, JSON.stringify([...this.entries.values()]), { fsync: false });
+  }
+}

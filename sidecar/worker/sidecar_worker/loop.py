@@ -1,0 +1,101 @@
+"""The worker loop: announce, then take tasks one at a time until told to exit or the sidecar goes away.
+
+One task at a time, on Blender's main thread (bpy is not thread-safe). A task's failure is reported and the loop goes
+on; only a lost pipe ends it, so a worker never outlives the sidecar that feeds it by more than the current task.
+"""
+import os
+import sys
+import time
+import traceback
+
+import bpy
+
+from . import blendfile, framing, inspect, render, scripts
+from .errors import TaskInputError
+
+REPLY_FD = 3
+
+
+def _handlers():
+    handlers = {
+        "inspect": inspect.inspect_file,
+        "render": render.render_frame,
+    }
+    try:
+        from . import export
+
+        handlers["export"] = export.export_items
+    except ImportError:
+        pass
+    try:
+        from . import gn
+
+        handlers["gn.apply"] = gn.apply_values
+    except ImportError:
+        pass
+    return handlers
+
+
+def _run(task, handlers):
+    kind = task.get("kind")
+    handler = handlers.get(kind)
+    if handler is None:
+        raise TaskInputError("this worker does not know task kind %r" % kind)
+    opened = 0.0
+    if task.get("blendFile"):
+        opened = blendfile.ensure_open(task["blendFile"], task.get("jobKey"))
+        if opened:
+            scripts.forget()
+    result = handler(task)
+    if opened:
+        result = dict(result, openSeconds=opened)
+    return result
+
+
+def _error_reply(task_id, err):
+    if isinstance(err, TaskInputError):
+        return {"type": "result", "id": task_id, "ok": False, "error": {"kind": "input", "message": str(err)}}
+    tb = traceback.format_exc()
+    return {
+        "type": "result",
+        "id": task_id,
+        "ok": False,
+        "error": {"kind": "python", "message": "%s: %s" % (type(err).__name__, err), "traceback": tb},
+    }
+
+
+def main(argv):
+    handlers = _handlers()
+    stdin = sys.stdin.buffer
+    framing.write_message(
+        REPLY_FD,
+        {
+            "type": "hello",
+            "pid": os.getpid(),
+            "version": ".".join(str(v) for v in bpy.app.version),
+            "python": sys.version.split()[0],
+            "kinds": sorted(handlers),
+        },
+    )
+    while True:
+        try:
+            message = framing.read_message(stdin)
+        except framing.ChannelClosed:
+            break
+        if message.get("type") == "exit":
+            break
+        if message.get("type") != "task":
+            continue
+        task_id = message.get("id")
+        started = time.monotonic()
+        try:
+            result = _run(message, handlers)
+            reply = {"type": "result", "id": task_id, "ok": True, "result": result}
+        except Exception as err:  # noqa: BLE001 - every failure becomes a reply; the loop must go on
+            reply = _error_reply(task_id, err)
+        reply["seconds"] = time.monotonic() - started
+        sys.stdout.flush()
+        framing.write_message(REPLY_FD, reply)
+    sys.stdout.flush()
+    # os._exit: Blender's own exit path after a --python script can take a second to tear down; nothing is left to save.
+    os._exit(0)

@@ -1,0 +1,101 @@
+"""Render tasks: one frame of the open file to an exact path, with the job's overrides applied."""
+import os
+import time
+
+import bpy
+
+from . import scenes, scripts
+from .errors import TaskInputError
+
+# What users may call an engine, and the identifiers Blender versions use (EEVEE was BLENDER_EEVEE_NEXT in 4.2-4.4).
+ENGINE_NAMES = {
+    "cycles": ["CYCLES"],
+    "eevee": ["BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"],
+    "workbench": ["BLENDER_WORKBENCH"],
+}
+
+VIDEO_FORMATS = {"FFMPEG", "AVI_JPEG", "AVI_RAW"}
+
+
+def _set_engine(scene, engine):
+    candidates = ENGINE_NAMES.get(engine.lower(), [engine])
+    for identifier in candidates:
+        try:
+            scene.render.engine = identifier
+            return
+        except TypeError:
+            continue
+    raise TaskInputError("this Blender has no render engine %r (try cycles, eevee or workbench)" % engine)
+
+
+def _set_samples(scene, samples):
+    engine = scene.render.engine
+    if engine == "CYCLES":
+        scene.cycles.samples = samples
+    elif engine.startswith("BLENDER_EEVEE"):
+        scene.eevee.taa_render_samples = samples
+
+
+def _check_denoiser(scene):
+    # Debian's Blender is built without OpenImageDenoise: a scene with denoising on fails every frame. Say so up front.
+    if scene.render.engine != "CYCLES" or not scene.cycles.use_denoising:
+        return
+    options = bpy.app.build_options
+    if hasattr(options, "openimagedenoise") and not options.openimagedenoise:
+        if getattr(scene.cycles, "denoiser", "OPENIMAGEDENOISE") == "OPENIMAGEDENOISE":
+            raise TaskInputError(
+                "scene %r has Cycles denoising on, but this Blender was built without OpenImageDenoise; "
+                "turn denoising off in the file (Render Properties > Sampling > Denoise) or use another Blender build"
+                % scene.name
+            )
+
+
+def apply_overrides(task):
+    scene = scenes.scene_named(task.get("scene"))
+    scenes.use_camera(scene, task.get("camera"))
+    if task.get("engine"):
+        _set_engine(scene, task["engine"])
+    if task.get("samples"):
+        _set_samples(scene, task["samples"])
+    if task.get("resolutionPercent"):
+        scene.render.resolution_percentage = task["resolutionPercent"]
+    if task.get("format"):
+        try:
+            scene.render.image_settings.file_format = task["format"]
+        except TypeError:
+            raise TaskInputError("this Blender cannot write image format %r" % task["format"])
+    if scene.render.image_settings.file_format in VIDEO_FORMATS:
+        raise TaskInputError(
+            "scene %r renders to video (%s); frames must be images: pass format, e.g. PNG"
+            % (scene.name, scene.render.image_settings.file_format)
+        )
+    threads = task.get("threads")
+    if threads:
+        scene.render.threads_mode = "FIXED"
+        scene.render.threads = threads
+    # The sidecar keeps its own books (which frames exist); placeholders would look like finished frames after a crash.
+    scene.render.use_placeholder = False
+    scene.render.use_overwrite = True
+    _check_denoiser(scene)
+    return scene
+
+
+def render_frame(task):
+    scripts.run_once(task)
+    scene = apply_overrides(task)
+    path = task["path"]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    scene.render.use_file_extension = False
+    scene.render.filepath = path
+    scene.frame_set(task["frame"])
+    started = time.monotonic()
+    result = bpy.ops.render.render(write_still=True, scene=scene.name)
+    seconds = time.monotonic() - started
+    if "FINISHED" not in result:
+        raise RuntimeError("Blender did not finish rendering frame %d (%s)" % (task["frame"], ", ".join(result)))
+    return {
+        "frame": task["frame"],
+        "path": path,
+        "renderSeconds": seconds,
+        "fileFormat": scene.render.image_settings.file_format,
+    }
