@@ -41,10 +41,16 @@ export function writeDiscovery(stateDir: string, info: Discovery): string {
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to someone else, which is still "alive" for our purposes.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie (dead, not yet reaped: orphans under a container's init often stay so) answers signal 0 too.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

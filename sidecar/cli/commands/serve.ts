@@ -14,6 +14,10 @@ export const serveCommand: Command = {
     'allow-host': { type: 'string', multiple: true, valueName: 'HOST:PORT', description: 'Accept this Host header too (repeatable), when bound to another interface.' },
     blender: { type: 'string', valueName: 'PATH', description: 'The Blender executable (or wrapper script) to run. Default: $BLENDER, then PATH, then the usual install places.' },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error.' },
+    instances: { type: 'string', valueName: 'auto|N', description: 'Blender workers to run at most (default auto: from cores and free memory).' },
+    threads: { type: 'string', valueName: 'N', description: 'Render threads per worker (default: cores divided among the workers).' },
+    'factory-settings': { type: 'boolean', description: 'Start workers with factory settings, not your preferences (GPU device choice lives there).' },
+    'idle-retire': { type: 'string', valueName: 'SECONDS', description: 'Stop a worker idle this long (default 600).' },
     'parent-pid': { type: 'string', valueName: 'PID', description: 'Stop when this process exits (the add-on passes Blender\'s pid).' },
   },
   epilog: 'Example:\n  blender-sidecar serve --port 8765\n  blender-sidecar call sidecar.info',
@@ -22,6 +26,9 @@ export const serveCommand: Command = {
     const level = (values['log-level'] as string | undefined) ?? 'info';
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
     const parentPid = intFlag(values, 'parent-pid', { min: 1 });
+    const instances = parseInstances(values.instances as string | undefined);
+    const threads = intFlag(values, 'threads', { min: 1, max: 1024 });
+    const idleRetire = intFlag(values, 'idle-retire', { min: 1 });
     const sidecar = await startSidecar({
       port,
       host: values.host as string | undefined,
@@ -30,6 +37,10 @@ export const serveCommand: Command = {
       allowHosts: values['allow-host'] as string[] | undefined,
       blender: values.blender as string | undefined,
       logLevel: level as LogLevel,
+      instances,
+      threads,
+      factorySettings: values['factory-settings'] === true,
+      idleRetireMs: idleRetire === undefined ? undefined : idleRetire * 1000,
     });
     process.stdout.write(`listening on ${sidecar.url}\n`);
     if (sidecar.discoveryFile) process.stdout.write(`discovery file: ${sidecar.discoveryFile}\n`);
@@ -55,3 +66,10 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+export function parseInstances(raw: string | undefined): number | 'auto' | undefined {
+  if (raw === undefined || raw === 'auto') return raw;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--instances must be auto or a whole number from 1 to 64, not "${raw}"`);
+  return n;
+}

@@ -1,0 +1,42 @@
+/** Test helpers for real Blender: where it is, and small scenes built procedurally for a test. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { locateBlender } from '../../sidecar/domain/blender/locate.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+export function blenderPath(): string {
+  return locateBlender().path;
+}
+
+export interface SceneOptions {
+  frames?: number;
+  size?: string;
+  samples?: number;
+  engine?: string;
+  format?: string;
+  collections?: boolean;
+  gn?: boolean;
+}
+
+/** Writes a small scene to `dir/name` with real Blender and returns its path. */
+export function makeScene(dir: string, name: string, options: SceneOptions = {}, blender = blenderPath()): string {
+  const out = join(dir, name);
+  const args = ['-b', '--factory-startup', '--python-exit-code', '1', '--python', join(fixtures, 'make_scene.py'), '--', out];
+  if (options.frames) args.push('--frames', String(options.frames));
+  if (options.size) args.push('--size', options.size);
+  if (options.samples) args.push('--samples', String(options.samples));
+  if (options.engine) args.push('--engine', options.engine);
+  if (options.format) args.push('--format', options.format);
+  if (options.collections) args.push('--collections');
+  if (options.gn) args.push('--gn');
+  const r = spawnSync(blender, args, { encoding: 'utf8', env: { ...process.env, PYTHONPATH: fixtures } });
+  if (r.status !== 0) throw new Error(`making ${name} failed: ${r.stdout}\n${r.stderr}`);
+  return out;
+}
+
+/** Renders with plain `blender -b FILE -o PATTERN -s -e -a`, the reference the sidecar is compared against. */
+export function renderPlain(blend: string, outPattern: string, start: number, end: number, blender = blenderPath()): void {
+  execFileSync(blender, ['-b', blend, '-o', outPattern, '-s', String(start), '-e', String(end), '-a'], { stdio: 'ignore' });
+}
