@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { coreHandlers } from './api/handlers/core.js';
 import { jobHandlers } from './api/handlers/jobs.js';
 import { renderHandlers } from './api/handlers/render.js';
+import { exportHandlers } from './api/handlers/export.js';
+import { ExportRunner } from './domain/export/export-runner.js';
 import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
@@ -151,7 +153,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       },
     },
     (level, message) => log[level](message),
-    [new RenderRunner(() => pool.size, () => pool.threads)],
+    [new RenderRunner(() => pool.size, () => pool.threads), new ExportRunner(() => pool.size)],
   );
   pool.on('exit', (_w, info: { reason: string }) => metrics.workerRestarts.inc({ reason: info.reason }));
   pool.on('sampled', (workers: Array<{ id: string; pid: number; state: string; cpuPercent: number; rssBytes: number; current?: { label: string } }>) => {
@@ -186,7 +188,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     bus,
     metrics,
     blender,
-    capabilities: () => ['rpc', 'events', 'metrics', 'render'],
+    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export'],
     topics: () => Object.keys(notifications),
     openRpc: () => (openRpcCache ??= openRpcDocument()),
     poolShape: () => ({ instances: pool.size, threadsPerInstance: pool.threads }),
@@ -196,6 +198,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...coreHandlers(services),
     ...jobHandlers(scheduler, pool),
     ...renderHandlers(services, scheduler),
+    ...exportHandlers(services, scheduler),
   };
   const dispatcher = new Dispatcher<Methods, CallContext>(methods, handlers, {
     maxBatch: 100,

@@ -6,12 +6,14 @@ import type { NotificationParamsOf, ParamsOf, ResultOf } from '../../protocol/me
 import { coreMethods } from './core.js';
 import { jobMethods, jobNotifications } from './jobs.js';
 import { renderMethods } from './render.js';
+import { exportMethods } from './export.js';
 import { notifications as allNotifications } from './notifications.js';
 
 export const methods = {
   ...coreMethods,
   ...jobMethods,
   ...renderMethods,
+  ...exportMethods,
 };
 
 export const notifications = {

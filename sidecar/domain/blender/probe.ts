@@ -3,7 +3,7 @@
  * option names. Running Blender costs about two seconds, so the answer is cached in the state folder, keyed by the
  * executable's path, size and modification time.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
@@ -39,9 +39,12 @@ function cacheKey(blender: string): string {
   }
 }
 
+/** The newest modification time among the worker scripts: a changed probe or format table probes again. */
 function workerScriptStamp(): number {
   try {
-    return statSync(join(workerDir(), 'probe.py')).mtimeMs;
+    const dir = workerDir();
+    const files = [join(dir, 'probe.py'), ...readdirSync(join(dir, 'sidecar_worker')).map((n) => join(dir, 'sidecar_worker', n))];
+    return Math.max(...files.map((f) => statSync(f).mtimeMs));
   } catch {
     return 0;
   }

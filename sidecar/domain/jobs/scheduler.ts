@@ -192,6 +192,12 @@ export class Scheduler {
       finishTimes: [],
       progressQueued: false,
     });
+    const job = this.live.get(record.id)!;
+    // Units known without asking Blender (exports): plan now, so the job's workers can start at once.
+    if (!runner.planTask(record)) {
+      job.phase = 'planning';
+      void this.planned(job, undefined).then(() => this.pump());
+    }
   }
 
   private orderedJobs(): LiveJob[] {
@@ -297,12 +303,7 @@ export class Scheduler {
     const record = job.record;
     const unit = c === 'plan' ? null : c;
     const request = unit ? job.runner.task(record, unit, w.id) : job.runner.planTask(record);
-    if (!request) {
-      // Nothing to ask Blender before planning: plan now.
-      job.phase = 'planning';
-      void this.planned(job, undefined);
-      return;
-    }
+    if (!request) return;
     const file = job.runner.fileOf(record);
     const id = `t${this.nextTaskId++}`;
     const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, startedAt: new Date().toISOString() } : undefined;
@@ -418,7 +419,7 @@ export class Scheduler {
         retryable = verdict.retryable;
       } else {
         outcome = o.errorKind === 'input' ? 'input-error' : 'python-error';
-        reason = taskErrorSentence(o);
+        reason = `${unit.label}: ${taskErrorSentence(o)}`;
         retryable = false;
       }
     } else {

@@ -24,7 +24,7 @@ def _handlers():
     try:
         from . import export
 
-        handlers["export"] = export.export_items
+        handlers["export"] = export.export_item
     except ImportError:
         pass
     try:

@@ -1,0 +1,40 @@
+/** Handlers for export.submit and export.batch. */
+import { checkBatchRequest, checkExportRequest, type ExportItem } from '../../domain/export/export-request.js';
+import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import type { Scheduler } from '../../domain/jobs/scheduler.js';
+import type { Handlers } from '../../protocol/method.js';
+import type { Services } from '../services.js';
+import type { CallContext } from '../session.js';
+import type { exportMethods } from '../spec/export.js';
+
+export function exportHandlers(s: Services, scheduler: Scheduler): Handlers<typeof exportMethods, CallContext> {
+  const submit = (params: Record<string, unknown> & { priority: JobRecord['priority']; saveCopySeconds?: number }, items: ExportItem[]) => {
+    const { saveCopySeconds, scope: _s, format: _f, output: _o, options: _p, applyModifiers: _a, items: _i, ...rest } = params;
+    const job: JobRecord = {
+      id: newJobId(),
+      kind: 'export',
+      state: 'queued',
+      priority: params.priority,
+      createdAt: new Date().toISOString(),
+      params: { ...rest, items },
+      units: [],
+      saveCopySeconds,
+    };
+    scheduler.submit(job);
+    return job.id;
+  };
+  const formats = async () => {
+    s.blender.relocate();
+    return (await s.blender.probe()).exportFormats;
+  };
+  return {
+    'export.submit': async (params) => {
+      const items = checkExportRequest(params, await formats());
+      return { jobId: submit(params, items) };
+    },
+    'export.batch': async (params) => {
+      const items = checkBatchRequest(params, await formats());
+      return { jobId: submit(params, items), items: items.length };
+    },
+  };
+}
