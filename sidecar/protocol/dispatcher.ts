@@ -149,10 +149,16 @@ function stringifyResponse(response: RpcResponse | RpcResponse[]): string {
   try {
     return JSON.stringify(response);
   } catch {
-    // A result that cannot be serialised (a cycle, a BigInt) is a bug in a handler, not in the client's request.
-    const fail = (r: RpcResponse) =>
-      errorResponse(r.id, RpcCode.InternalError, 'internal error: the result could not be serialised');
-    return JSON.stringify(Array.isArray(response) ? response.map(fail) : fail(response));
+    // A result that cannot be serialised (a cycle, a BigInt, an echo nested deeper than JSON.stringify's recursion
+    // allows) fails that one response; the others of a batch are still answered as they are.
+    const one = (r: RpcResponse) => {
+      try {
+        return JSON.stringify(r);
+      } catch {
+        return JSON.stringify(errorResponse(r.id, RpcCode.InternalError, 'internal error: the result could not be serialised'));
+      }
+    };
+    return Array.isArray(response) ? `[${response.map(one).join(',')}]` : one(response);
   }
 }
 

@@ -21,6 +21,9 @@ interface ExportJobParams {
   temporaryBlendFile?: boolean;
 }
 
+/** Formats that carry nothing but mesh geometry: an export without meshes wrote nothing of use. */
+const MESH_ONLY = new Set(['stl', 'ply', 'obj']);
+
 interface Counted {
   objects: number;
   meshObjects: number;
@@ -104,7 +107,10 @@ export class ExportRunner implements JobRunner {
       return fail(`the exporter wrote nothing (no ${basename(item.output)})`);
     }
     if (size === 0) return fail(`the exporter wrote an empty ${basename(item.output)}`);
-    if (counted && counted.meshObjects === 0 && counted.objects === 0) return fail('nothing was exported: the selection is empty');
+    if (counted && counted.objects === 0) return fail('nothing was exported: the selection is empty');
+    if (counted && counted.meshObjects === 0 && MESH_ONLY.has(item.format)) {
+      return fail(`nothing was exported: the selection has no mesh objects, and ${item.format} holds only meshes`);
+    }
     const result: Record<string, unknown> = { format: item.format, bytes: size, counted };
     if (item.format === 'glb' || item.format === 'gltf') {
       try {
