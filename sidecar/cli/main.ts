@@ -8,9 +8,12 @@ import { VERSION } from '../version.js';
 import { UsageError, helpText, parseCommandArgs, type Command } from './command.js';
 import { callCommand } from './commands/call.js';
 import { docsCommand } from './commands/docs.js';
+import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
+import { renderCommand } from './commands/render.js';
 import { serveCommand } from './commands/serve.js';
 
-export const commands: Command[] = [serveCommand, callCommand, docsCommand];
+export const commands: Command[] = [serveCommand, renderCommand, exportCommand, callCommand, demoCommand, docsCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -500,17 +500,18 @@ export class Scheduler {
         this.log('warn', `job ${record.id}: cleanup failed: ${describeError(err)}`);
       }
     }
-    this.setState(record, state);
-    if (job) this.emitProgress(job);
+    // The last progress goes out before the state change, so a follower sees 12/12 before "completed".
+    this.setState(record, state, job ? () => this.emitProgress(job) : undefined);
     for (const w of [...(this.waiters.get(record.id) ?? [])]) w();
     this.waiters.delete(record.id);
   }
 
-  private setState(record: JobRecord, state: JobState) {
+  private setState(record: JobRecord, state: JobState, beforeEvent?: () => void) {
     const previous = record.state;
     if (previous === state) return;
     record.state = state;
     this.store.save(record, { durable: true });
+    beforeEvent?.();
     this.emitState(record, previous);
   }
 

@@ -1,0 +1,47 @@
+/**
+ * The client a CLI command works through: the running sidecar (found through sidecar.json) if there is one, else a
+ * sidecar embedded in this process for the length of the command.
+ */
+import { startSidecar, type RunningSidecar } from '../app.js';
+import { SidecarClient } from '../client/sidecar-client.js';
+import { readDiscovery } from '../discovery.js';
+import { defaultStateDir } from '../state-dir.js';
+
+export interface Connection {
+  client: SidecarClient;
+  /** Set when this command started its own sidecar; closed by `release`. */
+  embedded?: RunningSidecar;
+  release(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  stateDir?: string;
+  instances?: number | 'auto';
+  blender?: string;
+  /** Never start an embedded sidecar (for commands that only make sense against a running one). */
+  requireRunning?: boolean;
+}
+
+export async function connectOrStart(options: ConnectOptions = {}): Promise<Connection> {
+  const stateDir = options.stateDir ?? defaultStateDir();
+  if (options.requireRunning || readDiscovery(stateDir).state === 'running') {
+    const client = await SidecarClient.connect({ stateDir });
+    return { client, release: () => client.close() };
+  }
+  const embedded = await startSidecar({
+    stateDir,
+    port: 0,
+    instances: options.instances,
+    blender: options.blender,
+    logToStderr: false,
+  });
+  const client = await SidecarClient.connect({ url: embedded.url, token: embedded.token });
+  return {
+    client,
+    embedded,
+    release: async () => {
+      await client.close();
+      await embedded.close('the command finished');
+    },
+  };
+}
