@@ -35,6 +35,8 @@ export class SidecarClient {
   private readonly topics = new Set<string>();
   private closedByUser = false;
   private reconnecting: Promise<void> | undefined;
+  /** Ends the reconnect loop's current wait at once (set while it waits). */
+  private cancelBackoff: (() => void) | undefined;
 
   private constructor(
     private endpoint: Endpoint,
@@ -101,6 +103,7 @@ export class SidecarClient {
 
   async close(): Promise<void> {
     this.closedByUser = true;
+    this.cancelBackoff?.();
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -182,18 +185,34 @@ export class SidecarClient {
 
   private async reconnectLoop() {
     let delay = 100;
-    while (!this.closedByUser) {
-      await new Promise((r) => setTimeout(r, delay));
+    for (;;) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.cancelBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.cancelBackoff = undefined;
+      // close() during the wait: do not open a connection nobody will close.
+      if (this.closedByUser) break;
       try {
         // A restarted sidecar has a new port and token: read the discovery file again unless a URL was pinned.
         if (!this.options.url) this.endpoint = resolveEndpoint(this.options);
         await this.open();
-        if (this.topics.size > 0) await this.call('events.subscribe', { topics: [...this.topics] });
         break;
       } catch {
         delay = Math.min(delay * 2, 5000);
       }
     }
     this.reconnecting = undefined;
+    if (this.closedByUser) {
+      // close() while the connection was being opened found no connection to close.
+      this.ws?.close(1000);
+      return;
+    }
+    // Renewed outside the loop: a refusal (a topic the new sidecar does not know) must not make the loop open a
+    // second connection beside this one; a drop meanwhile starts a new loop through dropped().
+    if (this.topics.size > 0) await this.call('events.subscribe', { topics: [...this.topics] }).catch(() => undefined);
   }
 }

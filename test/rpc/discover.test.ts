@@ -60,3 +60,12 @@ describe('rpc.discover', () => {
     assert.equal(actual, expected, 'docs/rpc.md is out of date: run `npm run docs`');
   });
 });
+
+describe('docs/cli.md', () => {
+  it('is in step with the commands\' help (run npm run docs)', async () => {
+    const { commands } = await import('../../sidecar/cli/main.js');
+    const { renderCliMarkdown } = await import('../../sidecar/cli/commands/docs.js');
+    const actual = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    assert.equal(actual, renderCliMarkdown(commands), 'docs/cli.md is out of date: run `npm run docs`');
+  });
+});
