@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { blenderPath, makeScene } from '../helpers/blender.js';
+import { tempDir, testSidecar } from '../helpers/sidecar.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the worker pool', () => {
+  it('runs Blender through a wrapper script named by --blender, recycles a worker after N tasks, and retires idle ones', async () => {
+    const dir = tempDir('pool-');
+    const scene = makeScene(dir, 'scene.blend', { frames: 4 });
+    const calls = join(dir, 'wrapper-calls.txt');
+    const wrapper = join(dir, 'my blender.sh');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$$" >> '${calls}'\nexec '${blenderPath()}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const s = await testSidecar({ instances: 1, blender: wrapper, recycleAfterTasks: 2, idleRetireMs: 1500, factorySettings: true });
+    try {
+      const c = await s.client();
+      const info = await c.call('sidecar.info', {});
+      assert.equal(info.blender.path, wrapper);
+      assert.match(info.blender.version ?? '', /^\d+\.\d+\.\d+$/);
+      const { jobId } = await c.call('render.submit', { blendFile: scene, frames: '1-4', output: join(dir, 'out') + '/' });
+      const job = await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      assert.equal(job.state, 'completed', job.error);
+      // 1 planning task + 4 frames on a one-worker pool recycled every 2 tasks: 3 workers in turn.
+      const workers = new Set(job.units.map((u) => u.attempts[0]!.worker));
+      assert.ok(workers.size >= 2, `frames ran on ${[...workers].join(', ')}: the worker was recycled`);
+      const started = readFileSync(calls, 'utf8').trim().split('\n').length;
+      assert.ok(started >= 3, `the wrapper started ${started} Blender processes (probe + recycled workers)`);
+      const live = (await c.call('worker.list', {})).workers;
+      assert.ok(live.length <= 1);
+      for (const w of live) {
+        const cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'utf8').split('\0');
+        assert.ok(cmdline.includes('--factory-startup'), 'factorySettings starts workers with --factory-startup');
+      }
+      for (let i = 0; i < 50 && (await c.call('worker.list', {})).workers.length > 0; i++) await sleep(200);
+      assert.equal((await c.call('worker.list', {})).workers.length, 0, 'an idle worker is retired after idleRetireMs');
+      const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      assert.match(metrics, /sidecar_worker_restarts_total\{reason="recycled"\} [1-9]/);
+      assert.match(metrics, /sidecar_worker_restarts_total\{reason="retired"\} 1/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('exports job, frame and worker metrics that promtool accepts while a job runs', async () => {
+    const dir = tempDir('metrics-');
+    const scene = makeScene(dir, 'scene.blend', { frames: 6, size: '160x120', samples: 32 });
+    const s = await testSidecar({ instances: 2 });
+    try {
+      const c = await s.client();
+      const { jobId } = await c.call('render.submit', { blendFile: scene, output: join(dir, 'out') + '/' });
+      let during = '';
+      for (let i = 0; i < 300; i++) {
+        const p = (await c.call('job.get', { jobId })).progress;
+        if (p.done >= 2 && p.running.length > 0) {
+          during = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+          break;
+        }
+        await sleep(100);
+      }
+      assert.ok(during, 'scraped while frames were rendering');
+      const promtool = spawnSync('promtool', ['check', 'metrics'], { input: during, encoding: 'utf8' });
+      assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
+      assert.match(during, /sidecar_jobs\{kind="render",state="running"\} 1/);
+      assert.match(during, /sidecar_frames_rendered_total [2-9]/);
+      assert.match(during, /sidecar_frame_render_seconds_count [2-9]/);
+      assert.match(during, /sidecar_worker_cpu_percent\{worker="w\d+"\} [\d.]+/);
+      assert.match(during, /sidecar_worker_resident_memory_bytes\{worker="w\d+"\} \d{7,}/);
+      await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      const afterText = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      assert.match(afterText, /sidecar_jobs\{kind="render",state="completed"\} 1/);
+      assert.match(afterText, /sidecar_task_attempts_total\{kind="render",outcome="done"\} 6/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
