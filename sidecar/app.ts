@@ -8,6 +8,8 @@ import { jobHandlers } from './api/handlers/jobs.js';
 import { renderHandlers } from './api/handlers/render.js';
 import { exportHandlers } from './api/handlers/export.js';
 import { ExportRunner } from './domain/export/export-runner.js';
+import { gnHandlers } from './api/handlers/gn.js';
+import { openSyncStore } from './domain/sync/journal-persistence.js';
 import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
@@ -128,6 +130,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     log: (level, message) => log[level](message),
   });
   const jobStore = new JobStore(stateDir);
+  const sync = openSyncStore(stateDir, (message) => log.warn(message));
   const scheduler = new Scheduler(
     pool,
     jobStore,
@@ -188,8 +191,10 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     bus,
     metrics,
     blender,
-    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export'],
-    topics: () => Object.keys(notifications),
+    sync,
+    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync'],
+    // gn.changed is per channel: it comes through gn.subscribe, not events.subscribe.
+    topics: () => Object.keys(notifications).filter((t) => t !== 'gn.changed'),
     openRpc: () => (openRpcCache ??= openRpcDocument()),
     poolShape: () => ({ instances: pool.size, threadsPerInstance: pool.threads }),
   };
@@ -199,6 +204,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...jobHandlers(scheduler, pool),
     ...renderHandlers(services, scheduler),
     ...exportHandlers(services, scheduler),
+    ...gnHandlers(sync),
   };
   const dispatcher = new Dispatcher<Methods, CallContext>(methods, handlers, {
     maxBatch: 100,

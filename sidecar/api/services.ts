@@ -1,5 +1,6 @@
 /** What method handlers may reach: the sidecar's parts, wired once by app.ts. */
 import type { BlenderInstallation } from '../domain/blender/blender.js';
+import type { SyncStore } from '../domain/sync/store.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -13,6 +14,7 @@ export interface Services {
   bus: EventBus;
   metrics: Metrics;
   blender: BlenderInstallation;
+  sync: SyncStore;
   capabilities(): string[];
   topics(): string[];
   openRpc(): Record<string, unknown>;

@@ -1,6 +1,7 @@
 /** Handlers for export.submit and export.batch. */
 import { checkBatchRequest, checkExportRequest, type ExportItem } from '../../domain/export/export-request.js';
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import { takeGnValues } from '../../domain/sync/job-values.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { Services } from '../services.js';
@@ -8,15 +9,19 @@ import type { CallContext } from '../session.js';
 import type { exportMethods } from '../spec/export.js';
 
 export function exportHandlers(s: Services, scheduler: Scheduler): Handlers<typeof exportMethods, CallContext> {
-  const submit = (params: Record<string, unknown> & { priority: JobRecord['priority']; saveCopySeconds?: number }, items: ExportItem[]) => {
-    const { saveCopySeconds, scope: _s, format: _f, output: _o, options: _p, applyModifiers: _a, items: _i, ...rest } = params;
+  const submit = (
+    params: Record<string, unknown> & { priority: JobRecord['priority']; saveCopySeconds?: number; gn?: Parameters<typeof takeGnValues>[1] },
+    items: ExportItem[],
+  ) => {
+    const { saveCopySeconds, gn, scope: _s, format: _f, output: _o, options: _p, applyModifiers: _a, items: _i, ...rest } = params;
+    const gnValues = takeGnValues(s.sync, gn);
     const job: JobRecord = {
       id: newJobId(),
       kind: 'export',
       state: 'queued',
       priority: params.priority,
       createdAt: new Date().toISOString(),
-      params: { ...rest, items },
+      params: { ...rest, items, ...(gnValues ? { gn: { channel: gnValues.channel, revision: gnValues.revision }, gnValues } : {}) },
       units: [],
       saveCopySeconds,
     };

@@ -2,6 +2,7 @@
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkRenderRequest } from '../../domain/render/render-request.js';
+import { takeGnValues } from '../../domain/sync/job-values.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { Services } from '../services.js';
 import type { CallContext } from '../session.js';
@@ -13,14 +14,15 @@ export function renderHandlers(s: Services, scheduler: Scheduler): Handlers<type
       const checked = checkRenderRequest(params);
       s.blender.relocate();
       s.blender.path(); // no Blender: say so now, not when the job starts
-      const { saveCopySeconds, ...rest } = checked;
+      const { saveCopySeconds, gn, ...rest } = checked;
+      const gnValues = takeGnValues(s.sync, gn);
       const job: JobRecord = {
         id: newJobId(),
         kind: 'render',
         state: 'queued',
         priority: checked.priority,
         createdAt: new Date().toISOString(),
-        params: rest,
+        params: { ...rest, ...(gnValues ? { gn: { channel: gnValues.channel, revision: gnValues.revision }, gnValues } : {}) },
         units: [],
         saveCopySeconds,
       };

@@ -7,6 +7,7 @@ import { coreMethods } from './core.js';
 import { jobMethods, jobNotifications } from './jobs.js';
 import { renderMethods } from './render.js';
 import { exportMethods } from './export.js';
+import { gnMethods, gnNotifications } from './gn.js';
 import { notifications as allNotifications } from './notifications.js';
 
 export const methods = {
@@ -14,11 +15,13 @@ export const methods = {
   ...jobMethods,
   ...renderMethods,
   ...exportMethods,
+  ...gnMethods,
 };
 
 export const notifications = {
   ...allNotifications,
   ...jobNotifications,
+  ...gnNotifications,
 };
 
 export type Methods = typeof methods;

@@ -52,7 +52,7 @@ export class ExportRunner implements JobRunner {
   }
 
   fileOf(job: JobRecord) {
-    return { blendFile: this.params(job).blendFile, jobKey: job.id };
+    return { blendFile: this.params(job).blendFile, jobKey: job.id, gn: job.params.gnValues };
   }
 
   planTask(): undefined {

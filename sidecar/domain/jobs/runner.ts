@@ -28,8 +28,11 @@ export type UnitVerdict =
 export interface JobRunner {
   readonly kind: JobRecord['kind'];
   limits(job: JobRecord): JobLimits;
-  /** The blend file and job key that every task of this job uses (a worker with it open is preferred). */
-  fileOf(job: JobRecord): { blendFile: string; jobKey: string };
+  /**
+   * The blend file and job key that every task of this job uses (a worker with it open is preferred), and what a
+   * worker applies right after opening it (a sync channel's Geometry Nodes values).
+   */
+  fileOf(job: JobRecord): { blendFile: string; jobKey: string; gn?: unknown };
   /** The planning task, run first on some worker; undefined when the units are known without Blender. */
   planTask(job: JobRecord): TaskRequest | undefined;
   /**

@@ -322,7 +322,7 @@ export class Scheduler {
     }
     w.openFile = file.blendFile;
     w.openJobKey = file.jobKey;
-    w.run({ ...request.payload, id, kind: String(request.payload.kind), blendFile: file.blendFile, jobKey: file.jobKey }, { label: request.label, jobId: record.id, frame: request.frame }).then(
+    w.run({ ...request.payload, id, kind: String(request.payload.kind), blendFile: file.blendFile, jobKey: file.jobKey, gn: file.gn }, { label: request.label, jobId: record.id, frame: request.frame }).then(
       (outcome) => void this.taskEnded(job, task, outcome),
       (err: unknown) => void this.taskEnded(job, task, err),
     );

@@ -6,6 +6,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
+import { gnJobParam } from '../sync/job-values.js';
 import { parseFrames } from './frame-range.js';
 import { resolveOutputPattern } from './output-path.js';
 
@@ -42,6 +43,7 @@ export const renderParams = z.strictObject({
   preRenderScript: z.string().min(1).optional().describe('A Python file run inside Blender once after the file opens (absolute path).'),
   temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
+  gn: gnJobParam.optional(),
 });
 export type RenderParams = z.output<typeof renderParams>;
 

@@ -67,7 +67,7 @@ export class RenderRunner implements JobRunner {
   }
 
   fileOf(job: JobRecord) {
-    return { blendFile: this.params(job).blendFile, jobKey: job.id };
+    return { blendFile: this.params(job).blendFile, jobKey: job.id, gn: job.params.gnValues };
   }
 
   planTask(): TaskRequest {

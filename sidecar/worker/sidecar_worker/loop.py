@@ -10,7 +10,7 @@ import traceback
 
 import bpy
 
-from . import blendfile, framing, inspect, render, scripts
+from . import blendfile, export, framing, gn, inspect, render, scripts
 from .errors import TaskInputError
 
 REPLY_FD = 3
@@ -21,18 +21,7 @@ def _handlers():
         "inspect": inspect.inspect_file,
         "render": render.render_frame,
     }
-    try:
-        from . import export
-
-        handlers["export"] = export.export_item
-    except ImportError:
-        pass
-    try:
-        from . import gn
-
-        handlers["gn.apply"] = gn.apply_values
-    except ImportError:
-        pass
+    handlers["export"] = export.export_item
     return handlers
 
 
@@ -46,9 +35,14 @@ def _run(task, handlers):
         opened = blendfile.ensure_open(task["blendFile"], task.get("jobKey"))
         if opened:
             scripts.forget()
+            if task.get("gn"):
+                # A fresh copy of the file: the job's Geometry Nodes values go in before anything renders or exports.
+                gn.apply_values(task["gn"])
     result = handler(task)
     if opened:
         result = dict(result, openSeconds=opened)
+    if task.get("gn"):
+        result = dict(result, gnRevision=task["gn"].get("revision"))
     return result
 
 
