@@ -70,10 +70,10 @@ new_root() { # ROOT SUITE
   debootstrap --variant=minbase "$2" "$1" "$mirror"
   # debootstrap normally copies it; apt inside needs it to resolve the mirror.
   [[ -s $1/etc/resolv.conf ]] || cp /etc/resolv.conf "$1/etc/resolv.conf"
-  # Where the host's apt accepts an expired Release (a frozen snapshot mirror: sid's Release is only valid a week),
-  # the root's apt must too.
   # Blender lists mounted file systems for its file browser through it, and warns at every start-up without it.
   ln -sfn ../proc/self/mounts "$1/etc/mtab"
+  # Where the host's apt accepts an expired Release (a frozen snapshot mirror: sid's Release is only valid a week),
+  # the root's apt must too.
   apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) ' >"$1/etc/apt/apt.conf.d/99host-release-checks" || true
 }
 
