@@ -10,6 +10,9 @@ import { exportHandlers } from './api/handlers/export.js';
 import { ExportRunner } from './domain/export/export-runner.js';
 import { gnHandlers } from './api/handlers/gn.js';
 import { openSyncStore } from './domain/sync/journal-persistence.js';
+import { AlertCenter } from './domain/alerts/alerts.js';
+import { watchDisks } from './domain/alerts/disk-watch.js';
+import { TERMINAL } from './domain/jobs/job.js';
 import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
@@ -57,6 +60,10 @@ export interface SidecarOptions {
   idleRetireMs?: number;
   /** Recycle a worker after this many tasks (default 500). */
   recycleAfterTasks?: number;
+  /** Crash-loop protection: this many worker crashes within the window rest the pool (see SchedulerOptions). */
+  crashLoop?: { count?: number; windowMs?: number; restMs?: number };
+  /** Disk watch thresholds (tests lower them). */
+  disk?: { minFreeShare?: number; minFreeBytes?: number; intervalMs?: number };
 }
 
 export interface RunningSidecar {
@@ -115,6 +122,18 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const blender = new BlenderInstallation(options.blender, stateDir);
   let openRpcCache: Record<string, unknown> | undefined;
 
+  const alerts = new AlertCenter((alert) => bus.publish('alert', alert));
+  try {
+    blender.path();
+  } catch (err) {
+    alerts.raise({
+      key: 'blender-missing',
+      level: 'ERROR',
+      what: 'no Blender was found, so nothing can render or export',
+      where: 'this machine',
+      action: (err as Error).message.replace(/^Blender was not found \([^)]*\)\. /, ''),
+    });
+  }
   const registry = new WorkerRegistry(stateDir);
   const reaped = registry.reapOrphans();
   if (reaped.length > 0) log.warn(`ended ${reaped.length} Blender worker(s) left by a previous sidecar: pids ${reaped.join(', ')}`);
@@ -157,6 +176,18 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     },
     (level, message) => log[level](message),
     [new RenderRunner(() => pool.size, () => pool.threads), new ExportRunner(() => pool.size)],
+    alerts,
+    { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs },
+  );
+  const stopDiskWatch = watchDisks(
+    alerts,
+    () =>
+      scheduler
+        .list()
+        .filter((j) => !TERMINAL.has(j.state))
+        .flatMap((j) => [j.params.output, ...((j.params.items as Array<{ output: string }> | undefined) ?? []).map((i) => i.output)])
+        .filter((o): o is string => typeof o === 'string' && o.startsWith('/')),
+    options.disk,
   );
   pool.on('exit', (_w, info: { reason: string }) => metrics.workerRestarts.inc({ reason: info.reason }));
   pool.on('sampled', (workers: Array<{ id: string; pid: number; state: string; cpuPercent: number; rssBytes: number; current?: { label: string } }>) => {
@@ -205,6 +236,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...renderHandlers(services, scheduler),
     ...exportHandlers(services, scheduler),
     ...gnHandlers(sync),
+    'alert.list': ({ levels, includeResolved, limit }) => ({ alerts: alerts.list({ levels, includeResolved, limit }) }),
   };
   const dispatcher = new Dispatcher<Methods, CallContext>(methods, handlers, {
     maxBatch: 100,
@@ -266,6 +298,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       closing ??= (async () => {
         log.info(`shutting down (${reason})`);
         bus.publish('sidecar.shutdown', { reason });
+        stopDiskWatch();
         await scheduler.close();
         await pool.close();
         if (discoverable) removeDiscovery(stateDir);

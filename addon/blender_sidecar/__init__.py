@@ -1,7 +1,16 @@
-"""Blender Sidecar add-on (placeholder until the Blender side lands).
+"""Blender Sidecar: background renders and exports on a local sidecar's pool of warm Blender processes.
+
+One source tree for both ways Blender loads add-ons: a legacy add-on (`bl_info`, Blender 3.4 to 4.1, and 4.2+ as a
+legacy add-on) and an extension (`blender_manifest.toml`, Blender 4.2+, imported as `bl_ext.<repo>.blender_sidecar`).
+Hence relative imports only, and `__package__` wherever the module's name matters.
 
 Kept importable without bpy: `blender_sidecar.wire` is also a plain-Python scripting client, imported with
-`sys.path.insert(0, "addon")` outside Blender. Import bpy inside functions, never at module level.
+`sys.path.insert(0, "addon")` outside Blender. The Blender side is imported inside register() only.
+
+Modules, one job each: `wire/` (the JSON-RPC client, no bpy), `launcher` (Node and the sidecar program, no bpy),
+`connection` (finding/starting the sidecar, the client, reconnecting, the message queue; no bpy), `messages`,
+`state` (what the panel shows; no bpy), `timer` (the one drain timer), `preferences`, `properties`, `snapshot`
+(the .blend a job opens), `operators`, `gui`.
 """
 
 bl_info = {
@@ -9,15 +18,34 @@ bl_info = {
     "author": "Blender Sidecar contributors",
     "version": (0, 1, 0),
     "blender": (3, 4, 0),
-    "location": "Preferences > Add-ons > Blender Sidecar",
+    "location": "3D Viewport > Sidebar > Sidecar",
     "description": "Background renders and exports on a pool of warm Blender processes, driven by a local sidecar.",
-    "category": "System",
+    "category": "Render",
 }
+
+# Registered in this order, unregistered in reverse: preferences first (the timer reads them), the timer last
+# (it starts the connection, which may start the sidecar).
+_MODULES = ("preferences", "properties", "operators", "gui", "timer")
+
+
+def _modules():
+    import importlib
+
+    return [importlib.import_module("." + name, __package__) for name in _MODULES]
 
 
 def register():
-    pass
+    done = []
+    try:
+        for module in _modules():
+            module.register()
+            done.append(module)
+    except Exception:
+        for module in reversed(done):
+            module.unregister()
+        raise
 
 
 def unregister():
-    pass
+    for module in reversed(_modules()):
+        module.unregister()

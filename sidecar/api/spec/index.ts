@@ -8,6 +8,7 @@ import { jobMethods, jobNotifications } from './jobs.js';
 import { renderMethods } from './render.js';
 import { exportMethods } from './export.js';
 import { gnMethods, gnNotifications } from './gn.js';
+import { alertMethods, alertNotifications } from './alerts.js';
 import { notifications as allNotifications } from './notifications.js';
 
 export const methods = {
@@ -16,12 +17,14 @@ export const methods = {
   ...renderMethods,
   ...exportMethods,
   ...gnMethods,
+  ...alertMethods,
 };
 
 export const notifications = {
   ...allNotifications,
   ...jobNotifications,
   ...gnNotifications,
+  ...alertNotifications,
 };
 
 export type Methods = typeof methods;

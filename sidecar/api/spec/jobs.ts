@@ -11,7 +11,10 @@ const Attempt = z.object({
   pid: z.number().int(),
   startedAt: z.string(),
   endedAt: z.string().optional(),
-  outcome: z.string().optional().describe('done, crashed, hung, memory, python-error, input-error, bad-output, canceled, lost'),
+  outcome: z
+    .string()
+    .optional()
+    .describe('done, segfault, out-of-memory, gpu-out-of-memory, crashed, hung, memory (over memoryLimitMB), missing-file, python-error, input-error, bad-output, canceled, lost'),
   reason: z.string().optional(),
 });
 
@@ -24,6 +27,8 @@ const Unit = z.object({
   seconds: z.number().optional(),
   error: z.string().optional(),
   result: z.record(z.string(), z.unknown()).optional(),
+  retryAt: z.string().optional().describe('A retry waits until then (backoff after a transient failure).'),
+  forceCpu: z.boolean().optional().describe('Rendered on the CPU after the GPU ran out of memory.'),
 });
 
 export const RunningUnit = z.object({

@@ -14,8 +14,12 @@ export type UnitState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
 export type AttemptOutcome =
   | 'done'
   | 'crashed'
+  | 'segfault'
+  | 'out-of-memory'
+  | 'gpu-out-of-memory'
   | 'hung'
   | 'memory'
+  | 'missing-file'
   | 'python-error'
   | 'input-error'
   | 'bad-output'
@@ -43,6 +47,10 @@ export interface WorkUnit {
   error?: string;
   /** Kind-specific result (an export's counts and summary). */
   result?: Record<string, unknown>;
+  /** A retry waits until then (backoff after a transient failure). */
+  retryAt?: string;
+  /** Render this unit on the CPU (after the GPU ran out of memory). */
+  forceCpu?: boolean;
 }
 
 export interface JobRecord {

@@ -11,6 +11,8 @@ import type { WorkerPool } from '../workers/pool.js';
 import { countUnits, PRIORITY_ORDER, TERMINAL, type Attempt, type AttemptOutcome, type JobRecord, type JobState, type WorkUnit } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
+import type { AlertCenter } from '../alerts/alerts.js';
+import { backoffSeconds, classifyDeath, classifyTaskError, type Classification } from './classify.js';
 
 export interface SchedulerEvents {
   state(job: JobRecord, previous: JobState): void;
@@ -64,6 +66,16 @@ interface LiveJob {
 
 const SUPERVISE_MS = 250;
 
+export interface SchedulerOptions {
+  /** Worker deaths within `crashLoopWindowMs` that make the pool rest (default 3 in 60 s). */
+  crashLoopCount?: number;
+  crashLoopWindowMs?: number;
+  /** How long no new worker is started after a crash loop (default 30 s). */
+  crashLoopRestMs?: number;
+  /** Warn when a worker's memory passes this share of its job's memoryLimitMB (default 0.8). */
+  memoryWarnShare?: number;
+}
+
 export class Scheduler {
   private readonly all = new Map<string, JobRecord>();
   private readonly live = new Map<string, LiveJob>();
@@ -74,6 +86,9 @@ export class Scheduler {
   private closed = false;
   private readonly supervisor: NodeJS.Timeout;
   private startError: string | undefined;
+  private readonly crashTimes: number[] = [];
+  private restUntil = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -81,6 +96,8 @@ export class Scheduler {
     private readonly events: SchedulerEvents,
     private readonly log: (level: 'info' | 'warn' | 'debug' | 'error', message: string) => void,
     runners: JobRunner[],
+    private readonly alerts?: AlertCenter,
+    private readonly options: SchedulerOptions = {},
   ) {
     for (const r of runners) this.runners.set(r.kind, r);
     pool.on('idle', () => this.pump());
@@ -215,12 +232,29 @@ export class Scheduler {
       return 'plan';
     }
     if (job.phase !== 'running' || job.tasks.size >= job.limits.instances) return undefined;
+    const now = Date.now();
     for (const unit of job.record.units) {
       if (unit.state !== 'pending') continue;
+      if (unit.retryAt && Date.parse(unit.retryAt) > now) continue;
       if (w && job.excluded.get(unit.key)?.has(w.id)) continue;
       return unit;
     }
     return undefined;
+  }
+
+  /** Wakes the dispatcher when the earliest backoff ends. */
+  private scheduleRetryWake(at: number) {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, Math.max(0, at - Date.now()) + 5);
+    this.retryTimer.unref();
+  }
+
+  /** The pool rests after a crash loop: no new workers until then. */
+  get restingUntil(): number {
+    return this.restUntil;
   }
 
   private pump() {
@@ -258,11 +292,13 @@ export class Scheduler {
         continue;
       }
       const room = job.limits.instances - job.tasks.size;
-      const pending = job.record.units.filter((u) => u.state === 'pending');
+      const now = Date.now();
+      const pending = job.record.units.filter((u) => u.state === 'pending' && !(u.retryAt && Date.parse(u.retryAt) > now));
       demand += Math.min(room, pending.length);
       if (pending.length > 0 && room > 0) blockedByExclusion ||= pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0);
     }
     const idle = this.pool.idle().length;
+    if (Date.now() < this.restUntil) return;
     let wanted = demand - idle - this.starting;
     while (wanted > 0 && this.pool.count + this.starting < this.pool.size) {
       wanted -= 1;
@@ -333,6 +369,7 @@ export class Scheduler {
 
   private async taskEnded(job: LiveJob, task: Task, result: TaskOutcome | unknown) {
     job.tasks.delete(task.id);
+    this.alerts?.resolve(`memory-near:${task.worker.id}`);
     const record = job.record;
     if (TERMINAL.has(record.state)) {
       if (task.unit) job.runner.discard(record, task.unit, task.worker.id);
@@ -390,11 +427,15 @@ export class Scheduler {
     let outcome: AttemptOutcome;
     let reason: string | undefined;
     let retryable: boolean;
+    let cls: Classification | undefined;
 
     if (result instanceof WorkerDiedError) {
-      outcome = result.reason === 'hung' ? 'hung' : result.reason === 'memory' ? 'memory' : result.reason === 'canceled' ? 'canceled' : 'crashed';
-      reason = this.deathSentence(job, unit, result, seconds);
-      retryable = outcome === 'crashed' || outcome === 'hung';
+      const killedFor = result.reason === 'hung' || result.reason === 'memory' || result.reason === 'canceled' ? result.reason : undefined;
+      cls = classifyDeath(result.exit.signal, result.exit.code, result.outputTail.join('\n'), killedFor);
+      outcome = cls.outcome;
+      reason = this.deathSentence(job, unit, result, seconds, cls);
+      retryable = cls.transient;
+      if (!killedFor) this.noteCrash(reason);
     } else if (result && typeof result === 'object' && 'ok' in result) {
       const o = result as TaskOutcome;
       if (o.ok) {
@@ -418,9 +459,10 @@ export class Scheduler {
         reason = verdict.reason;
         retryable = verdict.retryable;
       } else {
-        outcome = o.errorKind === 'input' ? 'input-error' : 'python-error';
-        reason = `${unit.label}: ${taskErrorSentence(o)}`;
-        retryable = false;
+        cls = classifyTaskError(o.errorKind, o.message, o.traceback);
+        outcome = cls.outcome;
+        reason = `${unit.label}: ${cls.transient ? `${cls.label}: ` : ''}${taskErrorSentence(o)}`;
+        retryable = cls.transient;
       }
     } else {
       outcome = 'crashed';
@@ -437,7 +479,15 @@ export class Scheduler {
       if (!set) job.excluded.set(unit.key, (set = new Set()));
       set.add(task.worker.id);
       unit.state = 'pending';
-      this.log('info', `job ${record.id}: ${unit.label} will be retried on another worker (${reason})`);
+      const wait = backoffSeconds(failures);
+      unit.retryAt = new Date(Date.now() + wait * 1000).toISOString();
+      this.scheduleRetryWake(Date.now() + wait * 1000);
+      let where = 'on another worker';
+      if (cls?.cpuFallback && record.params.cpuFallback === true) {
+        unit.forceCpu = true;
+        where = 'on the CPU';
+      }
+      this.log('info', `job ${record.id}: ${unit.label} will be retried ${where} in ${wait} s (${reason})`);
     } else {
       unit.state = 'failed';
       unit.error =
@@ -450,7 +500,33 @@ export class Scheduler {
     this.maybeFinished(job);
   }
 
-  private deathSentence(job: LiveJob, unit: WorkUnit, err: WorkerDiedError, seconds: number): string {
+  /** A worker died on its own: several within a minute means something is wrong with Blender or the machine. */
+  private noteCrash(reason: string) {
+    const now = Date.now();
+    const windowMs = this.options.crashLoopWindowMs ?? 60_000;
+    const count = this.options.crashLoopCount ?? 3;
+    this.crashTimes.push(now);
+    while (this.crashTimes.length && this.crashTimes[0]! < now - windowMs) this.crashTimes.shift();
+    if (this.crashTimes.length < count) return;
+    const restMs = this.options.crashLoopRestMs ?? 30_000;
+    this.restUntil = now + restMs;
+    this.crashTimes.length = 0;
+    this.log('warn', `workers crashed ${count} times in ${windowMs / 1000} s; resting the pool for ${restMs / 1000} s`);
+    this.alerts?.raise({
+      key: 'worker-crash-loop',
+      level: 'WARN',
+      what: `Blender workers crashed ${count} times within ${Math.round(windowMs / 1000)} s (last: ${reason})`,
+      where: 'worker pool',
+      action: `no new worker starts for ${Math.round(restMs / 1000)} s; check the scene at the frame named, the Blender build and the machine's memory`,
+    });
+    const wake = setTimeout(() => {
+      this.alerts?.resolve('worker-crash-loop');
+      this.pump();
+    }, restMs + 10);
+    wake.unref();
+  }
+
+  private deathSentence(job: LiveJob, unit: WorkUnit, err: WorkerDiedError, seconds: number, cls: Classification): string {
     const w = `worker ${err.message.match(/worker (\w+)/)?.[1] ?? '?'}`;
     switch (err.reason) {
       case 'hung':
@@ -463,8 +539,8 @@ export class Scheduler {
       case 'canceled':
         return `${unit.label} was canceled`;
       default: {
-        const tail = err.outputTail.filter((l) => !l.startsWith('Fra:') && !/^\s*$/.test(l)).slice(-3).join(' | ');
-        return `${err.message} after ${seconds.toFixed(1)} s on ${unit.label}${tail ? `; last output: ${tail}` : ''}`;
+        const tail = err.outputTail.filter((l) => !/^(render \| )?Fra:/.test(l) && !/^\s*$/.test(l)).slice(-3).join(' | ');
+        return `${unit.label}: ${cls.label}: ${err.message} after ${seconds.toFixed(1)} s${tail ? `; last output: ${tail}` : ''}`;
       }
     }
   }
@@ -502,6 +578,15 @@ export class Scheduler {
     }
     // The last progress goes out before the state change, so a follower sees 12/12 before "completed".
     this.setState(record, state, job ? () => this.emitProgress(job) : undefined);
+    if (state === 'failed') {
+      this.alerts?.raise({
+        key: `job-failed:${record.id}`,
+        level: 'ERROR',
+        what: `${record.kind} job ${record.id} failed: ${(record.error ?? '').split('\n')[0]}`,
+        where: String(record.params.blendFile ?? record.id),
+        action: 'job.get shows every attempt and why it failed; fix the cause and submit again (finished frames are kept)',
+      });
+    }
     for (const w of [...(this.waiters.get(record.id) ?? [])]) w();
     this.waiters.delete(record.id);
   }
@@ -582,6 +667,16 @@ export class Scheduler {
           continue;
         }
         const limit = job.limits.memoryLimitMB;
+        const warnAt = (this.options.memoryWarnShare ?? 0.8) * (limit ?? 0) * 1024 * 1024;
+        if (limit && w.rssBytes > warnAt && w.rssBytes <= limit * 1024 * 1024 && !this.alerts?.isOpen(`memory-near:${w.id}`)) {
+          this.alerts?.raise({
+            key: `memory-near:${w.id}`,
+            level: 'WARN',
+            what: `worker ${w.id} uses ${Math.round(w.rssBytes / 2 ** 20)} MB, near its job's memoryLimitMB ${limit}`,
+            where: `${task.request.label} of job ${job.record.id}`,
+            action: 'it will be killed if it passes the limit; raise memoryLimitMB if the frame needs it',
+          });
+        }
         if (limit && w.rssBytes > limit * 1024 * 1024) {
           w.kill(
             'memory',

@@ -42,6 +42,7 @@ export const renderParams = z.strictObject({
   memoryLimitMB: z.number().int().min(64).optional().describe('A worker over this resident memory is killed, and the frame fails with that reason.'),
   preRenderScript: z.string().min(1).optional().describe('A Python file run inside Blender once after the file opens (absolute path).'),
   temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
+  cpuFallback: z.boolean().default(false).describe('A frame whose GPU ran out of memory is retried on the CPU.'),
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
   gn: gnJobParam.optional(),
 });

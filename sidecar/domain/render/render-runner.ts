@@ -153,6 +153,7 @@ export class RenderRunner implements JobRunner {
         samples: p.samples,
         resolutionPercent: p.resolutionPercent,
         threads: this.threads(),
+        device: unit.forceCpu ? 'CPU' : undefined,
         preRenderScript: p.preRenderScript,
       },
       label: unit.label,

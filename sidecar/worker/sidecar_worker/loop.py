@@ -17,12 +17,13 @@ REPLY_FD = 3
 
 
 def _handlers():
-    handlers = {
-        "inspect": inspect.inspect_file,
-        "render": render.render_frame,
+    # Looked up at call time, so a pre-render script may wrap a task function (tests use this to stand in for
+    # failures that cannot happen on this machine, such as a GPU running out of memory).
+    return {
+        "inspect": lambda task: inspect.inspect_file(task),
+        "render": lambda task: render.render_frame(task),
+        "export": lambda task: export.export_item(task),
     }
-    handlers["export"] = export.export_item
-    return handlers
 
 
 def _run(task, handlers):
@@ -38,6 +39,8 @@ def _run(task, handlers):
             if task.get("gn"):
                 # A fresh copy of the file: the job's Geometry Nodes values go in before anything renders or exports.
                 gn.apply_values(task["gn"])
+    # The pre-render script runs after the file (and its sync values) are in place, before the task itself.
+    scripts.run_once(task)
     result = handler(task)
     if opened:
         result = dict(result, openSeconds=opened)

@@ -4,7 +4,7 @@ import time
 
 import bpy
 
-from . import scenes, scripts
+from . import scenes
 from .errors import TaskInputError
 
 # What users may call an engine, and the identifiers Blender versions use (EEVEE was BLENDER_EEVEE_NEXT in 4.2-4.4).
@@ -69,6 +69,9 @@ def apply_overrides(task):
             "scene %r renders to video (%s); frames must be images: pass format, e.g. PNG"
             % (scene.name, scene.render.image_settings.file_format)
         )
+    if task.get("device") == "CPU" and scene.render.engine == "CYCLES":
+        # The sidecar's retry after the GPU ran out of memory.
+        scene.cycles.device = "CPU"
     threads = task.get("threads")
     if threads:
         scene.render.threads_mode = "FIXED"
@@ -81,7 +84,6 @@ def apply_overrides(task):
 
 
 def render_frame(task):
-    scripts.run_once(task)
     scene = apply_overrides(task)
     path = task["path"]
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -1,0 +1,394 @@
+"""The add-on inside real Blender, against the real sidecar (dist/, from `npm run build`); no mocks.
+
+    blender -b --factory-startup --python-exit-code 1 --python test/addon/test_addon.py [-- NAME ...]
+
+NAMEs keep only the tests whose id contains one of them. The steps run in order and build on each other (one
+sidecar for the whole run, started by the add-on in a temporary state folder on a free port). Without an event
+loop (-b) Blender runs no timers, so the tests call the drain themselves (Addon.pump), as the timer would.
+See harness.py for how the add-on is enabled on each Blender (legacy add-on on 3.4, extension on 4.2+).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bpy  # noqa: E402
+
+import harness  # noqa: E402
+from harness import Addon  # noqa: E402
+
+BUNDLE = os.path.join(harness.ROOT, "dist", "blender-sidecar.mjs")
+
+
+class AddonTest(unittest.TestCase):
+    addon = None
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.isfile(BUNDLE):
+            raise RuntimeError("{} is missing: run `npm run build` first".format(BUNDLE))
+        cls.tmp = tempfile.mkdtemp(prefix="sidecar-addon-test-")
+        cls.state_dir = os.path.join(cls.tmp, "state")
+        cls.port = harness.free_port()
+        cls.addon = Addon()
+        cls.extra_processes = []
+        scene = bpy.context.scene
+        harness.tiny_render_settings(scene)
+        scene.frame_start, scene.frame_end = 1, 3
+        scene.render.filepath = os.path.join(cls.tmp, "render") + os.sep
+        cls.blend = os.path.join(cls.tmp, "scene.blend")
+        bpy.ops.wm.save_as_mainfile(filepath=cls.blend)
+
+    @classmethod
+    def tearDownClass(cls):
+        addon = cls.addon
+        try:
+            if addon is not None and addon.enabled and addon.connection is not None:
+                try:
+                    bpy.ops.sidecar.stop_sidecar()
+                    addon.pump(lambda: addon.state.connection in ("disconnected", "failed"), 20, "the sidecar to stop")
+                except Exception as err:
+                    print("teardown: stopping the sidecar failed: {}".format(err))
+        finally:
+            left = harness.sidecars(cls.state_dir)
+            harness.kill_all(left + [p.pid for p in cls.extra_processes if p.poll() is None])
+            for p in cls.extra_processes:
+                p.wait(5)
+            if addon is not None:
+                addon.remove()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            if left:
+                raise AssertionError("sidecar processes were left running: {}".format(left))
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def configure(self, **overrides):
+        values = dict(
+            node_path=harness.node_for_tests(),
+            sidecar_path="",
+            state_dir=self.state_dir,
+            port=self.port,
+            instances=1,
+            auto_start=False,
+        )
+        values.update(overrides)
+        self.addon.set_prefs(**values)
+
+    def connect(self, start=True, timeout=40):
+        bpy.ops.sidecar.connect(start=start)
+        return self.addon.pump(lambda: self.addon.state.connected, timeout, "the connection")
+
+    def job(self, job_id):
+        return self.addon.state.jobs.get(job_id)
+
+    def newest_local_job(self, kind):
+        for job in self.addon.state.jobs.values():
+            if job.local and job.kind == kind and not job.id.startswith("submitting-"):
+                return job
+        return None
+
+    def wait_job(self, kind, states, timeout):
+        addon = self.addon
+        job = addon.pump(lambda: self.newest_local_job(kind), 20, "the {} job to be accepted".format(kind))
+        addon.pump(lambda: job.state in states, timeout, "{} to be {}".format(job.id, "/".join(states)))
+        return job
+
+    def assertNoLeftovers(self):
+        self.assertEqual(self.addon.leftovers(), [], "the add-on left these behind after unregister")
+
+    # -- the steps -------------------------------------------------------------------------------------------------
+
+    def test_01_enable_disable_without_a_sidecar(self):
+        addon = self.addon
+        for _ in range(3):
+            addon.enable()
+            self.assertTrue(hasattr(bpy.types.Scene, "sidecar_settings"))
+            self.assertTrue(bpy.app.timers.is_registered(addon.sub("timer").drain))
+            self.assertEqual(harness.threads(), [], "nothing runs before the first connect")
+            addon.disable()
+            self.assertNoLeftovers()
+            self.assertFalse(hasattr(bpy.types.Scene, "sidecar_settings"))
+            self.assertFalse(hasattr(bpy.types, "SIDECAR_OT_connect"))
+        addon.enable()
+        self.assertIn("bl_info", dir(sys.modules[addon.name]))
+        if addon.mode == "extension":
+            self.assertEqual(sys.modules[addon.name + ".preferences"].__package__, addon.name)
+
+    def test_02_failures_are_one_sentence(self):
+        addon = self.addon
+        self.configure()
+        with self.assertRaisesRegex(RuntimeError, "Not connected to the sidecar: press Start Sidecar"):
+            bpy.ops.sidecar.render_background()
+        # Node missing.
+        self.configure(node_path=os.path.join(self.tmp, "no-such-node"))
+        with self.assertRaisesRegex(RuntimeError, r"Node\.js was not found at .*no-such-node"):
+            bpy.ops.sidecar.connect()
+        # The port is taken: the sidecar starts, fails, and the add-on says why.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            self.configure(port=port)
+            bpy.ops.sidecar.connect()
+            addon.pump(lambda: addon.state.connection == "failed", 30, "the start to fail")
+        self.assertIn("Port {} is already taken by another program".format(port), addon.state.message)
+        self.assertEqual(addon.state.alerts[0].level, "ERROR")
+        self.assertEqual(harness.sidecars(self.state_dir), [])
+        # A missing sidecar file.
+        self.configure(sidecar_path=os.path.join(self.tmp, "missing.mjs"))
+        with self.assertRaisesRegex(RuntimeError, "The sidecar file set in the add-on's preferences does not exist"):
+            bpy.ops.sidecar.connect()
+
+    def test_03_connect_starts_the_bundled_sidecar(self):
+        addon = self.addon
+        self.configure()
+        self.connect()
+        st = addon.state
+        self.assertEqual(st.url, "ws://127.0.0.1:{}/rpc".format(self.port))
+        pids = harness.sidecars(self.state_dir)
+        self.assertEqual(pids, [addon.connection.pid])
+        args = harness.cmdline(pids[0])
+        self.assertIn(BUNDLE, args)
+        self.assertEqual(args[args.index("--blender") + 1], bpy.app.binary_path)
+        self.assertEqual(args[args.index("--parent-pid") + 1], str(os.getpid()))
+        addon.pump(lambda: st.version, 60, "sidecar.info")
+        self.assertTrue(os.path.samefile(st.blender_path, bpy.app.binary_path))
+        self.assertTrue(any(a.text.startswith("Started the sidecar") for a in st.alerts))
+        self.assertEqual(harness.threads(), ["blender-sidecar-manager", "blender-sidecar-wire"])
+
+    def test_04_enable_disable_while_connected_keeps_one_client(self):
+        addon = self.addon
+        pid = addon.connection.pid
+        for _ in range(3):
+            addon.disable()
+            self.assertNoLeftovers()
+            self.assertTrue(harness.alive(pid), "disabling the add-on leaves the sidecar running")
+            addon.enable()
+            self.configure()
+            self.connect(start=False)
+            self.assertEqual(harness.threads(), ["blender-sidecar-manager", "blender-sidecar-wire"])
+            self.assertEqual(addon.connection.pid, pid)
+            self.assertEqual(harness.sidecars(self.state_dir), [pid])
+
+    def test_05_render_in_background(self):
+        addon = self.addon
+        bpy.context.scene.render.use_overwrite = True
+        dirty = bpy.data.is_dirty  # Blender 4.3 in background mode counts every file as dirty
+        bpy.ops.sidecar.render_background()
+        job = self.wait_job("render", ("running", "completed", "failed"), 60)
+        if dirty:
+            self.assertTrue(job.temporary_blend)
+        else:
+            self.assertEqual(job.blend_file, self.blend, "a saved, clean file is sent as it is")
+            self.assertFalse(job.temporary_blend)
+            self.assertIsNone(job.save_copy_seconds)
+        seen = []
+        st = addon.state
+        apply = st.apply
+
+        def watch(msg):  # every message the drain applies, not only what is left after each run
+            if type(msg).__name__ == "MsgProgress" and msg.params.get("jobId") == job.id:
+                seen.append(msg.params.get("done"))
+            return apply(msg)
+
+        st.apply = watch
+        try:
+            addon.pump(lambda: job.state in ("completed", "failed"), 120, "the render")
+        finally:
+            del st.apply
+        self.assertEqual(job.state, "completed", job.error)
+        self.assertEqual((job.done, job.total), (3, 3))
+        self.assertTrue({1, 2, 3} <= set(seen), "progress came frame by frame: {}".format(seen))
+        self.assertEqual(job.progress, 1.0)
+        names = sorted(os.listdir(os.path.join(self.tmp, "render")))
+        self.assertEqual(names, ["0001.png", "0002.png", "0003.png"])
+        self.assertEqual(job.output_folder, os.path.join(self.tmp, "render"))
+        self.assertIn("finished", addon.state.alerts[0].text)
+        wm = bpy.context.window_manager
+        self.assertEqual(wm.sidecar_jobs[wm.sidecar_jobs_index].job_id, job.id, "the Jobs list selects the new job")
+        self.assertAlmostEqual(wm.sidecar_jobs[wm.sidecar_jobs_index].progress, 100.0)
+
+    def test_06_export_the_current_unsaved_state(self):
+        addon = self.addon
+        bpy.ops.mesh.primitive_cone_add(location=(3, 0, 0))
+        cone = bpy.context.active_object
+        cone.name = "DirtyCone"
+        bpy.ops.ed.undo_push(message="add a cone")  # what the interface does after each change
+        self.assertTrue(bpy.data.is_dirty)
+        for obj in bpy.context.view_layer.objects:
+            obj.select_set(obj is cone)
+        settings = bpy.context.scene.sidecar_settings
+        settings.export_format = "glb"
+        settings.export_scope = "SELECTION"
+        settings.export_output = "//exports/"  # relative to the saved file, not to the temporary copy
+        bpy.ops.sidecar.export_background()
+        job = addon.pump(lambda: self.newest_local_job("export"), 20, "the export to be accepted")
+        self.assertTrue(job.temporary_blend)
+        self.assertTrue(job.blend_file.startswith(addon.sub("snapshot").copies_dir()))
+        self.assertTrue(os.path.isfile(job.blend_file), "the copy is there while the job runs")
+        self.assertGreater(job.save_copy_seconds, 0)
+        self.assertEqual(bpy.data.filepath, self.blend, "the open file is still the artist's")
+        self.assertTrue(bpy.data.is_dirty)
+        expected = os.path.join(self.tmp, "exports", "scene_DirtyCone.glb")
+        self.assertEqual(job.output, expected)
+        addon.pump(lambda: job.state in ("completed", "failed", "canceled"), 120, "the export")
+        self.assertEqual(job.state, "completed", job.error)
+        self.assertIn('"DirtyCone"', harness.glb_json(expected), "the unsaved cone was exported")
+        self.assertNotIn('"Cube"', harness.glb_json(expected), "only the selection")
+        addon.pump(lambda: not os.path.exists(job.blend_file), 10, "the sidecar to delete the temporary copy")
+        stalls = addon.state.stalls
+        self.assertIn("save copy", stalls)
+
+    def test_07_a_refused_submission_deletes_its_copy(self):
+        addon = self.addon
+        copies = addon.sub("snapshot").copies_dir()
+        before = set(os.listdir(copies))
+        bpy.context.scene.sidecar_settings.export_output = os.path.join(self.tmp, "wrong.obj")  # not a .glb name
+        bpy.ops.sidecar.export_background()
+        addon.pump(lambda: not any(j.state == "submitting" for j in addon.state.jobs.values()), 30, "the answer")
+        alert = addon.state.alerts[0]
+        self.assertEqual(alert.level, "ERROR")
+        self.assertRegex(alert.text, r"^The sidecar refused export\.submit: .*wrong\.obj does not end in \.glb")
+        self.assertEqual(set(os.listdir(copies)), before, "the copy the sidecar never took is deleted")
+
+    def test_08_cancel_a_running_render(self):
+        addon = self.addon
+        scene = bpy.context.scene
+        scene.frame_start, scene.frame_end = 1, 200
+        scene.cycles.samples = 64
+        scene.render.filepath = os.path.join(self.tmp, "long") + os.sep
+        try:
+            bpy.ops.sidecar.render_background()
+            job = self.wait_job("render", ("running",), 60)
+        finally:
+            scene.frame_start, scene.frame_end = 1, 3
+            scene.cycles.samples = 2
+        addon.pump(lambda: job.running or job.done, 60, "a frame to start")
+        bpy.ops.sidecar.cancel_job(job_id=job.id)
+        addon.pump(lambda: job.state == "canceled", 20, "the cancel")
+        self.assertLess(job.done, 200)
+        self.assertEqual(addon.state.alerts[0].level, "WARN")
+        with self.assertRaisesRegex(RuntimeError, "has already ended"):
+            bpy.ops.sidecar.cancel_job(job_id=job.id)
+
+    def test_09_open_output_folder(self):
+        addon = self.addon
+        job = self.newest_local_job("export")
+        fake_bin = os.path.join(self.tmp, "bin")
+        os.makedirs(fake_bin, exist_ok=True)
+        record = os.path.join(self.tmp, "opened.txt")
+        with open(os.path.join(fake_bin, "xdg-open"), "w") as f:
+            f.write('#!/bin/sh\nprintf "%s" "$1" > "{}"\n'.format(record))
+        os.chmod(os.path.join(fake_bin, "xdg-open"), 0o755)
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = fake_bin + os.pathsep + path
+        try:
+            bpy.ops.sidecar.open_output(job_id=job.id)
+            deadline = time.monotonic() + 10
+            while not os.path.exists(record) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            os.environ["PATH"] = path
+        with open(record) as f:
+            self.assertEqual(f.read(), os.path.join(self.tmp, "exports"))
+        if not shutil.which("xdg-open"):
+            with self.assertRaisesRegex(RuntimeError, "Cannot open folders here"):
+                bpy.ops.sidecar.open_output(job_id=job.id)
+        bpy.ops.sidecar.clear_alerts()
+        self.assertEqual(len(addon.state.alerts), 0)
+
+    def test_10_reconnects_after_the_sidecar_is_killed(self):
+        addon = self.addon
+        old = addon.connection.pid
+        workers = harness.children(old)
+        os.kill(old, signal.SIGKILL)
+        addon.pump(lambda: addon.state.connection != "connected", 10, "the drop to be noticed")
+        addon.pump(lambda: addon.state.connected and addon.connection.pid != old, 40, "a new sidecar")
+        self.assertEqual(harness.sidecars(self.state_dir), [addon.connection.pid])
+        texts = [a.text for a in addon.state.alerts]
+        self.assertTrue(any("stopped unexpectedly (exit code -9)" in t for t in texts), texts)
+        self.assertTrue(harness.wait_gone(workers, 30), "the killed sidecar's workers end: {}".format(workers))
+        # The new connection is subscribed again: the job's end arrives as a notification.
+        bpy.context.scene.sidecar_settings.export_output = os.path.join(self.tmp, "after-restart.glb")
+        bpy.ops.sidecar.export_background()
+        job = self.wait_job("export", ("completed", "failed"), 120)
+        self.assertEqual(job.state, "completed", job.error)
+        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "after-restart.glb")))
+
+    def test_11_stop_then_follow_a_sidecar_started_elsewhere(self):
+        addon = self.addon
+        old = addon.connection.pid
+        bpy.ops.sidecar.stop_sidecar()
+        addon.pump(lambda: addon.state.connection == "disconnected", 20, "the stop")
+        self.assertTrue(harness.wait_gone([old], 10))
+        self.assertEqual(addon.state.message, "The sidecar was stopped.")
+        first = self.serve()
+        self.connect(start=False)  # found through sidecar.json; the add-on starts nothing
+        self.assertEqual(addon.connection.pid, first.pid)
+        first.send_signal(signal.SIGTERM)
+        first.wait(15)
+        second = self.serve()
+        addon.pump(lambda: addon.state.connected and addon.connection.pid == second.pid, 30, "the reconnect")
+        self.assertEqual(harness.sidecars(self.state_dir), [second.pid])
+
+    def serve(self):
+        """A sidecar started the way the CLI would, outside the add-on."""
+        node = harness.node_for_tests() or shutil.which("node") or "node"
+        log = open(os.path.join(self.tmp, "serve-{}.log".format(len(self.extra_processes))), "ab")
+        proc = subprocess.Popen(
+            [node, BUNDLE, "serve", "--state-dir", self.state_dir, "--port", "0", "--instances", "1", "--blender",
+             bpy.app.binary_path, "--parent-pid", str(os.getpid())],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.extra_processes.append(proc)
+        reader = self.addon.sub("wire").read_discovery
+        not_found = self.addon.sub("wire").SidecarNotFound
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if reader(self.state_dir).pid == proc.pid:
+                    return proc
+            except not_found:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("the sidecar started for the test wrote no sidecar.json")
+
+    def test_12_no_click_held_the_main_thread_for_50_ms(self):
+        stalls = self.addon.state.stalls
+        print("\nmain-thread time per operator (longest, count):")
+        for name, stall in stalls.items():
+            print("  {:32} {:7.1f} ms  x{}".format(name, stall.longest * 1000, stall.count))
+        slow = {n: s.longest for n, s in stalls.items() if n != "save copy" and s.longest > 0.050}
+        self.assertEqual(slow, {}, "over 50 ms")
+
+    def test_13_disable_leaves_nothing(self):
+        self.addon.disable()
+        self.assertNoLeftovers()
+
+
+def main():
+    print("addon tests on Blender {} ({} add-on), Python {}".format(bpy.app.version_string, harness.default_mode(), sys.version.split()[0]), flush=True)
+    names = harness.our_args()
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromTestCase(AddonTest)
+    if names:
+        keep = [t for t in suite if any(n in t.id() for n in names)]
+        suite = unittest.TestSuite(keep)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, failfast=True).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    if code:
+        sys.exit(code)
