@@ -164,6 +164,10 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
           metrics.jobsByState.set({ kind, state }, n);
         }
         log.info(`job ${job.id} ${job.state}${job.error ? `: ${job.error.split('\n')[0]}` : ''}`);
+        if (TERMINAL.has(job.state) && job.startedAt) {
+          metrics.jobSeconds.observe({ kind: job.kind, state: job.state }, (Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt)) / 1000 || 0);
+        }
+        if (job.state === 'failed') metrics.jobFailures.inc({ kind: job.kind, reason: failureReason(job) });
       },
       progress: (_job, progress) => bus.publish('job.progress', progress),
       unitFinished: (job, _unit, outcome, seconds) => {
@@ -189,6 +193,21 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
         .filter((o): o is string => typeof o === 'string' && o.startsWith('/')),
     options.disk,
   );
+  metrics.bind({
+    queueDepth: () => {
+      const depth = { high: 0, normal: 0, low: 0 };
+      for (const j of scheduler.list()) {
+        if (TERMINAL.has(j.state)) continue;
+        depth[j.priority] += j.units.filter((u) => u.state === 'pending').length || (j.units.length === 0 ? 1 : 0);
+      }
+      return depth;
+    },
+    framesPerSecond: () =>
+      scheduler
+        .list()
+        .filter((j) => j.kind === 'render' && j.state === 'running')
+        .reduce((sum, j) => sum + scheduler.progress(j.id).unitsPerSecond, 0),
+  });
   pool.on('exit', (_w, info: { reason: string }) => metrics.workerRestarts.inc({ reason: info.reason }));
   pool.on('sampled', (workers: Array<{ id: string; pid: number; state: string; cpuPercent: number; rssBytes: number; current?: { label: string } }>) => {
     metrics.workerCpu.reset();
@@ -307,4 +326,15 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       return closing;
     },
   };
+}
+
+/** The class of failure that ended a job: the outcome of its failed units' last attempts, the most common one. */
+function failureReason(job: { units: Array<{ state: string; attempts: Array<{ outcome?: string }> }> }): string {
+  const counts = new Map<string, number>();
+  for (const u of job.units) {
+    if (u.state !== 'failed') continue;
+    const outcome = u.attempts.at(-1)?.outcome ?? 'planning';
+    counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'planning';
 }

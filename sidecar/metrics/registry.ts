@@ -5,8 +5,19 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What some gauges read at scrape time, from the scheduler (set once it exists). */
+export interface LiveSources {
+  queueDepth(): Record<'high' | 'normal' | 'low', number>;
+  framesPerSecond(): number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
+  private sources: LiveSources | undefined;
+
+  bind(sources: LiveSources): void {
+    this.sources = sources;
+  }
 
   readonly rpcRequests = new Counter({
     name: 'sidecar_rpc_requests_total',
@@ -77,7 +88,41 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobSeconds = new Histogram({
+    name: 'sidecar_job_duration_seconds',
+    help: 'Wall time of finished jobs, from start to end, by kind (render, export) and final state.',
+    labelNames: ['kind', 'state'] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600],
+    registers: [this.registry],
+  });
+
+  readonly jobFailures = new Counter({
+    name: 'sidecar_job_failures_total',
+    help: 'Jobs that failed, by kind and the class of failure that ended them (python-error, memory, segfault, hung, ...).',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
+    const self = this;
+    new Gauge({
+      name: 'sidecar_queue_depth',
+      help: 'Units (frames, export items) waiting for a worker, by job priority.',
+      labelNames: ['priority'] as const,
+      registers: [this.registry],
+      collect() {
+        const depth = self.sources?.queueDepth() ?? { high: 0, normal: 0, low: 0 };
+        for (const [priority, n] of Object.entries(depth)) this.set({ priority }, n);
+      },
+    });
+    new Gauge({
+      name: 'sidecar_frames_per_second',
+      help: 'Frames finished per second over the last minute, across running render jobs.',
+      registers: [this.registry],
+      collect() {
+        this.set(self.sources?.framesPerSecond() ?? 0);
+      },
+    });
     // Process metrics under the standard names. prom-client's collectDefaultMetrics is not used: some of its gauges
     // end in _total (nodejs_active_handles_total), which promtool rejects.
     const reg = [this.registry];

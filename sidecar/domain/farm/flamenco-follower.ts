@@ -33,7 +33,6 @@ export class FlamencoFollower {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private lastProgress: FollowedProgress | undefined;
   private wake = new AbortController();
-  private pollNow = false;
   private stopped = false;
   private following = false;
   private cancelReason: string | undefined;
@@ -79,11 +78,8 @@ export class FlamencoFollower {
         }
         if (TERMINAL.has(progress.state)) return progress;
       }
-      if (this.pollNow) {
-        this.pollNow = false;
-        continue;
-      }
       if (this.stopped) break;
+      // A cancel during the poll above has already aborted `wake`, so this returns at once and the next poll runs.
       await this.sleep(this.intervalMs, this.wake.signal);
       this.wake = new AbortController();
     }
@@ -107,7 +103,6 @@ export class FlamencoFollower {
   }
 
   private pollSoon(): void {
-    this.pollNow = true;
     this.wake.abort();
   }
 
