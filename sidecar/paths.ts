@@ -9,9 +9,12 @@ import { fileURLToPath } from 'node:url';
 export function workerDir(): string {
   const override = process.env.BLENDER_SIDECAR_WORKER_DIR;
   if (override) return override;
-  const dir = fileURLToPath(new URL('./worker/', import.meta.url));
-  if (!existsSync(dir)) {
-    throw new Error(`the sidecar's worker scripts are missing: expected them in ${dir} (rebuild with npm run build)`);
+  // Beside the bundle (dist/, or sidecar/ in the packaged add-on); two folders up for the self-contained
+  // executable, which lives in sidecar/bin/<platform>/.
+  const candidates = [new URL('./worker/', import.meta.url), new URL('../../worker/', import.meta.url)].map((u) => fileURLToPath(u));
+  const dir = candidates.find((d) => existsSync(d));
+  if (!dir) {
+    throw new Error(`the sidecar's worker scripts are missing: expected them in ${candidates[0]} (rebuild with npm run build)`);
   }
   return dir;
 }
