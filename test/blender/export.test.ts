@@ -137,6 +137,24 @@ describe('export.submit and export.batch on real Blender', () => {
     assert.equal((err.data as any).errors[0].field, 'items[1].output');
   });
 
+  it('deletes a temporary copy of the blend file when its job ends, and shows how long saving it took', async () => {
+    const { copyFileSync } = await import('node:fs');
+    const copy = join(dir, 'unsaved-copy.blend');
+    copyFileSync(props, copy);
+    const { jobId } = await client.call('export.submit', {
+      blendFile: copy,
+      format: 'glb',
+      output: join(dir, 'from-copy.glb'),
+      temporaryBlendFile: true,
+      saveCopySeconds: 0.42,
+    });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'completed', job.error);
+    assert.equal(existsSync(copy), false, 'the temporary copy is gone');
+    assert.ok(existsSync(join(dir, 'from-copy.glb')));
+    assert.equal((job as any).saveCopySeconds, 0.42);
+  });
+
   it('lists the formats this Blender can write, with their option names, in sidecar.info', async () => {
     const info = await client.call('sidecar.info', {});
     const names = info.exportFormats.map((f) => f.format);

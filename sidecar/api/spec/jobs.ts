@@ -65,6 +65,7 @@ export const Job = z.object({
   plan: z.record(z.string(), z.unknown()).optional(),
   units: z.array(Unit),
   error: z.string().optional().describe('Why it failed or was canceled, in one sentence (and a traceback\'s last lines for Python errors).'),
+  saveCopySeconds: z.number().optional().describe('How long saving the temporary copy of an unsaved file blocked Blender.'),
   result: z.record(z.string(), z.unknown()).optional(),
   progress: JobProgress,
 });
