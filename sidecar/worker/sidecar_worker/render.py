@@ -83,7 +83,21 @@ def apply_overrides(task):
     return scene
 
 
+_heartbeat = {"at": 0.0}
+
+
+def _render_stats(stats, *args):
+    # Render progress, at most every 2 s. Blender 5.x prints nothing while a script renders, and the sidecar takes
+    # silence for a hang; these lines come from the renderer itself, so a real hang still stays silent.
+    now = time.monotonic()
+    if now - _heartbeat["at"] >= 2.0:
+        _heartbeat["at"] = now
+        print("[render] %s" % str(stats).strip(), flush=True)
+
+
 def render_frame(task):
+    if _render_stats not in bpy.app.handlers.render_stats:
+        bpy.app.handlers.render_stats.append(_render_stats)
     scene = apply_overrides(task)
     path = task["path"]
     os.makedirs(os.path.dirname(path), exist_ok=True)
