@@ -1,7 +1,9 @@
-// Runs the test suites with Node's test runner (TypeScript through tsx). `npm test` runs everything;
-// `npm test -- rpc blender/render` runs only the files whose path contains one of the words.
+// Runs the test suites with Node's test runner (TypeScript through tsx). `npm test` runs everything on the machine's
+// Blender, then the Blender suites again on each other Blender of the version matrix that is installed
+// (.ci/blender-4.3 and .ci/blender-5.2, made by .ci/blender-roots.sh). `npm test -- rpc blender/render` runs only the
+// files whose path contains one of the words; SIDECAR_MATRIX=0 skips the other Blenders.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,11 +26,38 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ')}`);
   process.exit(1);
 }
+
+function blenderVersion(blender) {
+  const r = spawnSync(blender, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+  return r.status === 0 ? (r.stdout.match(/Blender (\d+\.\d+\.\d+)/)?.[1] ?? 'unknown') : undefined;
+}
+
 // One file at a time: the Blender suites each use both cores, and timing-sensitive supervision tests
 // (hang detection, cancel within 2 s) must not starve each other.
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+function run(label, list, env = {}) {
+  console.log(`\n== ${label}: ${list.length} test files\n`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...list], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
+  return result.status ?? 1;
+}
+
+const defaultBlender = process.env.BLENDER || 'blender';
+let status = run(`Blender ${blenderVersion(defaultBlender) ?? '(not found)'} (${defaultBlender})`, files);
+
+const others = [join(root, '.ci', 'blender-4.3'), join(root, '.ci', 'blender-5.2')];
+const blenderSuites = files.filter((f) => f.startsWith('test/blender/'));
+if (process.env.SIDECAR_MATRIX !== '0' && !process.env.BLENDER && blenderSuites.length > 0) {
+  for (const blender of others) {
+    if (!existsSync(blender)) continue;
+    const version = blenderVersion(blender);
+    if (!version) {
+      console.log(`\n== ${relative(root, blender)} is not set up here (run .ci/blender-roots.sh); its suites are not run`);
+      continue;
+    }
+    status ||= run(`Blender ${version} (${relative(root, blender)})`, blenderSuites, { BLENDER: blender });
+  }
+}
+process.exit(status);
