@@ -57,7 +57,7 @@ if (process.env.SIDECAR_MATRIX !== '0' && !process.env.BLENDER && blenderSuites.
       console.log(`\n== ${relative(root, blender)} is not set up here (run .ci/blender-roots.sh); its suites are not run`);
       continue;
     }
-    status ||= run(`Blender ${version} (${relative(root, blender)})`, blenderSuites, { BLENDER: blender });
+    status = run(`Blender ${version} (${relative(root, blender)})`, blenderSuites, { BLENDER: blender }) || status;
   }
 }
 process.exit(status);
