@@ -8,6 +8,8 @@ import { jobHandlers } from './api/handlers/jobs.js';
 import { renderHandlers } from './api/handlers/render.js';
 import { exportHandlers } from './api/handlers/export.js';
 import { ExportRunner } from './domain/export/export-runner.js';
+import { pipelineHandlers } from './api/handlers/pipeline.js';
+import { PipelineRunner } from './domain/pipeline/pipeline-runner.js';
 import { gnHandlers } from './api/handlers/gn.js';
 import { openSyncStore } from './domain/sync/journal-persistence.js';
 import { AlertCenter } from './domain/alerts/alerts.js';
@@ -62,6 +64,8 @@ export interface SidecarOptions {
   recycleAfterTasks?: number;
   /** Crash-loop protection: this many worker crashes within the window rest the pool (see SchedulerOptions). */
   crashLoop?: { count?: number; windowMs?: number; restMs?: number };
+  /** Called once the sidecar has stopped on request (sidecar.stop): `serve` exits then. */
+  onStopped?: (reason: string) => void;
   /** Disk watch thresholds (tests lower them). */
   disk?: { minFreeShare?: number; minFreeBytes?: number; intervalMs?: number };
 }
@@ -179,7 +183,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       },
     },
     (level, message) => log[level](message),
-    [new RenderRunner(() => pool.size, () => pool.threads), new ExportRunner(() => pool.size)],
+    [new RenderRunner(() => pool.size, () => pool.threads), new ExportRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, () => pool.threads)],
     alerts,
     { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs },
   );
@@ -242,11 +246,13 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     metrics,
     blender,
     sync,
-    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync'],
+    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync', 'pipeline'],
     // gn.changed is per channel: it comes through gn.subscribe, not events.subscribe.
     topics: () => Object.keys(notifications).filter((t) => t !== 'gn.changed'),
     openRpc: () => (openRpcCache ??= openRpcDocument()),
     poolShape: () => ({ instances: pool.size, threadsPerInstance: pool.threads }),
+    // After the answer has been written: the caller hears "stopping" before the connection closes.
+    stop: (reason) => setTimeout(() => void running.close(reason).then(() => options.onStopped?.(reason)), 50),
   };
 
   const handlers: Handlers<Methods, CallContext> = {
@@ -254,6 +260,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...jobHandlers(scheduler, pool),
     ...renderHandlers(services, scheduler),
     ...exportHandlers(services, scheduler),
+    ...pipelineHandlers(services, scheduler),
     ...gnHandlers(sync),
     'alert.list': ({ levels, includeResolved, limit }) => ({ alerts: alerts.list({ levels, includeResolved, limit }) }),
   };
@@ -305,7 +312,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   }
 
   let closing: Promise<void> | undefined;
-  return {
+  const running: RunningSidecar = {
     url,
     port: transport.port,
     host,
@@ -326,6 +333,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       return closing;
     },
   };
+  return running;
 }
 
 /** The class of failure that ended a job: the outcome of its failed units' last attempts, the most common one. */

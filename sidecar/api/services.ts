@@ -19,4 +19,6 @@ export interface Services {
   topics(): string[];
   openRpc(): Record<string, unknown>;
   poolShape?(): { instances: number; threadsPerInstance: number };
+  /** Begins a clean shutdown (after the current answer has gone out). */
+  stop(reason: string): void;
 }

@@ -34,6 +34,7 @@ export class ProgressView {
   private workers = new Map<string, { cpuPercent: number; rssMB: number }>();
   private drawnLines = 0;
   private lastPlainDone = -1;
+  private lastPlainKey: number | undefined;
   private readonly started = Date.now();
 
   constructor(
@@ -48,8 +49,10 @@ export class ProgressView {
     if (this.mode === 'json') return this.json({ event: 'job.progress', ...p });
     if (this.mode === 'plain') {
       const finished = p.done + p.skipped + p.failed;
-      if (finished !== this.lastPlainDone && p.last) {
+      // A unit that failed or was skipped moves the count but not `last`: print each finished unit once.
+      if (finished !== this.lastPlainDone && p.last && p.last.key !== this.lastPlainKey) {
         this.out.write(`${p.last.label} done (${finished}/${p.total})${p.last.output ? `: ${p.last.output}` : ''}\n`);
+        this.lastPlainKey = p.last.key;
       }
       this.lastPlainDone = finished;
       return;
@@ -110,6 +113,11 @@ export class ProgressView {
         const secs = (Date.now() - Date.parse(r.startedAt)) / 1000;
         lines.push(`  ${r.worker.padEnd(4)} ${r.label.padEnd(18)} ${duration(secs).padStart(5)}${load}`);
       }
+    }
+    if (p.nodes && !final) {
+      // Pipelines: where each node stands, by id, on one line.
+      const marks: Record<string, string> = { done: '✓', failed: '✗', skipped: '-', partial: '~', canceled: '-' };
+      lines.push(`  nodes: ${Object.entries(p.nodes).map(([id, n]) => `${id} ${marks[n.state] ?? `${n.done}/${n.total}`}`).join('  ')}`);
     }
     if (p.last?.output) lines.push(`  last: ${p.last.output}`);
     this.clear();

@@ -18,6 +18,8 @@ export interface SceneOptions {
   format?: string;
   collections?: boolean;
   gn?: boolean;
+  /** A collection "Faulty" that fails validation: n-gons, scale 2 and a missing texture file; an open plane; a mesh without faces. */
+  faults?: boolean;
 }
 
 /** Writes a small scene to `dir/name` with real Blender and returns its path. */
@@ -31,6 +33,7 @@ export function makeScene(dir: string, name: string, options: SceneOptions = {},
   if (options.format) args.push('--format', options.format);
   if (options.collections) args.push('--collections');
   if (options.gn) args.push('--gn');
+  if (options.faults) args.push('--faults');
   const r = spawnSync(blender, args, { encoding: 'utf8', env: { ...process.env, PYTHONPATH: fixtures } });
   if (r.status !== 0) throw new Error(`making ${name} failed: ${r.stdout}\n${r.stderr}`);
   return out;

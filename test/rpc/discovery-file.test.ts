@@ -107,3 +107,29 @@ describe('the discovery file sidecar.json', () => {
 
   void spawn;
 });
+
+describe('sidecar.stop', () => {
+  it('stops a served sidecar cleanly after answering: the process exits 0 and sidecar.json is gone', async () => {
+    const dir = tempDir();
+    const proc = startCli(['serve', '--state-dir', dir, '--port', '0']);
+    await waitForLine(proc, /^listening on/);
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    const c = await SidecarClient.connect({ stateDir: dir });
+    assert.deepEqual(await c.call('sidecar.stop', { reason: 'test' }), { stopping: true });
+    assert.equal(await exited, 0);
+    assert.ok(!existsSync(join(dir, 'sidecar.json')));
+    await c.close();
+  });
+
+  it('answers sidecar.info at once with probe: false, before Blender has been asked', async () => {
+    const s = await testSidecar();
+    try {
+      const c = await s.client();
+      const quick = await c.call('sidecar.info', { probe: false });
+      assert.equal(typeof quick.version, 'string');
+      assert.ok(quick.pool.instances >= 1);
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -8,11 +8,11 @@ import type { Services } from '../services.js';
 
 export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallContext> {
   return {
-    'sidecar.info': async () => {
+    'sidecar.info': async ({ probe }) => {
       s.blender.relocate();
-      const blender = await s.blender.status();
+      const blender = await s.blender.status({ probe });
       let exportFormats: Awaited<ReturnType<typeof s.blender.probe>>['exportFormats'] = [];
-      if (blender.found) exportFormats = (await s.blender.probe()).exportFormats;
+      if (blender.found && (probe || s.blender.probed)) exportFormats = (await s.blender.probe()).exportFormats;
       return {
         name: 'blender-sidecar' as const,
         version: s.version,
@@ -26,6 +26,10 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
         exportFormats: exportFormats.map(({ format, label, extensions, options }) => ({ format, label, extensions, options })),
         pool: s.poolShape?.() ?? { instances: 0, threadsPerInstance: availableParallelism() },
       };
+    },
+    'sidecar.stop': ({ reason }) => {
+      s.stop(reason ?? 'stopped by sidecar.stop');
+      return { stopping: true as const };
     },
     'sidecar.ping': ({ echo }) => (echo === undefined ? { pong: true as const } : { pong: true as const, echo }),
     'rpc.discover': () => s.openRpc(),

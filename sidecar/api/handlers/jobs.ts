@@ -16,7 +16,7 @@ export function jobSummary(scheduler: Scheduler, job: JobRecord) {
     ...rest,
     progress: scheduler.progress(job.id),
     blendFile: typeof params.blendFile === 'string' ? params.blendFile : undefined,
-    output: typeof params.output === 'string' ? params.output : undefined,
+    output: typeof params.output === 'string' ? params.output : exportOutput(params.items),
   };
 }
 
@@ -58,4 +58,15 @@ export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<ty
       })),
     }),
   };
+}
+
+/** Where an export job writes: its one file, or the folder its files share. */
+function exportOutput(items: unknown): string | undefined {
+  if (!Array.isArray(items) || items.length === 0) return undefined;
+  const outputs = items.map((i) => (i as { output?: string }).output).filter((o): o is string => typeof o === 'string');
+  if (outputs.length === 1) return outputs[0];
+  const dirs = outputs.map((o) => o.slice(0, o.lastIndexOf('/') + 1));
+  let common = dirs[0] ?? '';
+  for (const d of dirs) while (!d.startsWith(common)) common = common.slice(0, common.lastIndexOf('/', common.length - 2) + 1);
+  return common || undefined;
 }

@@ -20,7 +20,10 @@ export const ExportFormatInfo = z.object({
 export const coreMethods = {
   'sidecar.info': method({
     summary: 'What this sidecar is: versions, the Blender it drives, and what it can do.',
-    params: z.strictObject({}),
+    description:
+      'The first call runs Blender once to learn its version and export formats (a few seconds; cached on disk after). ' +
+      'With probe: false it answers at once, without Blender\'s version and formats unless they are already known.',
+    params: z.strictObject({ probe: z.boolean().default(true).describe('Ask Blender for its version and formats if not known yet.') }),
     result: z.object({
       name: z.literal('blender-sidecar'),
       version: z.string(),
@@ -34,6 +37,11 @@ export const coreMethods = {
       exportFormats: z.array(ExportFormatInfo).describe('Formats the installed Blender can write (probed once).'),
       pool: z.object({ instances: z.number().int(), threadsPerInstance: z.number().int() }),
     }),
+  }),
+  'sidecar.stop': method({
+    summary: 'Stops the sidecar cleanly after answering: jobs are saved (unfinished ones resume at the next start), workers end, sidecar.json is removed.',
+    params: z.strictObject({ reason: z.string().max(200).optional() }),
+    result: z.object({ stopping: z.literal(true) }),
   }),
   'sidecar.ping': method({
     summary: 'Answers at once; for liveness checks and latency measurements.',

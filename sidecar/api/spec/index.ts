@@ -7,6 +7,7 @@ import { coreMethods } from './core.js';
 import { jobMethods, jobNotifications } from './jobs.js';
 import { renderMethods } from './render.js';
 import { exportMethods } from './export.js';
+import { pipelineMethods } from './pipeline.js';
 import { gnMethods, gnNotifications } from './gn.js';
 import { alertMethods, alertNotifications } from './alerts.js';
 import { notifications as allNotifications } from './notifications.js';
@@ -16,6 +17,7 @@ export const methods = {
   ...jobMethods,
   ...renderMethods,
   ...exportMethods,
+  ...pipelineMethods,
   ...gnMethods,
   ...alertMethods,
 };

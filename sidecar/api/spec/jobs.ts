@@ -4,7 +4,7 @@ import { ErrorCode } from '../../errors.js';
 import { method, notification } from '../../protocol/method.js';
 
 export const JobState = z.enum(['queued', 'running', 'completed', 'failed', 'canceled']);
-export const JobKind = z.enum(['render', 'export']);
+export const JobKind = z.enum(['render', 'export', 'pipeline']);
 
 const Attempt = z.object({
   worker: z.string(),
@@ -19,7 +19,7 @@ const Attempt = z.object({
 });
 
 const Unit = z.object({
-  key: z.number().describe('The frame number (renders) or the item index (exports).'),
+  key: z.number().describe('The frame number (renders), the item index (exports) or the step number (pipelines).'),
   label: z.string(),
   state: z.enum(['pending', 'running', 'done', 'skipped', 'failed']),
   attempts: z.array(Attempt),
@@ -29,6 +29,21 @@ const Unit = z.object({
   result: z.record(z.string(), z.unknown()).optional(),
   retryAt: z.string().optional().describe('A retry waits until then (backoff after a transient failure).'),
   forceCpu: z.boolean().optional().describe('Rendered on the CPU after the GPU ran out of memory.'),
+  dependsOn: z.array(z.number()).optional().describe('Units (by key) that must be done first; if one fails, this one is skipped saying so.'),
+  node: z.string().optional().describe('The pipeline node this unit runs (pipeline jobs).'),
+});
+
+export const NodeProgress = z.object({
+  state: z
+    .enum(['waiting', 'running', 'done', 'partial', 'failed', 'skipped', 'canceled'])
+    .describe('partial: some branches done, the others skipped because something upstream failed.'),
+  total: z.number().int().describe('Steps of this node (its branches; frames for a render; what it collects for a report).'),
+  done: z.number().int(),
+  running: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  warnings: z.number().int().optional().describe('Checks that warned (validate nodes).'),
+  message: z.string().optional().describe('One line for the node: why it failed or was skipped, or what it warned about.'),
 });
 
 export const RunningUnit = z.object({
@@ -51,6 +66,7 @@ export const JobProgress = z.object({
   unitsPerSecond: z.number().describe('Frames (or items) finished per second over the last minute.'),
   etaSeconds: z.number().nullable(),
   last: z.object({ key: z.number(), label: z.string(), output: z.string().optional() }).optional().describe('The unit finished last (the frame just rendered).'),
+  nodes: z.record(z.string(), NodeProgress).optional().describe('Pipeline jobs: where each node stands, by node id.'),
 });
 
 export const Job = z.object({

@@ -26,6 +26,7 @@ export const serveCommand: Command = {
     const level = (values['log-level'] as string | undefined) ?? 'info';
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
     const parentPid = intFlag(values, 'parent-pid', { min: 1 });
+    let stopRequested: ((reason: string) => void) | undefined;
     const instances = parseInstances(values.instances as string | undefined);
     const threads = intFlag(values, 'threads', { min: 1, max: 1024 });
     const idleRetire = intFlag(values, 'idle-retire', { min: 1 });
@@ -41,14 +42,14 @@ export const serveCommand: Command = {
       threads,
       factorySettings: values['factory-settings'] === true,
       idleRetireMs: idleRetire === undefined ? undefined : idleRetire * 1000,
+      onStopped: (reason) => stopRequested?.(reason),
     });
-    process.stdout.write(`listening on ${sidecar.url}\n`);
-    if (sidecar.discoveryFile) process.stdout.write(`discovery file: ${sidecar.discoveryFile}\n`);
-
-    await new Promise<void>((resolve) => {
+    // Signal handlers go in before the address is printed: whoever reads that line may signal at once.
+    const stopped = new Promise<void>((resolve) => {
       const stop = (reason: string) => {
         void sidecar.close(reason).then(resolve);
       };
+      stopRequested = () => resolve();
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
       if (parentPid) {
@@ -63,6 +64,9 @@ export const serveCommand: Command = {
         watch.unref();
       }
     });
+    process.stdout.write(`listening on ${sidecar.url}\n`);
+    if (sidecar.discoveryFile) process.stdout.write(`discovery file: ${sidecar.discoveryFile}\n`);
+    await stopped;
     return 0;
   },
 };

@@ -17,6 +17,12 @@ export class BlenderInstallation {
   private located: LocatedBlender | undefined;
   private locateError: unknown;
   private probing: Promise<BlenderProbe> | undefined;
+  private probeResult: BlenderProbe | undefined;
+
+  /** Whether the version and formats are known (probed already), so asking costs nothing. */
+  get probed(): boolean {
+    return this.probeResult !== undefined;
+  }
 
   constructor(
     private readonly explicit: string | undefined,
@@ -40,14 +46,16 @@ export class BlenderInstallation {
     if (!this.probing) {
       const path = this.path();
       this.probing = probeBlender(path, this.stateDir);
+      this.probing.then((p) => (this.probeResult = p), () => undefined);
       // A failed probe may succeed later (Blender installed meanwhile): do not cache the failure.
       this.probing.catch(() => (this.probing = undefined));
     }
     return this.probing;
   }
 
-  async status(): Promise<BlenderStatus> {
+  async status(options: { probe?: boolean } = {}): Promise<BlenderStatus> {
     if (!this.located) return { found: false, problem: describeError(this.locateError) };
+    if (options.probe === false && !this.probeResult) return { found: true, path: this.located.path };
     try {
       const probe = await this.probe();
       return { found: true, path: this.located.path, version: probe.version };

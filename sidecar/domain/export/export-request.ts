@@ -24,6 +24,7 @@ const exportOptions = z
 
 const common = {
   blendFile: z.string().min(1).describe('Absolute path of the .blend file.'),
+  scene: z.string().min(1).optional().describe("The scene to export from (default: the file's active scene)."),
   priority,
   instances: z.number().int().min(1).max(64).optional().describe('At most this many workers on this job at once.'),
   timeoutS: z.number().positive().max(7 * 86400).default(600).describe('A worker silent this long is hung: killed and the item retried.'),

@@ -13,6 +13,7 @@ import type { ExportItem } from './export-request.js';
 
 interface ExportJobParams {
   blendFile: string;
+  scene?: string;
   items: ExportItem[];
   instances?: number;
   timeoutS: number;
@@ -83,6 +84,7 @@ export class ExportRunner implements JobRunner {
     return {
       payload: {
         kind: 'export',
+        scene: this.params(job).scene,
         objects: item.objects,
         collection: item.collection,
         format: item.format,

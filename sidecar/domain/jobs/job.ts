@@ -2,7 +2,7 @@
  * A job as the sidecar keeps it and as clients see it (job.get): what was asked, where it stands, and what happened to
  * each unit of work (a frame of a render, an item of an export), attempt by attempt.
  */
-export type JobKind = 'render' | 'export';
+export type JobKind = 'render' | 'export' | 'pipeline';
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 export type Priority = 'high' | 'normal' | 'low';
 export const PRIORITY_ORDER: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
@@ -51,6 +51,27 @@ export interface WorkUnit {
   retryAt?: string;
   /** Render this unit on the CPU (after the GPU ran out of memory). */
   forceCpu?: boolean;
+  /**
+   * Units (by key) that must be done before this one starts. When one of them fails or is skipped, this unit is
+   * skipped too, with `error` naming the unit that failed.
+   */
+  dependsOn?: number[];
+  /** The pipeline node this unit runs (pipeline jobs). */
+  node?: string;
+}
+
+/** Where a group of units stands (a pipeline node's): for a client to show on the node. */
+export interface NodeProgress {
+  state: 'waiting' | 'running' | 'done' | 'partial' | 'failed' | 'skipped' | 'canceled';
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  skipped: number;
+  /** Checks that warned (validate nodes). */
+  warnings?: number;
+  /** One line for the node: why it failed or was skipped, or what it warned about. */
+  message?: string;
 }
 
 export interface JobRecord {

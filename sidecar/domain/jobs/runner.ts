@@ -3,13 +3,18 @@
  * and how to check and keep a unit's output. Retries, priorities, cancellation and supervision are the scheduler's.
  */
 import type { TaskOutcome, WorkerTask } from '../workers/blender-worker.js';
-import type { JobRecord, WorkUnit } from './job.js';
+import type { JobRecord, NodeProgress, WorkUnit } from './job.js';
 
 export interface TaskRequest {
   /** The worker task, without its id (the scheduler gives one). */
   payload: Omit<WorkerTask, 'id'>;
   label: string;
   frame?: number;
+  /**
+   * The file this task opens, when it is not the job's (a pipeline step opens what the step before it wrote), and the
+   * key under which a worker may keep it open for the next task.
+   */
+  file?: { blendFile: string; jobKey: string };
 }
 
 /** Settings every job has, in the units the scheduler uses. */
@@ -49,4 +54,8 @@ export interface JobRunner {
   summarize(job: JobRecord): Record<string, unknown>;
   /** Runs once when the job ends, whatever the state (deletes a temporary blend file). */
   finished?(job: JobRecord): void;
+  /** Whether a pending unit whose dependencies are done may start now (a per-node limit on workers); default yes. */
+  mayStart?(job: JobRecord, unit: WorkUnit, running: WorkUnit[]): boolean;
+  /** Progress by group of units (a pipeline's nodes), sent with the job's progress. */
+  nodeProgress?(job: JobRecord): Record<string, NodeProgress>;
 }

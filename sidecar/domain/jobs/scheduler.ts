@@ -8,7 +8,7 @@ import { describeError, InvalidStateError, NotFoundError, SidecarError } from '.
 import type { BlenderWorker, TaskOutcome } from '../workers/blender-worker.js';
 import { WorkerDiedError } from '../workers/blender-worker.js';
 import type { WorkerPool } from '../workers/pool.js';
-import { countUnits, PRIORITY_ORDER, TERMINAL, type Attempt, type AttemptOutcome, type JobRecord, type JobState, type WorkUnit } from './job.js';
+import { countUnits, PRIORITY_ORDER, TERMINAL, type Attempt, type AttemptOutcome, type JobRecord, type JobState, type NodeProgress, type WorkUnit } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
 import type { AlertCenter } from '../alerts/alerts.js';
@@ -40,6 +40,8 @@ export interface JobProgress {
   unitsPerSecond: number;
   etaSeconds: number | null;
   last?: { key: number; label: string; output?: string };
+  /** Per pipeline node, by node id (pipeline jobs only). */
+  nodes?: Record<string, NodeProgress>;
 }
 
 interface Task {
@@ -232,14 +234,58 @@ export class Scheduler {
       return 'plan';
     }
     if (job.phase !== 'running' || job.tasks.size >= job.limits.instances) return undefined;
-    const now = Date.now();
-    for (const unit of job.record.units) {
-      if (unit.state !== 'pending') continue;
-      if (unit.retryAt && Date.parse(unit.retryAt) > now) continue;
+    for (const unit of this.startable(job)) {
       if (w && job.excluded.get(unit.key)?.has(w.id)) continue;
       return unit;
     }
     return undefined;
+  }
+
+  /**
+   * Pending units that may start now, in the job's order: not waiting for a retry, every unit they depend on done, the
+   * runner agreeing. Lazy, so that finding the first costs little in a job of many frames.
+   */
+  private *startable(job: LiveJob): Generator<WorkUnit> {
+    const now = Date.now();
+    const units = job.record.units;
+    let byKey: Map<number, WorkUnit> | undefined;
+    let running: WorkUnit[] | undefined;
+    for (const unit of units) {
+      if (unit.state !== 'pending') continue;
+      if (unit.retryAt && Date.parse(unit.retryAt) > now) continue;
+      if (unit.dependsOn?.length) {
+        byKey ??= new Map(units.map((u) => [u.key, u]));
+        if (unit.dependsOn.some((k) => byKey!.get(k)?.state !== 'done')) continue;
+      }
+      if (job.runner.mayStart && !job.runner.mayStart(job.record, unit, (running ??= units.filter((u) => u.state === 'running')))) continue;
+      yield unit;
+    }
+  }
+
+  /**
+   * Skips every pending unit that depends (directly or through others) on a unit that failed or was skipped, saying
+   * which unit failed: those units can no longer run, and the job must still come to an end.
+   */
+  private skipBlocked(record: JobRecord): void {
+    const byKey = new Map(record.units.map((u) => [u.key, u]));
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const unit of record.units) {
+        if (unit.state !== 'pending' || !unit.dependsOn?.length) continue;
+        let why: string | undefined;
+        for (const k of unit.dependsOn) {
+          const dep = byKey.get(k);
+          if (!dep) why = `not run: it depends on unit ${k}, which this job does not have`;
+          else if (dep.state === 'failed') why = `not run: ${dep.label} failed`;
+          else if (dep.state === 'skipped') why = dep.error ?? `not run: ${dep.label} was skipped`;
+          if (why) break;
+        }
+        if (!why) continue;
+        unit.state = 'skipped';
+        unit.error = why;
+        changed = true;
+      }
+    }
   }
 
   /** Wakes the dispatcher when the earliest backoff ends. */
@@ -292,8 +338,7 @@ export class Scheduler {
         continue;
       }
       const room = job.limits.instances - job.tasks.size;
-      const now = Date.now();
-      const pending = job.record.units.filter((u) => u.state === 'pending' && !(u.retryAt && Date.parse(u.retryAt) > now));
+      const pending = [...this.startable(job)];
       demand += Math.min(room, pending.length);
       if (pending.length > 0 && room > 0) blockedByExclusion ||= pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0);
     }
@@ -340,7 +385,7 @@ export class Scheduler {
     const unit = c === 'plan' ? null : c;
     const request = unit ? job.runner.task(record, unit, w.id) : job.runner.planTask(record);
     if (!request) return;
-    const file = job.runner.fileOf(record);
+    const file = { ...job.runner.fileOf(record), ...request.file };
     const id = `t${this.nextTaskId++}`;
     const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, startedAt: new Date().toISOString() } : undefined;
     const task: Task = { id, unit, request, worker: w, attempt };
@@ -414,6 +459,7 @@ export class Scheduler {
       return;
     }
     job.phase = 'running';
+    this.skipBlocked(record);
     this.store.save(record);
     this.queueProgress(job);
     this.maybeFinished(job);
@@ -494,6 +540,7 @@ export class Scheduler {
         retryable && failures > job.limits.maxRetries
           ? `${reason} (failed ${failures} times, more than maxRetries ${job.limits.maxRetries})`
           : reason;
+      this.skipBlocked(record);
     }
     this.store.save(record);
     this.queueProgress(job);
@@ -556,7 +603,8 @@ export class Scheduler {
     }
     const shown = failed.slice(0, 3).map((u) => `${u.error}`);
     const more = failed.length > 3 ? `; and ${failed.length - 3} more` : '';
-    this.finish(record, 'failed', `${failed.length} of ${record.units.length} ${record.kind === 'render' ? 'frames' : 'items'} failed: ${shown.join('; ')}${more}`);
+    const noun = record.kind === 'render' ? 'frames' : record.kind === 'pipeline' ? 'steps' : 'items';
+    this.finish(record, 'failed', `${failed.length} of ${record.units.length} ${noun} failed: ${shown.join('; ')}${more}`);
   }
 
   private finish(record: JobRecord, state: JobState, error?: string) {
@@ -621,6 +669,7 @@ export class Scheduler {
 
   private computeProgress(record: JobRecord, job: LiveJob | undefined): JobProgress {
     const c = countUnits(record);
+    const runner = this.runners.get(record.kind);
     const now = Date.now();
     let rate = 0;
     if (job && job.finishTimes.length > 0) {
@@ -650,6 +699,7 @@ export class Scheduler {
       unitsPerSecond: Math.round(rate * 1000) / 1000,
       etaSeconds: TERMINAL.has(record.state) ? 0 : rate > 0 ? Math.round(remaining / rate) : null,
       last: job?.last,
+      ...(runner?.nodeProgress ? { nodes: runner.nodeProgress(record) } : {}),
     };
   }
 

@@ -26,6 +26,9 @@ def ensure_open(path, job_key):
         bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
     except RuntimeError as err:
         _current.update(path=None, mtime=None, job=None)
+        if not os.path.isfile(path):
+            # Gone between the check and the open (a deleted temporary copy, an unmounted share).
+            raise TaskInputError("the blend file %s does not exist" % path) from err
         raise TaskInputError("Blender could not open %s: %s" % (path, str(err).strip().splitlines()[-1])) from err
     _current.update(path=path, mtime=mtime, job=job_key)
     return time.monotonic() - started

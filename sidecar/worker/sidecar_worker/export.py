@@ -73,6 +73,18 @@ def _count(objs, apply_modifiers):
 
 
 def export_item(task):
+    scene_name = task.get("scene")
+    if not scene_name or scene_name == bpy.context.scene.name:
+        return _export(task)
+    scene = bpy.data.scenes.get(scene_name)
+    if scene is None:
+        raise TaskInputError("the file has no scene named %r; its scenes: %s" % (scene_name, ", ".join(s.name for s in bpy.data.scenes)))
+    # Exporters read the scene and view layer from the context: point it at the asked-for scene.
+    with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
+        return _export(task)
+
+
+def _export(task):
     fmt = task["format"]
     found = formats.resolve(fmt)
     if found is None:

@@ -12,6 +12,10 @@ import bpy
 
 from . import blendfile, export, framing, gn, inspect, render, scripts
 from .errors import TaskInputError
+from .pipeline import checks as pipeline_checks
+from .pipeline import inspect as pipeline_inspect
+from .pipeline import transform as pipeline_transform
+from .pipeline import variant as pipeline_variant
 
 REPLY_FD = 3
 
@@ -23,6 +27,10 @@ def _handlers():
         "inspect": lambda task: inspect.inspect_file(task),
         "render": lambda task: render.render_frame(task),
         "export": lambda task: export.export_item(task),
+        "pipeline.inspect": lambda task: pipeline_inspect.inspect_file(task),
+        "pipeline.validate": lambda task: pipeline_checks.validate(task),
+        "pipeline.transform": lambda task: pipeline_transform.transform(task),
+        "pipeline.variant": lambda task: pipeline_variant.set_variant(task),
     }
 
 

@@ -1,0 +1,74 @@
+/** Handlers for pipeline.validate, pipeline.submit and pipeline.schema. */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { InvalidInputError } from '../../errors.js';
+import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import type { Scheduler } from '../../domain/jobs/scheduler.js';
+import { checkExportFormats, checkGraph, GraphInvalidError, PIPELINE_VERSION, pipelineJsonSchema } from '../../domain/pipeline/graph.js';
+import { CHECK_NAMES, NODE_TYPE_NAMES, NODE_TYPES } from '../../domain/pipeline/nodes.js';
+import type { PipelineJobParams } from '../../domain/pipeline/pipeline-runner.js';
+import { TEMPLATE_FIELDS } from '../../domain/pipeline/template.js';
+import { checkBlendFile } from '../../domain/render/render-request.js';
+import type { Handlers } from '../../protocol/method.js';
+import type { Services } from '../services.js';
+import type { CallContext } from '../session.js';
+import type { pipelineMethods } from '../spec/pipeline.js';
+
+export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<typeof pipelineMethods, CallContext> {
+  return {
+    'pipeline.validate': ({ graph }) => {
+      const checked = checkGraph(graph);
+      return checked.ok ? { ok: true, errors: [] } : { ok: false, errors: checked.errors };
+    },
+    'pipeline.submit': async (params) => {
+      checkBlendFile(params.blendFile);
+      if (params.baseDir !== undefined && !isAbsolute(params.baseDir)) throw new InvalidInputError('baseDir', `"${params.baseDir}" must be an absolute path`);
+      const checked = checkGraph(params.graph);
+      if (!checked.ok) throw new GraphInvalidError(checked.errors);
+      s.blender.relocate();
+      s.blender.path(); // no Blender: say so now, not when the job starts
+      const formatErrors = checkExportFormats(checked.graph, (await s.blender.probe()).exportFormats);
+      if (formatErrors.length) throw new GraphInvalidError(formatErrors);
+      const jobParams: PipelineJobParams = {
+        graph: params.graph,
+        blendFile: params.blendFile,
+        baseDir: params.baseDir,
+        keepWorkFiles: params.keepWorkFiles,
+        instances: params.instances,
+        timeoutS: params.timeoutS,
+        maxRetries: params.maxRetries,
+        memoryLimitMB: params.memoryLimitMB,
+        temporaryBlendFile: params.temporaryBlendFile,
+      };
+      const job: JobRecord = {
+        id: newJobId(),
+        kind: 'pipeline',
+        state: 'queued',
+        priority: params.priority,
+        createdAt: new Date().toISOString(),
+        params: jobParams as unknown as Record<string, unknown>,
+        units: [],
+        saveCopySeconds: params.saveCopySeconds,
+      };
+      scheduler.submit(job);
+      return { jobId: job.id, nodes: checked.graph.nodes.length };
+    },
+    'pipeline.schema': () => ({
+      version: PIPELINE_VERSION,
+      nodeTypes: NODE_TYPE_NAMES.map((t) => {
+        const spec = NODE_TYPES[t];
+        return {
+          type: t,
+          title: spec.title,
+          summary: spec.summary,
+          inputs: spec.inputs,
+          outputs: spec.outputs,
+          settings: z.toJSONSchema(spec.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+        };
+      }),
+      checks: [...CHECK_NAMES],
+      templateFields: [...TEMPLATE_FIELDS],
+      schema: pipelineJsonSchema(),
+    }),
+  };
+}
