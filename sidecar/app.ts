@@ -15,6 +15,7 @@ import { openSyncStore } from './domain/sync/journal-persistence.js';
 import { AlertCenter } from './domain/alerts/alerts.js';
 import { watchDisks } from './domain/alerts/disk-watch.js';
 import { TERMINAL } from './domain/jobs/job.js';
+import { FarmExecutor } from './domain/farm/farm-executor.js';
 import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
@@ -64,6 +65,10 @@ export interface SidecarOptions {
   recycleAfterTasks?: number;
   /** Crash-loop protection: this many worker crashes within the window rest the pool (see SchedulerOptions). */
   crashLoop?: { count?: number; windowMs?: number; restMs?: number };
+  /** The Flamenco manager render jobs with `farm: {kind: "flamenco"}` go to when they name no url. */
+  flamencoUrl?: string;
+  /** How often a farm job is polled (default 2 s). */
+  farmPollMs?: number;
   /** Called once the sidecar has stopped on request (sidecar.stop): `serve` exits then. */
   onStopped?: (reason: string) => void;
   /** Disk watch thresholds (tests lower them). */
@@ -153,6 +158,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     log: (level, message) => log[level](message),
   });
   const jobStore = new JobStore(stateDir);
+  const farm = new FarmExecutor({ defaultUrl: options.flamencoUrl, pollMs: options.farmPollMs, log: (level, message) => log[level](message) });
   const sync = openSyncStore(stateDir, (message) => log.warn(message));
   const scheduler = new Scheduler(
     pool,
@@ -185,7 +191,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     (level, message) => log[level](message),
     [new RenderRunner(() => pool.size, () => pool.threads), new ExportRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, () => pool.threads)],
     alerts,
-    { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs },
+    { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm },
   );
   const stopDiskWatch = watchDisks(
     alerts,
@@ -246,7 +252,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     metrics,
     blender,
     sync,
-    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync', 'pipeline'],
+    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync', 'pipeline', 'alerts', 'flamenco'],
     // gn.changed is per channel: it comes through gn.subscribe, not events.subscribe.
     topics: () => Object.keys(notifications).filter((t) => t !== 'gn.changed'),
     openRpc: () => (openRpcCache ??= openRpcDocument()),
@@ -258,7 +264,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const handlers: Handlers<Methods, CallContext> = {
     ...coreHandlers(services),
     ...jobHandlers(scheduler, pool),
-    ...renderHandlers(services, scheduler),
+    ...renderHandlers(services, scheduler, farm),
     ...exportHandlers(services, scheduler),
     ...pipelineHandlers(services, scheduler),
     ...gnHandlers(sync),

@@ -2,18 +2,21 @@
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkRenderRequest } from '../../domain/render/render-request.js';
+import type { FarmExecutor } from '../../domain/farm/farm-executor.js';
 import { takeGnValues } from '../../domain/sync/job-values.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { Services } from '../services.js';
 import type { CallContext } from '../session.js';
 import type { renderMethods } from '../spec/render.js';
 
-export function renderHandlers(s: Services, scheduler: Scheduler): Handlers<typeof renderMethods, CallContext> {
+export function renderHandlers(s: Services, scheduler: Scheduler, farm: FarmExecutor): Handlers<typeof renderMethods, CallContext> {
   return {
-    'render.submit': (params) => {
+    'render.submit': async (params) => {
       const checked = checkRenderRequest(params);
-      s.blender.relocate();
-      s.blender.path(); // no Blender: say so now, not when the job starts
+      if (!checked.farm) {
+        s.blender.relocate();
+        s.blender.path(); // no Blender: say so now, not when the job starts
+      }
       const { saveCopySeconds, gn, ...rest } = checked;
       const gnValues = takeGnValues(s.sync, gn);
       const job: JobRecord = {
@@ -26,7 +29,13 @@ export function renderHandlers(s: Services, scheduler: Scheduler): Handlers<type
         units: [],
         saveCopySeconds,
       };
-      scheduler.submit(job);
+      if (checked.farm) {
+        // Submitted to the farm before the answer: a refusal there is the caller's error, not a failed job later.
+        await farm.submit(job);
+        scheduler.adoptExternal(job);
+      } else {
+        scheduler.submit(job);
+      }
       return { jobId: job.id };
     },
   };

@@ -24,6 +24,7 @@ export const renderCommand: Command = {
     'timeout-s': { type: 'string', valueName: 'S', description: 'A worker silent this long is hung (default 600).' },
     'max-retries': { type: 'string', valueName: 'N', description: 'Retries per frame after a crash or hang (default 2).' },
     'memory-limit-mb': { type: 'string', valueName: 'MB', description: 'Kill a worker over this much memory.' },
+    farm: { type: 'string', valueName: 'URL|default', description: 'Render on the Flamenco manager at URL ("default": the sidecar\'s --flamenco-url) instead of the local pool; needs --frames and --scene.' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
     blender: { type: 'string', valueName: 'PATH', description: 'Blender for an embedded sidecar.' },
@@ -52,6 +53,7 @@ export const renderCommand: Command = {
       timeoutS: intFlag(values, 'timeout-s', { min: 1 }),
       maxRetries: intFlag(values, 'max-retries', { min: 0, max: 20 }),
       memoryLimitMB: intFlag(values, 'memory-limit-mb', { min: 64 }),
+      farm: values.farm === undefined ? undefined : { kind: 'flamenco' as const, ...(values.farm === 'default' ? {} : { url: values.farm as string }) },
     };
     const conn = await connectOrStart({
       stateDir: values['state-dir'] as string | undefined,

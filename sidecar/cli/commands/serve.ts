@@ -18,6 +18,7 @@ export const serveCommand: Command = {
     threads: { type: 'string', valueName: 'N', description: 'Render threads per worker (default: cores divided among the workers).' },
     'factory-settings': { type: 'boolean', description: 'Start workers with factory settings, not your preferences (GPU device choice lives there).' },
     'idle-retire': { type: 'string', valueName: 'SECONDS', description: 'Stop a worker idle this long (default 600).' },
+    'flamenco-url': { type: 'string', valueName: 'URL', description: 'The Flamenco manager that render jobs with farm: {kind: "flamenco"} go to.' },
     'parent-pid': { type: 'string', valueName: 'PID', description: 'Stop when this process exits (the add-on passes Blender\'s pid).' },
   },
   epilog: 'Example:\n  blender-sidecar serve --port 8765\n  blender-sidecar call sidecar.info',
@@ -43,6 +44,7 @@ export const serveCommand: Command = {
       factorySettings: values['factory-settings'] === true,
       idleRetireMs: idleRetire === undefined ? undefined : idleRetire * 1000,
       onStopped: (reason) => stopRequested?.(reason),
+      flamencoUrl: values['flamenco-url'] as string | undefined,
     });
     // Signal handlers go in before the address is printed: whoever reads that line may signal at once.
     const stopped = new Promise<void>((resolve) => {

@@ -13,6 +13,7 @@ import type { JobStore } from './job-store.js';
 import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
 import type { AlertCenter } from '../alerts/alerts.js';
 import { backoffSeconds, classifyDeath, classifyTaskError, type Classification } from './classify.js';
+import type { ExternalJobHost, FarmExecutor } from '../farm/farm-executor.js';
 
 export interface SchedulerEvents {
   state(job: JobRecord, previous: JobState): void;
@@ -76,6 +77,8 @@ export interface SchedulerOptions {
   crashLoopRestMs?: number;
   /** Warn when a worker's memory passes this share of its job's memoryLimitMB (default 0.8). */
   memoryWarnShare?: number;
+  /** Runs render jobs that name a farm. */
+  farm?: FarmExecutor;
 }
 
 export class Scheduler {
@@ -114,6 +117,11 @@ export class Scheduler {
     for (const record of records) {
       this.all.set(record.id, record);
       if (TERMINAL.has(record.state)) continue;
+      if (record.plan?.farm && this.options.farm) {
+        this.options.farm.follow(record, this.externalHost(record));
+        resumed += 1;
+        continue;
+      }
       for (const unit of record.units) {
         if (unit.state !== 'running') continue;
         unit.state = 'pending';
@@ -133,6 +141,41 @@ export class Scheduler {
     this.emitState(record, record.state);
     this.admit(record);
     this.pump();
+  }
+
+  /**
+   * Takes a job that runs elsewhere (a farm) and is already submitted there: it is listed, persisted and followed
+   * like any other, but no local worker touches it.
+   */
+  adoptExternal(record: JobRecord): void {
+    if (!this.options.farm) throw new Error('no farm executor');
+    this.all.set(record.id, record);
+    this.store.save(record, { durable: true });
+    this.emitState(record, record.state);
+    this.options.farm.follow(record, this.externalHost(record));
+  }
+
+  private externalHost(record: JobRecord): ExternalJobHost {
+    return {
+      started: () => {
+        if (record.state !== 'queued') return;
+        record.startedAt ??= new Date().toISOString();
+        this.setState(record, 'running');
+      },
+      progress: (done) => {
+        if (TERMINAL.has(record.state)) return;
+        record.units.forEach((u, i) => (u.state = i < done ? 'done' : 'pending'));
+        this.store.save(record);
+        this.events.progress(record, this.computeProgress(record, undefined));
+      },
+      finish: (state, error) => {
+        if (TERMINAL.has(record.state)) return;
+        if (state === 'completed') for (const u of record.units) u.state = 'done';
+        record.result = { frames: record.units.length, rendered: record.units.filter((u) => u.state === 'done').length, farmJobId: record.plan?.farmJobId };
+        this.finish(record, state, error);
+        this.events.progress(record, this.computeProgress(record, undefined));
+      },
+    };
   }
 
   get(id: string): JobRecord {
@@ -179,6 +222,9 @@ export class Scheduler {
     if (live) {
       for (const task of live.tasks.values()) task.worker.kill('canceled', `job ${id} canceled`);
     }
+    if (job.plan?.farm && this.options.farm) {
+      this.options.farm.cancel(job, reason).catch((err: unknown) => this.log('warn', `job ${id}: the farm did not take the cancel: ${describeError(err)}`));
+    }
     this.finish(job, 'canceled', reason);
     return job;
   }
@@ -190,6 +236,7 @@ export class Scheduler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.options.farm?.stopAll();
     clearInterval(this.supervisor);
     for (const live of this.live.values()) this.store.save(live.record, { durable: true });
   }

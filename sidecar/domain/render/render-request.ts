@@ -7,6 +7,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 import { gnJobParam } from '../sync/job-values.js';
+import { farmParam } from '../farm/farm-param.js';
 import { parseFrames } from './frame-range.js';
 import { resolveOutputPattern } from './output-path.js';
 
@@ -45,6 +46,7 @@ export const renderParams = z.strictObject({
   cpuFallback: z.boolean().default(false).describe('A frame whose GPU ran out of memory is retried on the CPU.'),
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
   gn: gnJobParam.optional(),
+  farm: farmParam.optional(),
 });
 export type RenderParams = z.output<typeof renderParams>;
 
