@@ -50,7 +50,8 @@ def platform_tag(platform=None, machine=None):
 def candidates(addon_dir):
     """Where the sidecar program is looked for when the preferences name none, in order."""
     exe = "blender-sidecar.exe" if sys.platform == "win32" else "blender-sidecar"
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(addon_dir)))
+    # realpath: a development checkout is often linked into Blender's add-on (or extension) folder.
+    repo = os.path.dirname(os.path.dirname(os.path.realpath(addon_dir)))
     return [
         SidecarProgram(os.path.join(addon_dir, "sidecar", "bin", platform_tag(), exe), False),
         SidecarProgram(os.path.join(addon_dir, "sidecar", BUNDLE_NAME), True),
@@ -71,11 +72,26 @@ def find_sidecar(preferred, addon_dir):
     tried = candidates(addon_dir)
     for program in tried:
         if os.path.isfile(program.path):
+            if not program.needs_node:
+                _make_executable(program.path)
             return program
     raise SidecarError(
         "The bundled sidecar is missing (looked for {}): reinstall the add-on, or set the sidecar file in its "
         "preferences.".format(", ".join(p.path for p in tried))
     )
+
+
+def _make_executable(path):
+    # Blender installs add-ons and extensions by unzipping with Python's zipfile, which drops the executable bit.
+    if sys.platform == "win32" or os.access(path, os.X_OK):
+        return
+    try:
+        os.chmod(path, os.stat(path).st_mode | 0o755)
+    except OSError as err:
+        raise SidecarError(
+            "The bundled sidecar {} is not executable and cannot be made so ({}): set the Node path in the add-on's "
+            "preferences to run the bundled script instead.".format(path, err.strerror)
+        )
 
 
 def _usual_node_places():
@@ -86,7 +102,12 @@ def _usual_node_places():
         places.append(os.path.join(home, "scoop", "apps", "nodejs", "current", "node.exe"))
         return places
     # Blender started from a desktop icon or the Dock does not get the shell's PATH (Homebrew, nvm, Volta).
-    places = ["/opt/homebrew/bin/node", "/usr/local/bin/node", "/usr/bin/node", os.path.join(home, ".volta", "bin", "node")]
+    places = [
+        "/opt/homebrew/bin/node",
+        "/usr/local/bin/node",
+        "/usr/bin/node",
+        os.path.join(home, ".volta", "bin", "node"),
+    ]
     nvm = sorted(glob.glob(os.path.join(home, ".nvm", "versions", "node", "v*", "bin", "node")), key=_version_key)
     return places + nvm[::-1]
 
@@ -123,10 +144,19 @@ def check_node(node, timeout=15.0):
     raises SidecarError when it does not run or is older than MIN_NODE_MAJOR."""
     try:
         out = subprocess.run(
-            [node, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, **_no_window()
+            [node, "--version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **_no_window()
         )
     except (OSError, subprocess.SubprocessError) as err:
-        raise SidecarError("Node.js at {} does not run ({}): reinstall it, or set another in the add-on's preferences.".format(node, err))
+        raise SidecarError(
+            "Node.js at {} does not run ({}): reinstall it, or set another in the add-on's preferences.".format(
+                node, err
+            )
+        )
     text = out.stdout.strip()
     match = re.match(r"v(\d+)\.", text)
     if out.returncode != 0 or not match:
@@ -162,13 +192,7 @@ def start_process(cmd, log_path, env=None):
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            close_fds=True,
-            **_detached()
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, close_fds=True, **_detached()
         )
 
 
@@ -182,7 +206,9 @@ def explain_exit(code, output, port):
             "free one.".format(port)
         )
     if "SyntaxError" in text or "ERR_UNKNOWN_BUILTIN_MODULE" in text or "ERR_REQUIRE_ESM" in text:
-        return "The sidecar does not run on this Node.js (exit code {}): install Node {} or newer.".format(code, MIN_NODE_MAJOR)
+        return "The sidecar does not run on this Node.js (exit code {}): install Node {} or newer.".format(
+            code, MIN_NODE_MAJOR
+        )
     last = lines[-1] if lines else "it printed nothing"
     if last.lower().startswith("error: "):
         last = last[len("error: ") :]
@@ -211,7 +237,11 @@ def open_folder(path):
         raise SidecarError("Cannot open folders here (xdg-open is not installed): the output is in {}.".format(path))
     try:
         subprocess.Popen(
-            [opener, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_detached()
+            [opener, path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **_detached()
         )
     except OSError as err:
         raise SidecarError("Cannot open {} ({}).".format(path, err))
