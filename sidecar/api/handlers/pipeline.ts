@@ -16,9 +16,14 @@ import type { pipelineMethods } from '../spec/pipeline.js';
 
 export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<typeof pipelineMethods, CallContext> {
   return {
-    'pipeline.validate': ({ graph }) => {
+    'pipeline.validate': async ({ graph }) => {
       const checked = checkGraph(graph);
-      return checked.ok ? { ok: true, errors: [] } : { ok: false, errors: checked.errors };
+      if (!checked.ok) return { ok: false, errors: checked.errors };
+      // The formats too, when Blender is there to ask: so a graph that validates is one that submit accepts.
+      s.blender.relocate();
+      const status = await s.blender.status();
+      const formatErrors = status.found ? checkExportFormats(checked.graph, (await s.blender.probe()).exportFormats) : [];
+      return formatErrors.length ? { ok: false, errors: formatErrors } : { ok: true, errors: [] };
     },
     'pipeline.submit': async (params) => {
       checkBlendFile(params.blendFile);
