@@ -1,17 +1,18 @@
 /**
  * In-process throughput of `SyncStore.set` (checks, record, apply, history, one listener), with a persistence that
- * does nothing: the ceiling the journal's fsync then lowers. Goal: at least 50,000 sets/s.
+ * does nothing: the ceiling the journal's fsync then lowers. Goal: at least 50,000 sets/s. bench/gnsync.ts runs the
+ * same measurement (`storeSetsPerSecond`) beside the others.
  *
  *   node --import tsx bench/gnsync-store.ts [sets]
  */
+import { pathToFileURL } from 'node:url';
 import { SyncStore } from '../sidecar/domain/sync/store.js';
 import type { ChangeInput } from '../sidecar/domain/sync/value.js';
 
-const total = Number(process.argv[2] ?? 200_000);
-const GOAL = 50_000;
+export const GOAL = 50_000;
 
 // A realistic mix: 64 inputs on 8 objects, types cycling through float, int, vector and a material reference.
-const changes: ChangeInput[] = Array.from({ length: 64 }, (_, i) => {
+export const changes: ChangeInput[] = Array.from({ length: 64 }, (_, i) => {
   const key = { object: `Object.${i % 8}`, modifier: 'GeometryNodes', input: `Input ${i}` };
   switch (i % 4) {
     case 0:
@@ -24,7 +25,7 @@ const changes: ChangeInput[] = Array.from({ length: 64 }, (_, i) => {
       return { key, type: 'material', value: 'Steel' };
   }
 });
-const valueFor = (c: ChangeInput, n: number): unknown =>
+export const valueFor = (c: ChangeInput, n: number): unknown =>
   c.type === 'vector' ? [n, n * 0.5, 1] : c.type === 'material' ? `Material.${n % 7}` : c.type === 'int' ? n : n * 0.25;
 
 function run(n: number): number {
@@ -41,9 +42,17 @@ function run(n: number): number {
   return n / seconds;
 }
 
-run(Math.min(total, 20_000)); // Warm-up: let the JIT settle before measuring.
-const rate = run(total);
-console.log(
-  `gnsync-store: ${Math.round(rate).toLocaleString('en-US')} sets/s (${total.toLocaleString('en-US')} sets, no-op persist, ` +
-    `history 10,000; goal ${GOAL.toLocaleString('en-US')}: ${rate >= GOAL ? 'met' : 'NOT met'})`,
-);
+/** Sets per second over `total` sets, after a warm-up run. */
+export function storeSetsPerSecond(total: number): number {
+  run(Math.min(total, 20_000)); // Warm-up: let the JIT settle before measuring.
+  return run(total);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const total = Number(process.argv[2] ?? 200_000);
+  const rate = storeSetsPerSecond(total);
+  console.log(
+    `gnsync-store: ${Math.round(rate).toLocaleString('en-US')} sets/s (${total.toLocaleString('en-US')} sets, no-op persist, ` +
+      `history 10,000; goal ${GOAL.toLocaleString('en-US')}: ${rate >= GOAL ? 'met' : 'NOT met'})`,
+  );
+}

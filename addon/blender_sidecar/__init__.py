@@ -10,7 +10,8 @@ Kept importable without bpy: `blender_sidecar.wire` is also a plain-Python scrip
 Modules, one job each: `wire/` (the JSON-RPC client, no bpy), `launcher` (Node and the sidecar program, no bpy),
 `connection` (finding/starting the sidecar, the client, reconnecting, the message queue; no bpy), `messages`,
 `state` (what the panel shows; no bpy), `timer` (the one drain timer), `preferences`, `properties`, `snapshot`
-(the .blend a job opens), `operators`, `gui`.
+(the .blend a job opens), `operators`, `gui`, the package `pipeline/` (the Sidecar Pipeline node editor), and the
+package `sync/` (Geometry Nodes parameter sync).
 """
 
 bl_info = {
@@ -23,14 +24,48 @@ bl_info = {
     "category": "Render",
 }
 
+# Blender's Reload Scripts runs importlib.reload() on this package (after unregister): this file then runs again in
+# the same namespace, and the flat modules below must be reloaded too, or their old code stays.
+_RELOADING = "_MODULES" in globals()
+
 # Registered in this order, unregistered in reverse: preferences first (the timer reads them), the timer last
 # (it starts the connection, which may start the sidecar).
-_MODULES = ("preferences", "properties", "operators", "gui", "timer")
+_MODULES = ("preferences", "properties", "operators", "gui", "pipeline", "sync", "timer")
+# Every flat module, dependencies first (the order a reload needs); wire/ is left as it is.
+_RELOAD_ORDER = (
+    "errors",
+    "launcher",
+    "messages",
+    "connection",
+    "state",
+    "snapshot",
+    "preferences",
+    "properties",
+    "operators",
+    "gui",
+    "timer",
+    # the pipeline editor (a package: its modules, then the package itself)
+    "pipeline.form",
+    "pipeline.runs",
+    "pipeline.nodes",
+    "pipeline.serialize",
+    "pipeline.sync",
+    "pipeline.operators",
+    "pipeline.gui",
+    "pipeline",
+    # Geometry Nodes sync (a package: it reloads its own modules when reloaded)
+    "sync",
+)
 
 
 def _modules():
     import importlib
 
+    global _RELOADING
+    if _RELOADING:
+        _RELOADING = False
+        for name in _RELOAD_ORDER:
+            importlib.reload(importlib.import_module("." + name, __package__))
     return [importlib.import_module("." + name, __package__) for name in _MODULES]
 
 

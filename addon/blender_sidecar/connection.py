@@ -28,13 +28,22 @@ from dataclasses import dataclass
 from . import launcher
 from .errors import SidecarError
 from .messages import MsgAlert, MsgCallResult, MsgConnection, MsgInfo, MsgJobs, MsgJobState, MsgProgress, MsgWorkers
-from .wire import ConnectionClosed, RpcError, SidecarClient, SidecarNotFound, WireError, default_state_dir, read_discovery
+from .wire import (
+    ConnectionClosed,
+    RpcError,
+    SidecarClient,
+    SidecarNotFound,
+    WireError,
+    default_state_dir,
+    read_discovery,
+)
 from .wire.discovery import is_process_alive
 
 log = logging.getLogger(__name__)
 
 MANAGER_THREAD_NAME = "blender-sidecar-manager"
 TOPICS = ("job.state", "job.progress", "worker.stats")
+OPTIONAL_TOPICS = ("alert",)  # the sidecar's own alerts (disk nearly full, ...), where it has them
 CONSOLE_LOG = "sidecar-console.log"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -93,6 +102,7 @@ class Connection(object):
         self._state = "disconnected"
         self._restarts = []
         self._gone_reported = False
+        self._exit_code = None
 
     # -- the main thread's side: none of these waits ------------------------------------------------------------
 
@@ -131,8 +141,9 @@ class Connection(object):
         if not self.connected:
             raise SidecarError(self._not_connected())
 
-    def call(self, method, params=None, context=None):
-        """Sends a call and returns at once; its answer arrives as a MsgCallResult carrying `context`.
+    def call(self, method, params=None, context=None, reply=None):
+        """Sends a call and returns at once; its answer arrives as a MsgCallResult carrying `context`, or as the
+        message `reply(result, error)` makes (called on the reader thread; sync/ uses its own messages).
 
         Raises SidecarError when not connected (nothing is sent then).
         """
@@ -142,15 +153,21 @@ class Connection(object):
         context = dict(context or {})
 
         def answered(result, error):
-            if error is None:
+            if reply is not None:
+                self.messages.put(reply(result, error))
+            elif error is None:
                 self.messages.put(MsgCallResult(method, result, None, None, context))
             else:
-                self.messages.put(MsgCallResult(method, None, describe_error(error), getattr(error, "data", None), context))
+                self.messages.put(
+                    MsgCallResult(method, None, describe_error(error), getattr(error, "data", None), context)
+                )
 
         try:
             client.call_async(method, params, answered)
         except ConnectionClosed:
-            raise SidecarError("The connection to the sidecar dropped just now and is being reopened: try again in a moment.")
+            raise SidecarError(
+                "The connection to the sidecar dropped just now and is being reopened: try again in a moment."
+            )
 
     def shutdown(self, timeout=3.0):
         """Ends the manager thread and closes the client, waiting at most about `timeout` seconds (unregister)."""
@@ -178,7 +195,7 @@ class Connection(object):
             return "The sidecar is still starting: try again in a moment."
         if self._state == "reconnecting":
             return "The sidecar is not reachable right now (reconnecting): try again in a moment."
-        return "Not connected to the sidecar: press Start Sidecar in the Sidecar panel."
+        return "Not connected to the sidecar: press Start in the Sidecar panel."
 
     # -- the manager thread -------------------------------------------------------------------------------------
 
@@ -227,8 +244,8 @@ class Connection(object):
         except SidecarNotFound:
             if not settings.start:
                 raise SidecarError(
-                    "No sidecar is running in {}: press Start Sidecar, or turn on Start Automatically in the add-on's "
-                    "preferences.".format(state_dir)
+                    "No sidecar is running in {}: press Start in the Sidecar panel, or turn on Start Automatically in "
+                    "the add-on's preferences.".format(state_dir)
                 )
             found = self._launch(settings)
             if found is None:
@@ -261,11 +278,18 @@ class Connection(object):
         while not self._stop.is_set():
             code = proc.poll()
             if code is not None:
-                raise SidecarError(launcher.explain_exit(code, launcher.read_log(log_path, start_offset), settings.port))
+                raise SidecarError(
+                    launcher.explain_exit(code, launcher.read_log(log_path, start_offset), settings.port)
+                )
             try:
                 found = read_discovery(state_dir)
                 if found.pid == proc.pid:
-                    self.messages.put(MsgAlert("INFO", "Started the sidecar (pid {}); its console output is in {}.".format(proc.pid, log_path)))
+                    self.messages.put(
+                        MsgAlert(
+                            "INFO",
+                            "Started the sidecar (pid {}); its console output is in {}.".format(proc.pid, log_path),
+                        )
+                    )
                     return found
             except SidecarNotFound:
                 pass
@@ -285,18 +309,36 @@ class Connection(object):
         client.on("job.state", lambda p: put(MsgJobState(p)))
         client.on("job.progress", lambda p: put(MsgProgress(p)))
         client.on("worker.stats", lambda p: put(MsgWorkers(p.get("workers") or [])))
-        client.on("sidecar.shutdown", lambda p: put(MsgAlert("WARN", "The sidecar is stopping ({}).".format(p.get("reason", "no reason given")))))
+        client.on(
+            "sidecar.shutdown",
+            lambda p: put(MsgAlert("WARN", "The sidecar is stopping ({}).".format(p.get("reason", "no reason given")))),
+        )
         client.on_connection(self._on_wire)
+        client.on("alert", lambda p: put(_sidecar_alert(p)))
+        for method, to_message in list(_ROUTES.items()):
+            client.on(method, lambda p, to_message=to_message: put(to_message(p)))
         try:
             client.subscribe(TOPICS, timeout=10.0)
         except WireError as err:
             client.close()
-            raise SidecarError("The sidecar at {} accepted the connection but not the subscription: {}".format(client.url, err))
+            raise SidecarError(
+                "The sidecar at {} accepted the connection but not the subscription: {}".format(client.url, err)
+            )
+        try:
+            client.subscribe(OPTIONAL_TOPICS, timeout=10.0)
+        except RpcError:
+            pass  # an older sidecar without them
+        except WireError as err:
+            client.close()
+            raise SidecarError("The sidecar at {} dropped the connection while subscribing: {}".format(client.url, err))
         with self._lock:
             self._client = client
             self._pid = found.pid
         self._gone_reported = False
-        self._post("connected", "Connected to the sidecar at {}.".format(client.url), client.url, found.pid, alert="INFO")
+        self._exit_code = None
+        self._post(
+            "connected", "Connected to the sidecar at {}.".format(client.url), client.url, found.pid, alert="INFO"
+        )
         self._refresh(client)
 
     def _refresh(self, client):
@@ -315,10 +357,16 @@ class Connection(object):
             if error is None:
                 put(MsgWorkers(result.get("workers") or [], result.get("size")))
 
+        def alerts(result, error):
+            if error is None:  # an older sidecar has no alert.list
+                for alert in reversed(result.get("alerts") or []):
+                    put(_sidecar_alert(alert))
+
         try:
             client.call_async("sidecar.info", None, info)
             client.call_async("job.list", {"limit": JOBS_ON_CONNECT}, jobs)
             client.call_async("worker.list", None, workers)
+            client.call_async("alert.list", {}, alerts)
         except ConnectionClosed:
             pass
 
@@ -344,32 +392,38 @@ class Connection(object):
         if not self._want or settings is None or client is None or client.connected:
             return
         proc = self._process
-        if proc is not None:
-            proc.poll()  # reap it first: a dead child not yet waited for still counts as alive in sidecar.json's check
+        if proc is not None and proc.pid == self._pid:
+            code = proc.poll()
+        else:
+            code = _reap(self._pid)
+        if code is not None:
+            self._exit_code = code
         try:
             read_discovery(settings.resolved_state_dir)
             return  # a sidecar is running: the client reconnects to it by itself
         except SidecarNotFound:
             pass
-        if proc is not None and proc.poll() is None and proc.pid == self._pid:
-            return  # ours is still there (restarting its listener?); give it time
+        if self._exit_code is None:
+            # Gone from sidecar.json's view, but the kill may not have landed yet: its exit code is a moment away, and
+            # "stopped unexpectedly (exit code -9)" says more than "no longer running" (this is the manager thread).
+            self._exit_code = _wait_exit(self._pid, proc if proc is not None and proc.pid == self._pid else None, 1.0)
         if not self._gone_reported:
             self._gone_reported = True
-            if proc is not None and proc.pid == self._pid and proc.returncode is not None:
-                why = "The sidecar stopped unexpectedly (exit code {})".format(proc.returncode)
+            if self._exit_code is not None:
+                why = "The sidecar stopped unexpectedly (exit code {})".format(self._exit_code)
             else:
                 why = "The sidecar (pid {}) is no longer running".format(self._pid)
             if settings.start:
                 self.messages.put(MsgAlert("ERROR", why + "; starting it again."))
             else:
-                self._post("reconnecting", why + ": press Start Sidecar to start one.", alert="ERROR")
+                self._post("reconnecting", why + ": press Start in the Sidecar panel to start one.", alert="ERROR")
         if not settings.start:
             return
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < 60.0]
         if len(self._restarts) >= MAX_RESTARTS_PER_MINUTE:
             raise SidecarError(
-                "The sidecar stopped {} times within a minute: see {}; press Start Sidecar to try again.".format(
+                "The sidecar stopped {} times within a minute: see {}; press Start to try again.".format(
                     MAX_RESTARTS_PER_MINUTE, self.console_log
                 )
             )
@@ -405,13 +459,15 @@ class Connection(object):
             if proc is not None and proc.pid == pid:
                 if proc.poll() is not None:
                     break
-            elif not is_process_alive(pid):
+            elif _reap(pid) is not None or not is_process_alive(pid):
                 break
             time.sleep(0.05)
         else:
             if not self._stop.is_set():
                 _kill(pid)
-                self.messages.put(MsgAlert("WARN", "The sidecar did not stop within {:g} s; it was killed.".format(STOP_TIMEOUT)))
+                self.messages.put(
+                    MsgAlert("WARN", "The sidecar did not stop within {:g} s; it was killed.".format(STOP_TIMEOUT))
+                )
         self._pid = None
         self._post("disconnected", "The sidecar was stopped.", alert="INFO")
 
@@ -420,6 +476,47 @@ class Connection(object):
             client, self._client = self._client, None
         if client is not None:
             client.close(timeout=2.0)
+
+
+def _sidecar_alert(alert):
+    """A MsgAlert for one of the sidecar's `alert` objects (what, where, action; resolvedAt once it is over)."""
+    what = str(alert.get("what", "")).rstrip(".")
+    where = str(alert.get("where", ""))
+    action = str(alert.get("action", "")).rstrip(".")
+    text = "{} ({})".format(what, where) if where else what
+    if action:
+        text += ": " + action[0].lower() + action[1:]
+    count = alert.get("count") or 1
+    if count > 1:
+        text += " ({} times)".format(count)
+    return MsgAlert(
+        str(alert.get("level", "INFO")), text + ".", str(alert.get("key", "")), bool(alert.get("resolvedAt"))
+    )
+
+
+def _wait_exit(pid, proc, timeout):
+    """The exit code of our sidecar `pid` once it has ended (waiting up to `timeout` s), or None if it has not or it
+    is not our child."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code = proc.poll() if proc is not None else _reap(pid)
+        if code is not None or time.monotonic() >= deadline:
+            return code
+        time.sleep(0.05)
+
+
+def _reap(pid):
+    """Waits for `pid` if it is a dead child of this Blender. A sidecar started by this add-on (also by its previous
+    Connection, before the add-on was last re-enabled) that died stays a zombie until waited for, and a zombie's pid
+    still counts as alive in sidecar.json's check. Returns its exit code (negative: the signal) when it was
+    reaped now, else None."""
+    if not pid or sys.platform == "win32":
+        return None
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except OSError:  # not our child, or already waited for
+        return None
+    return os.waitstatus_to_exitcode(status) if done else None
 
 
 def _terminate(pid):
@@ -434,6 +531,21 @@ def _kill(pid):
         os.kill(pid, signal.SIGKILL if sys.platform != "win32" else signal.SIGTERM)
     except OSError:
         pass
+
+
+# -- notifications other parts of the add-on follow ---------------------------------------------------------------
+
+# method -> to_message(params): sync/ adds gn.changed (sent to a connection after gn.subscribe, not events.subscribe).
+_ROUTES = {}
+
+
+def route_notification(method, to_message):
+    """Puts `to_message(params)` on the queue for each `method` notification, on every connection opened from now on."""
+    _ROUTES[method] = to_message
+
+
+def unroute_notification(method):
+    _ROUTES.pop(method, None)
 
 
 # -- the one Connection while the add-on is enabled ----------------------------------------------------------------

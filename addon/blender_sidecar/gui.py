@@ -20,7 +20,7 @@ STATE_ICONS = {
     "failed": "ERROR",
     "disconnected": "UNLINKED",
 }
-JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT"}
+JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT", "pipeline": "NODETREE"}
 ALERT_ICONS = {"INFO": "INFO", "WARN": "ERROR", "ERROR": "CANCEL"}
 ALERTS_SHOWN = 8
 
@@ -28,7 +28,8 @@ ALERTS_SHOWN = 8
 def _wrapped(layout, context, text, icon="NONE"):
     """Labels for `text`, wrapped to the sidebar's width (a label is one line)."""
     width = context.region.width if context.region else 300
-    chars = max(24, int(width / (7.0 * context.preferences.system.ui_scale)) - 4)
+    scale = context.preferences.system.ui_scale
+    chars = max(16, int((width - 50 * scale) / (7.5 * scale)))
     col = layout.column(align=True)
     for i, line in enumerate(textwrap.wrap(text, chars) or [""]):
         col.label(text=line, icon=icon if i == 0 else ("BLANK1" if icon != "NONE" else "NONE"))
@@ -39,7 +40,7 @@ def _bar(layout, factor, text):
     if HAS_PROGRESS:
         layout.progress(factor=factor, type="BAR", text=text)
     else:
-        layout.label(text="{} ({:.0%})".format(text, factor))
+        layout.label(text=text)
 
 
 class _SidecarPanel(object):
@@ -54,19 +55,20 @@ class SIDECAR_PT_main(_SidecarPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         st = state.get()
-        _wrapped(layout, context, st.message or st.connection.capitalize(), STATE_ICONS.get(st.connection, "QUESTION"))
-        row = layout.row(align=True)
-        if st.connection in ("connected", "reconnecting"):
-            row.operator("sidecar.disconnect", icon="UNLINKED")
-            row.operator("sidecar.stop_sidecar", icon="CANCEL")
-        else:
-            row.operator("sidecar.connect", icon="PLAY")
-            row.operator("sidecar.stop_sidecar", icon="CANCEL")
+        icon = STATE_ICONS.get(st.connection, "QUESTION")
         if st.connected and st.version:
             col = layout.column(align=True)
-            col.label(text="Sidecar {} (pid {})".format(st.version, st.pid))
+            col.label(text="Connected to sidecar {} (pid {})".format(st.version, st.pid), icon=icon)
             if st.blender_version:
-                col.label(text="Workers run Blender {}".format(st.blender_version))
+                col.label(text="Workers run Blender {}".format(st.blender_version), icon="BLANK1")
+        else:
+            _wrapped(layout, context, st.message or st.connection.capitalize(), icon)
+        row = layout.row(align=True)
+        if st.connection in ("connected", "reconnecting"):
+            row.operator("sidecar.disconnect", text="Disconnect", icon="UNLINKED")
+        else:
+            row.operator("sidecar.connect", text="Start", icon="PLAY")
+        row.operator("sidecar.stop_sidecar", text="Stop", icon="CANCEL")
 
 
 class SIDECAR_PT_render(_SidecarPanel, bpy.types.Panel):
@@ -76,9 +78,9 @@ class SIDECAR_PT_render(_SidecarPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         scene = context.scene
-        col = layout.column(align=True)
-        col.prop(scene, "frame_start", text="Frame Start")
-        col.prop(scene, "frame_end", text="End")
+        row = layout.row(align=True)
+        row.prop(scene, "frame_start", text="Start")
+        row.prop(scene, "frame_end", text="End")
         layout.prop(scene.sidecar_settings, "render_instances")
         layout.prop(scene.render, "filepath", text="")
         layout.operator("sidecar.render_background", icon="RENDER_ANIMATION")
@@ -106,12 +108,12 @@ class SIDECAR_UL_jobs(bpy.types.UIList):
             layout.label(text=item.job_id)
             return
         row = layout.row(align=True)
-        split = row.split(factor=0.5, align=True)
+        split = row.split(factor=0.55, align=True)
         split.label(text=job.label or job.id, icon=JOB_ICONS.get(job.kind, "QUESTION"))
         if HAS_PROGRESS:
-            split.progress(factor=job.progress, type="BAR", text=job.progress_text())
+            split.progress(factor=job.progress, type="BAR", text=job.short_text())
         else:
-            split.prop(item, "progress", text=job.progress_text(), slider=True)
+            split.prop(item, "progress", text="", slider=True)
         if job.active and job.state != "submitting":
             row.operator("sidecar.cancel_job", text="", icon="X", emboss=False).job_id = job.id
         elif job.output_folder:
@@ -145,8 +147,14 @@ class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
         summary = _result_summary(job)
         if summary:
             col.label(text=summary)
+        if job.kind == "pipeline":
+            from .pipeline import gui as pipeline_gui  # each node's state, as the pipeline editor shows it
+
+            pipeline_gui.draw_job_nodes(col, job)
         if job.save_copy_seconds is not None:
-            col.label(text="Saved a copy of the unsaved file in {:.2f} s".format(job.save_copy_seconds), icon="FILE_BLEND")
+            col.label(
+                text="Saving the unsaved file's copy took {}".format(_seconds(job.save_copy_seconds)), icon="FILE_BLEND"
+            )
         row = box.row(align=True)
         sub = row.row(align=True)
         sub.enabled = job.active and job.state != "submitting"
@@ -164,16 +172,36 @@ def _result_summary(job):
             text += ", {:.2f} s a frame".format(result["averageFrameSeconds"])
         return text
     outputs = result.get("outputs") or []
+    if job.kind == "pipeline" and isinstance(result.get("steps"), dict):
+        steps = result["steps"]
+        text = "{} steps done, {}".format(steps.get("done", 0), _count(len(outputs), "output", "outputs"))
+        for key in ("failed", "skipped"):
+            if steps.get(key):
+                text += ", {} {}".format(steps[key], key)
+        return text
     if job.kind == "export" and outputs and isinstance(outputs[0], dict):
         first = outputs[0]
         parts = []
         gltf = first.get("gltf") or {}
         if gltf:
-            parts.append("{} meshes, {} triangles".format(gltf.get("meshes", 0), gltf.get("triangles", 0)))
+            parts.append(
+                "{}, {}".format(
+                    _count(gltf.get("meshes", 0), "mesh", "meshes"),
+                    _count(gltf.get("triangles", 0), "triangle", "triangles"),
+                )
+            )
         if first.get("bytes"):
             parts.append(_size(first["bytes"]))
         return ", ".join(parts)
     return ""
+
+
+def _count(n, one, many):
+    return "{} {}".format(n, one if n == 1 else many)
+
+
+def _seconds(seconds):
+    return "{:.0f} ms".format(seconds * 1000) if seconds < 1 else "{:.1f} s".format(seconds)
 
 
 def _size(n):
@@ -202,7 +230,11 @@ class SIDECAR_PT_workers(_SidecarPanel, bpy.types.Panel):
             row = col.row()
             row.label(text="{} {}".format(worker.id, worker.state), icon="BLENDER")
             row.label(text="{:.0f} MB".format(worker.rss_mb))
-            _bar(col, min(1.0, worker.cpu / 100.0), "CPU {:.0f}%{}".format(worker.cpu, ": " + worker.label if worker.label else ""))
+            _bar(
+                col,
+                min(1.0, worker.cpu / 100.0),
+                "CPU {:.0f}%{}".format(worker.cpu, ": " + worker.label if worker.label else ""),
+            )
 
 
 class SIDECAR_PT_alerts(_SidecarPanel, bpy.types.Panel):

@@ -58,16 +58,20 @@ class MsgWorkers:
 
 @dataclass
 class MsgAlert:
-    """Something to show in the Alerts list: `level` is INFO, WARN or ERROR."""
+    """Something to show in the Alerts list: `level` is INFO, WARN or ERROR. An alert with a `key` (the sidecar's
+    own, from its `alert` topic) replaces the one with the same key; `resolved` removes it."""
 
     level: str
     text: str
+    key: str = ""
+    resolved: bool = False
 
 
 @dataclass
 class MsgCallResult:
     """The answer to a call an operator sent: `result`, or `error` as one sentence (`error_data` as the sidecar sent
-    it). `context` is what the operator attached, e.g. {"purpose": "submit", "placeholder": ..., "temporary_blend": ...}."""
+    it). `context` is what the operator attached, e.g. {"purpose": "submit", "placeholder": ..., "temporary_blend": ...}.
+    """
 
     method: str
     result: Any = None

@@ -71,20 +71,34 @@ def _absolute(path, what):
     return resolved + os.sep if folder else resolved
 
 
-def _submit(op, conn, method, params, kind, label, output, snap):
+def seconds_text(seconds):
+    return "{:.0f} ms".format(seconds * 1000) if seconds < 1 else "{:.1f} s".format(seconds)
+
+
+def _submit(op, conn, method, params, kind, label, output, snap, extra_context=None):
+    """Sends a job; `extra_context` travels with the answer (the pipeline editor names its tree in it)."""
     sidecar_state = state.get()
     params.update(snap.params())
     placeholder = sidecar_state.add_submission(
         kind, label, output, snap.path, snap.temporary, snap.seconds if snap.temporary else None
     )
-    context = {"purpose": "submit", "placeholder": placeholder, "temporary_blend": snap.path if snap.temporary else None}
+    context = {
+        "purpose": "submit",
+        "placeholder": placeholder,
+        "temporary_blend": snap.path if snap.temporary else None,
+    }
+    context.update(extra_context or {})
     try:
         conn.call(method, params, context)
     except SidecarError:
         snap.discard()
         sidecar_state.jobs.pop(placeholder, None)
         raise
-    how = "a copy of the current state (saved in {:.2f} s)".format(snap.seconds) if snap.temporary else "the saved file"
+    how = (
+        "a copy of the current state (saved in {})".format(seconds_text(snap.seconds))
+        if snap.temporary
+        else "the saved file"
+    )
     op.report({"INFO"}, "{}: sent to the sidecar with {}.".format(label, how))
 
 
@@ -146,7 +160,12 @@ class SIDECAR_OT_render_background(_SidecarOperator, bpy.types.Operator):
             raise SidecarError("The frame range {} is empty.".format(frames))
         snap = snapshot.blend_to_send()
         self.saved_copy_seconds = snap.seconds if snap.temporary else 0.0
-        params = {"scene": scene.name, "frames": frames, "output": output, "overwrite": bool(scene.render.use_overwrite)}
+        params = {
+            "scene": scene.name,
+            "frames": frames,
+            "output": output,
+            "overwrite": bool(scene.render.use_overwrite),
+        }
         instances = scene.sidecar_settings.render_instances
         if instances:
             params["instances"] = instances
@@ -166,7 +185,7 @@ class SIDECAR_OT_export_background(_SidecarOperator, bpy.types.Operator):
         fmt = settings.export_format
         known = [f.get("format") for f in state.get().export_formats]
         if known and fmt not in known:
-            raise SidecarError("This Blender cannot export {}: it can write {}.".format(fmt, ", ".join(known)))
+            raise SidecarError("The sidecar's Blender cannot export {}: it can write {}.".format(fmt, ", ".join(known)))
         scope, what = _export_scope(context, settings)
         output = _export_output(settings, fmt, what)
         snap = snapshot.blend_to_send()
@@ -182,7 +201,9 @@ def _export_scope(context, settings):
     if settings.export_scope == "SELECTION":
         names = [obj.name for obj in context.selected_objects]
         if not names:
-            raise SidecarError("Nothing is selected: select the objects to export, or export a collection or the scene.")
+            raise SidecarError(
+                "Nothing is selected: select the objects to export, or export a collection or the scene."
+            )
         return {"objects": names}, names[0] if len(names) == 1 else "{} objects".format(len(names))
     if settings.export_scope == "COLLECTION":
         coll = settings.export_collection

@@ -20,7 +20,16 @@ EXPORT_FORMATS = (
     ("stl", "STL (.stl)", "Stereolithography"),
     ("ply", "PLY (.ply)", "Stanford PLY"),
 )
-EXTENSIONS = {"glb": ".glb", "gltf": ".gltf", "fbx": ".fbx", "obj": ".obj", "usd": ".usdc", "abc": ".abc", "stl": ".stl", "ply": ".ply"}
+EXTENSIONS = {
+    "glb": ".glb",
+    "gltf": ".gltf",
+    "fbx": ".fbx",
+    "obj": ".obj",
+    "usd": ".usdc",
+    "abc": ".abc",
+    "stl": ".stl",
+    "ply": ".ply",
+}
 
 
 class SidecarSceneSettings(bpy.types.PropertyGroup):

@@ -22,8 +22,25 @@ class JobView(object):
     """One job as the panel shows it."""
 
     __slots__ = (
-        "id", "kind", "state", "label", "total", "done", "skipped", "failed", "error", "output", "blend_file",
-        "temporary_blend", "save_copy_seconds", "created", "result", "rate", "eta", "running", "local",
+        "id",
+        "kind",
+        "state",
+        "label",
+        "total",
+        "done",
+        "skipped",
+        "failed",
+        "error",
+        "output",
+        "blend_file",
+        "temporary_blend",
+        "save_copy_seconds",
+        "created",
+        "result",
+        "rate",
+        "eta",
+        "running",
+        "local",
     )
 
     def __init__(self, job_id, kind="", label="", state="queued"):
@@ -67,10 +84,20 @@ class JobView(object):
             return path.rstrip("/" + os.sep) or path
         return os.path.dirname(path)
 
+    def short_text(self):
+        """A few characters for the Jobs list: "3/10", "Done", "Failed"."""
+        if self.state == "running" and self.total:
+            return "{}/{}".format(self.done + self.skipped, self.total)
+        return {"completed": "Done", "submitting": "Sending"}.get(self.state, self.state.capitalize())
+
     def progress_text(self):
         if self.state == "submitting":
             return "Submitting"
-        text = "{} {}/{}".format(self.state.capitalize(), self.done + self.skipped, self.total) if self.total else self.state.capitalize()
+        text = (
+            "{} {}/{}".format(self.state.capitalize(), self.done + self.skipped, self.total)
+            if self.total
+            else self.state.capitalize()
+        )
         if self.failed:
             text += ", {} failed".format(self.failed)
         if self.state == "running" and self.eta:
@@ -92,12 +119,13 @@ class WorkerView(object):
 
 
 class Alert(object):
-    __slots__ = ("level", "text", "time")
+    __slots__ = ("level", "text", "time", "key")
 
-    def __init__(self, level, text):
+    def __init__(self, level, text, key=""):
         self.level = level if level in LEVELS else "INFO"
         self.text = text
         self.time = time.time()
+        self.key = key
 
 
 class Stall(object):
@@ -199,7 +227,9 @@ class SidecarState(object):
         self.export_formats = list(info.get("exportFormats") or [])
         self.pool_size = (info.get("pool") or {}).get("instances") or 0
         if not blender.get("found"):
-            self.alert("ERROR", "The sidecar finds no Blender to run: {}".format(blender.get("problem") or "see its log."))
+            self.alert(
+                "ERROR", "The sidecar finds no Blender to run: {}".format(blender.get("problem") or "see its log.")
+            )
         elif self.blender and self.blender_path and not _same_file(self.blender, self.blender_path):
             self.alert(
                 "WARN",
@@ -254,7 +284,13 @@ class SidecarState(object):
             self.pool_size = msg.size
 
     def _alert(self, msg):
-        self.alerts.appendleft(Alert(msg.level, msg.text))
+        if msg.key:
+            kept = [a for a in self.alerts if a.key != msg.key]
+            if len(kept) != len(self.alerts):
+                self.alerts = collections.deque(kept, maxlen=MAX_ALERTS)
+            if msg.resolved:
+                return
+        self.alerts.appendleft(Alert(msg.level, msg.text, msg.key))
 
     def _call_result(self, msg):
         purpose = msg.context.get("purpose")
@@ -283,7 +319,16 @@ class SidecarState(object):
         if job is None:
             job = JobView(job_id, placeholder.kind if placeholder else "", state="queued")
         if placeholder is not None:
-            for name in ("kind", "label", "output", "blend_file", "temporary_blend", "save_copy_seconds", "local", "created"):
+            for name in (
+                "kind",
+                "label",
+                "output",
+                "blend_file",
+                "temporary_blend",
+                "save_copy_seconds",
+                "local",
+                "created",
+            ):
                 setattr(job, name, getattr(placeholder, name))
         self.jobs.pop(job_id, None)
         self._put_first(job)
@@ -355,6 +400,10 @@ def _set_output_from_result(job):
             job.output = outputs[0]
     elif job.kind == "render":
         job.output = result.get("firstOutput") or result.get("outputPattern") or job.output
+    elif job.kind == "pipeline":
+        outputs = [o.get("path") for o in result.get("outputs") or [] if isinstance(o, dict) and o.get("path")]
+        if outputs:
+            job.output = outputs[0]
 
 
 def _foreign_label(job):

@@ -6,6 +6,7 @@ Timers only run where Blender has an event loop (with its interface). Scripts ru
 themselves.
 """
 
+import logging
 import os
 import queue
 import time
@@ -22,6 +23,13 @@ STALL_NAME = "drain (timer)"
 
 _synced_revision = -1
 _autostart_pending = False
+# Other parts of the add-on that follow the same messages (pipeline/): (apply, show) pairs; each `apply(msg)` sees
+# every message after the panel's state did, and `show(sidecar_state)` runs once per drain.
+_followers = []
+# Followers that need the drain more often than INTERVAL (sync/: a change from elsewhere shows within its interval):
+# owner -> seconds. The timer runs at the shortest of them.
+_paces = {}
+log = logging.getLogger(__name__)
 
 
 def drain():
@@ -40,15 +48,17 @@ def drain():
             break
         sidecar_state.apply(msg)
         _cleanup(msg)
+        _tell_followers(0, msg)
         if time.perf_counter() - started > BUDGET:
             more = True
             break
     _show(sidecar_state)
+    _tell_followers(1, sidecar_state)
     sidecar_state.record_stall(STALL_NAME, time.perf_counter() - started)
     if more:
         return 0.0
     busy = sidecar_state.connection != "disconnected" or any(j.active for j in sidecar_state.jobs.values())
-    return INTERVAL if busy else IDLE_INTERVAL
+    return min([INTERVAL if busy else IDLE_INTERVAL] + list(_paces.values()))
 
 
 def _show(sidecar_state):
@@ -66,6 +76,32 @@ def _show(sidecar_state):
                 for region in area.regions:
                     if region.type == "UI":
                         region.tag_redraw()
+
+
+def follow(apply, show):
+    """Also gives every message to `apply(msg)`, and calls `show(sidecar_state)` after each drain (main thread)."""
+    _followers.append((apply, show))
+
+
+def unfollow(apply, show):
+    while (apply, show) in _followers:
+        _followers.remove((apply, show))
+
+
+def set_pace(owner, seconds):
+    """Asks for a drain at least every `seconds` for `owner` (None: no longer)."""
+    if seconds is None:
+        _paces.pop(owner, None)
+    else:
+        _paces[owner] = seconds
+
+
+def _tell_followers(which, arg):
+    for follower in list(_followers):
+        try:
+            follower[which](arg)
+        except Exception:  # a timer whose function raises is unregistered by Blender: keep draining
+            log.exception("a follower of the drain failed")
 
 
 def _cleanup(msg):

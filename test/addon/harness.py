@@ -78,7 +78,7 @@ class Addon(object):
 
     @property
     def enabled(self):
-        return self.name in bpy.context.preferences.addons
+        return bool(addon_utils.check(self.name)[1])
 
     def sub(self, name):
         """One of the add-on's modules, e.g. "state", "timer", "connection"."""
@@ -131,7 +131,11 @@ class Addon(object):
         for name in dir(bpy.app.handlers):
             handlers = getattr(bpy.app.handlers, name)
             if isinstance(handlers, list):
-                found += ["handler {} {}".format(name, h.__name__) for h in handlers if getattr(h, "__module__", "").startswith(self.name)]
+                found += [
+                    "handler {} {}".format(name, h.__name__)
+                    for h in handlers
+                    if getattr(h, "__module__", "").startswith(self.name)
+                ]
         return found
 
     def remove(self):

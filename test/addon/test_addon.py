@@ -8,6 +8,7 @@ loop (-b) Blender runs no timers, so the tests call the drain themselves (Addon.
 See harness.py for how the add-on is enabled on each Blender (legacy add-on on 3.4, extension on 4.2+).
 """
 
+import importlib
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import tempfile
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bpy  # noqa: E402
@@ -89,16 +91,25 @@ class AddonTest(unittest.TestCase):
     def job(self, job_id):
         return self.addon.state.jobs.get(job_id)
 
-    def newest_local_job(self, kind):
-        for job in self.addon.state.jobs.values():
-            if job.local and job.kind == kind and not job.id.startswith("submitting-"):
-                return job
-        return None
+    def submit(self, operator, timeout=30):
+        """Runs a submit operator; returns the job the sidecar accepted for it (its id is known)."""
+        before = set(self.addon.state.jobs)
+        operator()
 
-    def wait_job(self, kind, states, timeout):
-        addon = self.addon
-        job = addon.pump(lambda: self.newest_local_job(kind), 20, "the {} job to be accepted".format(kind))
-        addon.pump(lambda: job.state in states, timeout, "{} to be {}".format(job.id, "/".join(states)))
+        def accepted():
+            return next(
+                (
+                    j
+                    for j in self.addon.state.jobs.values()
+                    if j.local and j.id not in before and not j.id.startswith("submitting-")
+                ),
+                None,
+            )
+
+        return self.addon.pump(accepted, timeout, "the sidecar to accept the job")
+
+    def wait_for(self, job, states, timeout):
+        self.addon.pump(lambda: job.state in states, timeout, "{} to be {}".format(job.id, "/".join(states)))
         return job
 
     def assertNoLeftovers(self):
@@ -117,15 +128,29 @@ class AddonTest(unittest.TestCase):
             self.assertNoLeftovers()
             self.assertFalse(hasattr(bpy.types.Scene, "sidecar_settings"))
             self.assertFalse(hasattr(bpy.types, "SIDECAR_OT_connect"))
+        # What Reload Scripts does to an add-on (addon_utils.reset_all): disable, importlib.reload() of the
+        # package, enable; the flat modules must come back with fresh code, and still one timer.
         addon.enable()
-        self.assertIn("bl_info", dir(sys.modules[addon.name]))
-        if addon.mode == "extension":
-            self.assertEqual(sys.modules[addon.name + ".preferences"].__package__, addon.name)
+        old_class = addon.sub("state").SidecarState
+        addon.disable()
+        importlib.reload(sys.modules[addon.name])
+        addon.enable()
+        self.assertIsNot(addon.sub("state").SidecarState, old_class, "the flat modules were reloaded too")
+        self.assertIsInstance(addon.state, addon.sub("state").SidecarState)
+        self.assertEqual(len([t for t in addon.leftovers() if t.startswith("timer")]), 1)
+        addon.disable()
+        self.assertNoLeftovers()
+        addon.enable()
+        module = sys.modules[addon.name]
+        if addon.mode == "extension":  # Blender drops bl_info from extensions; the manifest describes them
+            self.assertEqual(module.preferences.__package__, addon.name)
+        else:
+            self.assertEqual(module.bl_info["blender"], (3, 4, 0))
 
     def test_02_failures_are_one_sentence(self):
         addon = self.addon
         self.configure()
-        with self.assertRaisesRegex(RuntimeError, "Not connected to the sidecar: press Start Sidecar"):
+        with self.assertRaisesRegex(RuntimeError, "Not connected to the sidecar: press Start in the Sidecar panel"):
             bpy.ops.sidecar.render_background()
         # Node missing.
         self.configure(node_path=os.path.join(self.tmp, "no-such-node"))
@@ -173,7 +198,7 @@ class AddonTest(unittest.TestCase):
             self.assertTrue(harness.alive(pid), "disabling the add-on leaves the sidecar running")
             addon.enable()
             self.configure()
-            self.connect(start=False)
+            self.connect()  # Start finds the running one: no second sidecar
             self.assertEqual(harness.threads(), ["blender-sidecar-manager", "blender-sidecar-wire"])
             self.assertEqual(addon.connection.pid, pid)
             self.assertEqual(harness.sidecars(self.state_dir), [pid])
@@ -182,8 +207,7 @@ class AddonTest(unittest.TestCase):
         addon = self.addon
         bpy.context.scene.render.use_overwrite = True
         dirty = bpy.data.is_dirty  # Blender 4.3 in background mode counts every file as dirty
-        bpy.ops.sidecar.render_background()
-        job = self.wait_job("render", ("running", "completed", "failed"), 60)
+        job = self.submit(bpy.ops.sidecar.render_background)
         if dirty:
             self.assertTrue(job.temporary_blend)
         else:
@@ -229,8 +253,7 @@ class AddonTest(unittest.TestCase):
         settings.export_format = "glb"
         settings.export_scope = "SELECTION"
         settings.export_output = "//exports/"  # relative to the saved file, not to the temporary copy
-        bpy.ops.sidecar.export_background()
-        job = addon.pump(lambda: self.newest_local_job("export"), 20, "the export to be accepted")
+        job = self.submit(bpy.ops.sidecar.export_background)
         self.assertTrue(job.temporary_blend)
         self.assertTrue(job.blend_file.startswith(addon.sub("snapshot").copies_dir()))
         self.assertTrue(os.path.isfile(job.blend_file), "the copy is there while the job runs")
@@ -262,26 +285,26 @@ class AddonTest(unittest.TestCase):
     def test_08_cancel_a_running_render(self):
         addon = self.addon
         scene = bpy.context.scene
-        scene.frame_start, scene.frame_end = 1, 200
-        scene.cycles.samples = 64
+        scene.frame_start, scene.frame_end = 1, 50
+        harness.tiny_render_settings(scene, (320, 240), 256)  # about a second a frame
         scene.render.filepath = os.path.join(self.tmp, "long") + os.sep
         try:
-            bpy.ops.sidecar.render_background()
-            job = self.wait_job("render", ("running",), 60)
+            job = self.submit(bpy.ops.sidecar.render_background)
         finally:
             scene.frame_start, scene.frame_end = 1, 3
-            scene.cycles.samples = 2
+            harness.tiny_render_settings(scene)
         addon.pump(lambda: job.running or job.done, 60, "a frame to start")
         bpy.ops.sidecar.cancel_job(job_id=job.id)
-        addon.pump(lambda: job.state == "canceled", 20, "the cancel")
-        self.assertLess(job.done, 200)
+        self.wait_for(job, ("canceled",), 20)
+        self.assertLess(job.done, 50)
         self.assertEqual(addon.state.alerts[0].level, "WARN")
+        self.assertIn("was canceled", addon.state.alerts[0].text)
         with self.assertRaisesRegex(RuntimeError, "has already ended"):
             bpy.ops.sidecar.cancel_job(job_id=job.id)
 
     def test_09_open_output_folder(self):
         addon = self.addon
-        job = self.newest_local_job("export")
+        job = next(j for j in addon.state.jobs.values() if j.kind == "export" and j.state == "completed")
         fake_bin = os.path.join(self.tmp, "bin")
         os.makedirs(fake_bin, exist_ok=True)
         record = os.path.join(self.tmp, "opened.txt")
@@ -318,8 +341,7 @@ class AddonTest(unittest.TestCase):
         self.assertTrue(harness.wait_gone(workers, 30), "the killed sidecar's workers end: {}".format(workers))
         # The new connection is subscribed again: the job's end arrives as a notification.
         bpy.context.scene.sidecar_settings.export_output = os.path.join(self.tmp, "after-restart.glb")
-        bpy.ops.sidecar.export_background()
-        job = self.wait_job("export", ("completed", "failed"), 120)
+        job = self.wait_for(self.submit(bpy.ops.sidecar.export_background), ("completed", "failed"), 120)
         self.assertEqual(job.state, "completed", job.error)
         self.assertTrue(os.path.isfile(os.path.join(self.tmp, "after-restart.glb")))
 
@@ -338,15 +360,35 @@ class AddonTest(unittest.TestCase):
         second = self.serve()
         addon.pump(lambda: addon.state.connected and addon.connection.pid == second.pid, 30, "the reconnect")
         self.assertEqual(harness.sidecars(self.state_dir), [second.pid])
+        # Stop Sidecar stops one the add-on did not start, too.
+        bpy.ops.sidecar.stop_sidecar()
+        addon.pump(lambda: addon.state.connection == "disconnected", 20, "the stop")
+        self.assertEqual(second.wait(10), 0)
+        self.assertEqual(harness.sidecars(self.state_dir), [])
 
     def serve(self):
         """A sidecar started the way the CLI would, outside the add-on."""
         node = harness.node_for_tests() or shutil.which("node") or "node"
         log = open(os.path.join(self.tmp, "serve-{}.log".format(len(self.extra_processes))), "ab")
         proc = subprocess.Popen(
-            [node, BUNDLE, "serve", "--state-dir", self.state_dir, "--port", "0", "--instances", "1", "--blender",
-             bpy.app.binary_path, "--parent-pid", str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                node,
+                BUNDLE,
+                "serve",
+                "--state-dir",
+                self.state_dir,
+                "--port",
+                "0",
+                "--instances",
+                "1",
+                "--blender",
+                bpy.app.binary_path,
+                "--parent-pid",
+                str(os.getpid()),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         self.extra_processes.append(proc)
@@ -376,7 +418,12 @@ class AddonTest(unittest.TestCase):
 
 
 def main():
-    print("addon tests on Blender {} ({} add-on), Python {}".format(bpy.app.version_string, harness.default_mode(), sys.version.split()[0]), flush=True)
+    print(
+        "addon tests on Blender {} ({} add-on), Python {}".format(
+            bpy.app.version_string, harness.default_mode(), sys.version.split()[0]
+        ),
+        flush=True,
+    )
     names = harness.our_args()
     loader = unittest.TestLoader()
     suite = loader.loadTestsFromTestCase(AddonTest)

@@ -81,7 +81,17 @@ def is_process_alive(pid):
         return True
     except OSError:
         return False
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid):
+    # A killed process that nobody has waited for yet (a sidecar Blender started) still answers signal 0.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:stat.rindex(")") + 3] == "Z"
 
 
 def _is_process_alive_windows(pid):
