@@ -63,6 +63,8 @@ export interface SidecarOptions {
   idleRetireMs?: number;
   /** Recycle a worker after this many tasks (default 500). */
   recycleAfterTasks?: number;
+  /** Start every worker at once, before any job: the first job then costs no Blender start-up. */
+  warm?: boolean;
   /** Crash-loop protection: this many worker crashes within the window rest the pool (see SchedulerOptions). */
   crashLoop?: { count?: number; windowMs?: number; restMs?: number };
   /** The Flamenco manager render jobs with `farm: {kind: "flamenco"}` go to when they name no url. */
@@ -239,6 +241,14 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       });
     }
   });
+  if (options.warm) {
+    try {
+      blender.path();
+      for (let i = 0; i < pool.size; i++) pool.grow().catch((err: unknown) => log.warn(`a worker could not start: ${(err as Error).message}`));
+    } catch {
+      // No Blender: the alert above says so.
+    }
+  }
   const resumed = scheduler.restore(jobStore.loadAll((file, problem) => log.warn(`ignoring damaged job file ${file}: ${problem}`)));
   if (resumed > 0) log.info(`resuming ${resumed} unfinished job(s)`);
 

@@ -46,6 +46,21 @@ describe('the worker pool', () => {
     }
   });
 
+  it('starts every worker before any job with warm', async () => {
+    const s = await testSidecar({ instances: 2, warm: true });
+    try {
+      const c = await s.client();
+      let workers = (await c.call('worker.list', {})).workers;
+      for (let i = 0; i < 100 && workers.filter((w) => w.state === 'idle').length < 2; i++) {
+        await sleep(100);
+        workers = (await c.call('worker.list', {})).workers;
+      }
+      assert.deepEqual(workers.map((w) => w.state), ['idle', 'idle'], 'two idle workers, no job submitted');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('exports job, frame and worker metrics that promtool accepts while a job runs', async () => {
     const dir = tempDir('metrics-');
     const scene = makeScene(dir, 'scene.blend', { frames: 6, size: '160x120', samples: 32 });
