@@ -3,13 +3,13 @@
  * output, checked (exists, non-empty; a glTF parsed and counted), then moved into place with whatever files came with
  * it (.bin, .mtl, textures). An export that produced no geometry is a failure, not a success.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
 import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
-import { GltfError, inspectGltf } from '../verify/gltf.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import type { ExportItem } from './export-request.js';
+import { placeExport, type Counted } from './place-export.js';
 
 interface ExportJobParams {
   blendFile: string;
@@ -22,16 +22,6 @@ interface ExportJobParams {
   temporaryBlendFile?: boolean;
 }
 
-/** Formats that carry nothing but mesh geometry: an export without meshes wrote nothing of use. */
-const MESH_ONLY = new Set(['stl', 'ply', 'obj']);
-
-interface Counted {
-  objects: number;
-  meshObjects: number;
-  vertices: number;
-  triangles: number;
-  materials: number;
-}
 
 export function itemLabel(item: ExportItem, index: number): string {
   const what = item.collection ? `collection ${item.collection}` : item.objects ? item.objects.join(', ') : 'the scene';
@@ -98,45 +88,9 @@ export class ExportRunner implements JobRunner {
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
     const item = this.params(job).items[unit.key]!;
-    const staging = this.stagingDir(job, unit, workerId);
-    const written = join(staging, basename(item.output));
-    const counted = outcome.result.counted as Counted | undefined;
-    const fail = (reason: string, retryable = false): UnitVerdict => ({ ok: false, retryable, outcome: 'bad-output', reason: `${unit.label}: ${reason}` });
-    let size = 0;
-    try {
-      size = statSync(written).size;
-    } catch {
-      return fail(`the exporter wrote nothing (no ${basename(item.output)})`);
-    }
-    if (size === 0) return fail(`the exporter wrote an empty ${basename(item.output)}`);
-    if (counted && counted.objects === 0) return fail('nothing was exported: the selection is empty');
-    if (counted && counted.meshObjects === 0 && MESH_ONLY.has(item.format)) {
-      return fail(`nothing was exported: the selection has no mesh objects, and ${item.format} holds only meshes`);
-    }
-    const result: Record<string, unknown> = { format: item.format, bytes: size, counted };
-    if (item.format === 'glb' || item.format === 'gltf') {
-      try {
-        const summary = await inspectGltf(written);
-        if (summary.meshes === 0 && (counted?.meshObjects ?? 0) > 0) {
-          return fail(`the glTF holds no meshes although ${counted!.meshObjects} mesh objects were selected`);
-        }
-        result.gltf = summary;
-      } catch (err) {
-        if (err instanceof GltfError) return fail(`the exported file is not valid: ${err.message}`, true);
-        throw err;
-      }
-    }
-    // Move everything the exporter wrote (the .bin of a .gltf, an .mtl, textures) next to the output.
-    const files: string[] = [];
-    for (const name of readdirSync(staging)) {
-      const target = join(dirname(item.output), name);
-      rmSync(target, { recursive: true, force: true });
-      renameSync(join(staging, name), target);
-      files.push(target);
-    }
-    rmSync(staging, { recursive: true, force: true });
-    result.files = files;
-    return { ok: true, output: item.output, result };
+    const placed = await placeExport(this.stagingDir(job, unit, workerId), item.output, item.format, outcome.result.counted as Counted | undefined);
+    if (!placed.ok) return { ok: false, retryable: placed.retryable, outcome: 'bad-output', reason: `${unit.label}: ${placed.reason}` };
+    return { ok: true, output: item.output, result: placed.result };
   }
 
   discard(job: JobRecord, unit: WorkUnit, workerId: string): void {

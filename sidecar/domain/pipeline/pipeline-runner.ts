@@ -5,14 +5,14 @@
  * intermediate .blend must exist, an export is parsed, a frame must be a complete image. A validate step whose checks
  * fail fails with the offending objects named, and the scheduler skips what depends on it.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { JobRecord, NodeProgress, WorkUnit } from '../jobs/job.js';
 import { TERMINAL } from '../jobs/job.js';
 import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
 import { partialPath } from '../render/output-path.js';
 import { checkImage } from '../verify/image.js';
-import { GltfError, inspectGltf } from '../verify/gltf.js';
+import { placeExport, type Counted } from '../export/place-export.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { checkGraph, GraphInvalidError } from './graph.js';
@@ -39,7 +39,6 @@ interface FailedPlan {
 }
 
 /** Formats whose files hold nothing but mesh geometry: an export of no meshes wrote nothing of use. */
-const MESH_ONLY = new Set(['stl', 'ply', 'obj']);
 
 export class PipelineRunner implements JobRunner {
   readonly kind = 'pipeline' as const;
@@ -236,36 +235,9 @@ export class PipelineRunner implements JobRunner {
     workerId: string,
     fail: (reason: string, retryable?: boolean) => UnitVerdict,
   ): Promise<UnitVerdict> {
-    const staging = this.exportStaging(job, unit, workerId);
-    const written = join(staging, basename(step.output));
-    const counted = r.counted as { objects: number; meshObjects: number; triangles: number } | undefined;
-    const size = fileSize(written);
-    if (size === undefined) return fail(`the exporter wrote nothing (no ${basename(step.output)})`);
-    if (size === 0) return fail(`the exporter wrote an empty ${basename(step.output)}`);
-    if (counted && counted.objects === 0) return fail('nothing was exported: the selection is empty');
-    if (counted && counted.meshObjects === 0 && MESH_ONLY.has(step.format)) return fail(`nothing was exported: no mesh objects, and ${step.format} holds only meshes`);
-    const result: Record<string, unknown> = { format: step.format, bytes: size, counted };
-    if (step.format === 'glb' || step.format === 'gltf') {
-      try {
-        const summary = await inspectGltf(written);
-        if (summary.meshes === 0 && (counted?.meshObjects ?? 0) > 0) return fail(`the glTF holds no meshes although ${counted!.meshObjects} mesh objects were exported`);
-        result.gltf = summary;
-      } catch (err) {
-        if (err instanceof GltfError) return fail(`the exported file is not valid: ${err.message}`, true);
-        throw err;
-      }
-    }
-    // Everything the exporter wrote (a .gltf's .bin, an .mtl) goes next to the output.
-    const files: string[] = [];
-    for (const name of readdirSync(staging)) {
-      const target = join(dirname(step.output), name);
-      rmSync(target, { recursive: true, force: true });
-      renameSync(join(staging, name), target);
-      files.push(target);
-    }
-    rmSync(staging, { recursive: true, force: true });
-    result.files = files;
-    return { ok: true, output: step.output, result };
+    const placed = await placeExport(this.exportStaging(job, unit, workerId), step.output, step.format, r.counted as Counted | undefined);
+    if (!placed.ok) return fail(placed.reason, placed.retryable);
+    return { ok: true, output: step.output, result: placed.result };
   }
 
   discard(job: JobRecord, unit: WorkUnit, workerId: string): void {
