@@ -8,41 +8,21 @@ import { describeError, InvalidStateError, NotFoundError, SidecarError } from '.
 import type { BlenderWorker, TaskOutcome } from '../workers/blender-worker.js';
 import { WorkerDiedError } from '../workers/blender-worker.js';
 import type { WorkerPool } from '../workers/pool.js';
-import { countUnits, PRIORITY_ORDER, TERMINAL, type Attempt, type AttemptOutcome, type JobRecord, type JobState, type NodeProgress, type WorkUnit } from './job.js';
+import { PRIORITY_ORDER, TERMINAL, type Attempt, type AttemptOutcome, type JobRecord, type JobState, type WorkUnit } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
+import { jobProgress, type JobProgress } from './progress.js';
+
+export type { JobProgress, RunningUnit } from './progress.js';
 import type { AlertCenter } from '../alerts/alerts.js';
 import { backoffSeconds, classifyDeath, classifyTaskError, type Classification } from './classify.js';
+import { CrashLoopGuard, superviseTasks } from './supervisor.js';
 import type { ExternalJobHost, FarmExecutor } from '../farm/farm-executor.js';
 
 export interface SchedulerEvents {
   state(job: JobRecord, previous: JobState): void;
   progress(job: JobRecord, progress: JobProgress): void;
   unitFinished(job: JobRecord, unit: WorkUnit, outcome: AttemptOutcome, seconds: number): void;
-}
-
-export interface RunningUnit {
-  worker: string;
-  pid: number;
-  key: number | null;
-  label: string;
-  startedAt: string;
-}
-
-export interface JobProgress {
-  jobId: string;
-  kind: JobRecord['kind'];
-  state: JobState;
-  total: number;
-  done: number;
-  skipped: number;
-  failed: number;
-  running: RunningUnit[];
-  unitsPerSecond: number;
-  etaSeconds: number | null;
-  last?: { key: number; label: string; output?: string };
-  /** Per pipeline node, by node id (pipeline jobs only). */
-  nodes?: Record<string, NodeProgress>;
 }
 
 interface Task {
@@ -91,8 +71,7 @@ export class Scheduler {
   private closed = false;
   private readonly supervisor: NodeJS.Timeout;
   private startError: string | undefined;
-  private readonly crashTimes: number[] = [];
-  private restUntil = 0;
+  private readonly crashLoop: CrashLoopGuard;
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -107,6 +86,12 @@ export class Scheduler {
     for (const r of runners) this.runners.set(r.kind, r);
     pool.on('idle', () => this.pump());
     pool.on('exit', () => this.pump());
+    this.crashLoop = new CrashLoopGuard(
+      { count: options.crashLoopCount, windowMs: options.crashLoopWindowMs, restMs: options.crashLoopRestMs },
+      alerts,
+      (message) => log('warn', message),
+      () => this.pump(),
+    );
     this.supervisor = setInterval(() => this.supervise(), SUPERVISE_MS);
     this.supervisor.unref();
   }
@@ -347,7 +332,7 @@ export class Scheduler {
 
   /** The pool rests after a crash loop: no new workers until then. */
   get restingUntil(): number {
-    return this.restUntil;
+    return this.crashLoop.restingUntil;
   }
 
   private pump() {
@@ -390,7 +375,7 @@ export class Scheduler {
       if (pending.length > 0 && room > 0) blockedByExclusion ||= pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0);
     }
     const idle = this.pool.idle().length;
-    if (Date.now() < this.restUntil) return;
+    if (this.crashLoop.resting) return;
     let wanted = demand - idle - this.starting;
     while (wanted > 0 && this.pool.count + this.starting < this.pool.size) {
       wanted -= 1;
@@ -528,7 +513,7 @@ export class Scheduler {
       outcome = cls.outcome;
       reason = this.deathSentence(job, unit, result, seconds, cls);
       retryable = cls.transient;
-      if (!killedFor) this.noteCrash(reason);
+      if (!killedFor) this.crashLoop.noteCrash(reason);
     } else if (result && typeof result === 'object' && 'ok' in result) {
       const o = result as TaskOutcome;
       if (o.ok) {
@@ -592,32 +577,6 @@ export class Scheduler {
     this.store.save(record);
     this.queueProgress(job);
     this.maybeFinished(job);
-  }
-
-  /** A worker died on its own: several within a minute means something is wrong with Blender or the machine. */
-  private noteCrash(reason: string) {
-    const now = Date.now();
-    const windowMs = this.options.crashLoopWindowMs ?? 60_000;
-    const count = this.options.crashLoopCount ?? 3;
-    this.crashTimes.push(now);
-    while (this.crashTimes.length && this.crashTimes[0]! < now - windowMs) this.crashTimes.shift();
-    if (this.crashTimes.length < count) return;
-    const restMs = this.options.crashLoopRestMs ?? 30_000;
-    this.restUntil = now + restMs;
-    this.crashTimes.length = 0;
-    this.log('warn', `workers crashed ${count} times in ${windowMs / 1000} s; resting the pool for ${restMs / 1000} s`);
-    this.alerts?.raise({
-      key: 'worker-crash-loop',
-      level: 'WARN',
-      what: `Blender workers crashed ${count} times within ${Math.round(windowMs / 1000)} s (last: ${reason})`,
-      where: 'worker pool',
-      action: `no new worker starts for ${Math.round(restMs / 1000)} s; check the scene at the frame named, the Blender build and the machine's memory`,
-    });
-    const wake = setTimeout(() => {
-      this.alerts?.resolve('worker-crash-loop');
-      this.pump();
-    }, restMs + 10);
-    wake.unref();
   }
 
   private deathSentence(job: LiveJob, unit: WorkUnit, err: WorkerDiedError, seconds: number, cls: Classification): string {
@@ -715,73 +674,32 @@ export class Scheduler {
   }
 
   private computeProgress(record: JobRecord, job: LiveJob | undefined): JobProgress {
-    const c = countUnits(record);
-    const runner = this.runners.get(record.kind);
-    const now = Date.now();
-    let rate = 0;
-    if (job && job.finishTimes.length > 0) {
-      const windowStart = Math.max(now - 60_000, Date.parse(record.startedAt ?? record.createdAt));
-      const recent = job.finishTimes.filter((t) => t >= windowStart);
-      const span = (now - windowStart) / 1000;
-      rate = span > 0 ? recent.length / span : 0;
-    }
-    const remaining = c.pending + c.running;
-    return {
-      jobId: record.id,
-      kind: record.kind,
-      state: record.state,
-      total: c.total,
-      done: c.done,
-      skipped: c.skipped,
-      failed: c.failed,
-      running: job
-        ? [...job.tasks.values()].map((t) => ({
-            worker: t.worker.id,
-            pid: t.worker.pid,
-            key: t.unit?.key ?? null,
-            label: t.request.label,
-            startedAt: t.worker.current ? new Date(t.worker.current.startedAt).toISOString() : new Date().toISOString(),
-          }))
-        : [],
-      unitsPerSecond: Math.round(rate * 1000) / 1000,
-      etaSeconds: TERMINAL.has(record.state) ? 0 : rate > 0 ? Math.round(remaining / rate) : null,
-      last: job?.last,
-      ...(runner?.nodeProgress ? { nodes: runner.nodeProgress(record) } : {}),
-    };
+    return jobProgress(record, this.runners.get(record.kind), job && {
+      finishTimes: job.finishTimes,
+      last: job.last,
+      running: [...job.tasks.values()].map((t) => ({
+        worker: t.worker.id,
+        pid: t.worker.pid,
+        key: t.unit?.key ?? null,
+        label: t.request.label,
+        startedAt: t.worker.current ? new Date(t.worker.current.startedAt).toISOString() : new Date().toISOString(),
+      })),
+    });
   }
 
   // ---- supervision ----
 
   private supervise() {
-    const now = Date.now();
-    for (const job of this.live.values()) {
-      for (const task of job.tasks.values()) {
-        const w = task.worker;
-        if (w.state !== 'busy') continue;
-        const silentMs = now - w.lastOutputAt;
-        if (silentMs > job.limits.timeoutS * 1000) {
-          w.kill('hung', `${task.request.label}: no output for ${job.limits.timeoutS} s`);
-          continue;
-        }
-        const limit = job.limits.memoryLimitMB;
-        const warnAt = (this.options.memoryWarnShare ?? 0.8) * (limit ?? 0) * 1024 * 1024;
-        if (limit && w.rssBytes > warnAt && w.rssBytes <= limit * 1024 * 1024 && !this.alerts?.isOpen(`memory-near:${w.id}`)) {
-          this.alerts?.raise({
-            key: `memory-near:${w.id}`,
-            level: 'WARN',
-            what: `worker ${w.id} uses ${Math.round(w.rssBytes / 2 ** 20)} MB, near its job's memoryLimitMB ${limit}`,
-            where: `${task.request.label} of job ${job.record.id}`,
-            action: 'it will be killed if it passes the limit; raise memoryLimitMB if the frame needs it',
-          });
-        }
-        if (limit && w.rssBytes > limit * 1024 * 1024) {
-          w.kill(
-            'memory',
-            `${task.request.label} exceeded memoryLimitMB ${limit}: Blender (worker ${w.id}) reached ${Math.round(w.rssBytes / 2 ** 20)} MB`,
-          );
-        }
-      }
-    }
+    const tasks = [...this.live.values()].flatMap((job) =>
+      [...job.tasks.values()].map((t) => ({
+        worker: t.worker,
+        label: t.request.label,
+        jobId: job.record.id,
+        timeoutS: job.limits.timeoutS,
+        memoryLimitMB: job.limits.memoryLimitMB,
+      })),
+    );
+    superviseTasks(tasks, this.alerts, this.options.memoryWarnShare);
   }
 }
 
