@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { makeScene } from '../helpers/blender.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/sidecar.js';
+
+/** The CLI's render, export and demo commands as a user runs them, each starting its own sidecar for the call. */
+describe('blender-sidecar render, export and demo', () => {
+  let dir: string;
+  let scene: string;
+  let props: string;
+  const env = () => ({ XDG_STATE_HOME: join(dir, 'state') });
+  before(() => {
+    dir = tempDir('cli-jobs-');
+    scene = makeScene(dir, 'scene.blend', { frames: 3 });
+    props = makeScene(dir, 'props.blend', { collections: true });
+  });
+
+  it('renders with a sidecar started for the call, reporting progress and the result as JSON lines', () => {
+    const r = runCli(['render', scene, '--frames', '1-3', '--output', join(dir, 'out') + '/', '--instances', '2', '--json'], env());
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.event === 'job.progress' && l.done === 3));
+    const result = lines.find((l) => l.event === 'result');
+    assert.equal(result.job.state, 'completed');
+    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['0001.png', '0002.png', '0003.png']);
+    assert.ok(!existsSync(join(dir, 'state', 'blender-sidecar', 'sidecar.json')), 'the embedded sidecar is gone afterwards');
+  });
+
+  it('exits 1 with the reason when the render fails', () => {
+    const r = runCli(['render', scene, '--scene', 'Nope', '--output', join(dir, 'nope') + '/'], env());
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /error: the render failed: scene: the file has no scene named "Nope"; its scenes: Scene/);
+  });
+
+  it('exits 2 naming the flag for usage mistakes', () => {
+    const r = runCli(['render', scene, '--frames', '1-3'], env());
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--output is required/);
+    const bad = runCli(['export', props, '--batch', join(dir, 'missing.json')], env());
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /cannot read --batch .*missing\.json: no such file/);
+    writeFileSync(join(dir, 'bad.json'), '{"items": 3}');
+    const shape = runCli(['export', props, '--batch', join(dir, 'bad.json')], env());
+    assert.equal(shape.status, 2);
+    assert.match(shape.stderr, /must hold a non-empty list of items/);
+  });
+
+  it('exports a batch file, outputs relative to it, listing each output with what it holds', () => {
+    writeFileSync(join(dir, 'items.json'), JSON.stringify([{ collection: 'Props', format: 'glb', output: 'batch/props.glb' }, { collection: 'Rocks', format: 'obj', output: 'batch/' }]));
+    const r = runCli(['export', props, '--batch', join(dir, 'items.json')], env());
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /batch\/props\.glb\s+\d+ KB\s+\(1 meshes, 80 triangles, 1 materials\)/);
+    assert.ok(existsSync(join(dir, 'batch', 'Rocks.obj')));
+  });
+
+  it('tells the user what to do when the demo finds no Blender', () => {
+    const r = runCli(['demo', '--blender', '/nonexistent/blender', '--out', join(dir, 'demo')], env());
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /The demo needs Blender, and none was found\./);
+    assert.match(r.stderr, /sudo apt-get install blender python3-numpy/);
+  });
+});
