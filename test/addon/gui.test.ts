@@ -6,42 +6,14 @@
 // A Blender in a chroot has neither xdotool nor ImageMagick: gui_test.py then writes PNG.request (the command, its
 // DISPLAY and XAUTHORITY) and this file runs it outside.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PNG } from 'pngjs';
 import { blendersUnderTest, root, run, suiteEnv } from './blenders.js';
+import { answerHostRequest, colours, have } from './host-requests.js';
 
 const script = join(root, 'test', 'addon', 'gui_test.py');
 const artifacts = join(root, 'test', 'artifacts');
-
-function have(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** Runs the xdotool or import command gui_test.py asked for in `out`.request (a chrooted Blender has neither). */
-function answerHostRequest(out: string): void {
-  const request = `${out}.request`;
-  if (!existsSync(request)) return;
-  const asked = JSON.parse(readFileSync(request, 'utf8')) as { display?: string; xauthority?: string; command: string[] };
-  const [program, ...args] = asked.command;
-  const env = { ...process.env, DISPLAY: asked.display ?? '', ...(asked.xauthority ? { XAUTHORITY: asked.xauthority } : {}) };
-  const r =
-    program === 'xdotool' || program === 'import'
-      ? spawnSync(program, args, { env, timeout: 30_000, encoding: 'utf8' })
-      : { status: 1, stderr: `${program} is not one of the commands gui_test.py may ask for` };
-  if (r.status !== 0) writeFileSync(`${request}.failed`, `${asked.command.join(' ')} exited ${r.status}: ${r.stderr}`);
-  rmSync(request, { force: true });
-}
-
-/** Distinct colours among sampled pixels: a blank or black capture has one or two. */
-function colours(path: string): number {
-  const png = PNG.sync.read(readFileSync(path));
-  const seen = new Set<number>();
-  for (let i = 0; i < png.data.length; i += 4 * 97) seen.add((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!);
-  return seen.size;
-}
 
 const missing = ['xvfb-run', 'import', 'xdotool'].filter((c) => !have(c));
 

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ def parse_args():
     return parser.parse_args(harness.our_args())
 
 
-class GuiTest(object):
+class GuiTest(harness.XvfbScenario):
     def __init__(self, out):
         self.out = os.path.abspath(out)
         self.lower = os.path.splitext(self.out)[0] + "-lower.png"
@@ -99,13 +98,6 @@ class GuiTest(object):
             self.finish(False, "the GUI test took over {:g} s; {}".format(TIMEOUT, self.addon.describe()))
             return None
         return delay
-
-    def wait(self, condition, timeout, what):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError("waited {:g} s for {}; {}".format(timeout, what, self.addon.describe()))
-            yield 0.1
 
     def scenario(self):
         st = self.addon.state
@@ -218,46 +210,9 @@ class GuiTest(object):
         yield 0.3
         yield from self.host(["xdotool", "mousemove", "300", "400"])
 
-    def screenshot(self, path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if os.path.exists(path):
-            os.remove(path)
-        yield from self.host(["import", "-window", "root", path])
-
-    def host(self, command):
-        """Runs `command` (xdotool or ImageMagick's import) on this X display: right here when it is installed,
-        else through whoever runs this test from outside (gui.test.ts), which sees PNG.request and deletes it when
-        done. A Blender in a chroot has neither program."""
-        if shutil.which(command[0]):
-            subprocess.run(command, check=True, timeout=30)
-            return
-        request = self.out + ".request"
-        with open(request + ".partial", "w") as f:
-            json.dump(
-                {"display": os.environ.get("DISPLAY"), "xauthority": os.environ.get("XAUTHORITY"), "command": command},
-                f,
-            )
-        os.replace(request + ".partial", request)
-        yield from self.wait(lambda: not os.path.exists(request), 30, "the test runner to run {}".format(command[0]))
-        if os.path.exists(request + ".failed"):
-            with open(request + ".failed") as f:
-                raise AssertionError("{} failed outside: {}".format(command, f.read()))
-
     def check_image(self, path):
         """Not blank: many colours, not one flat fill."""
-        if not os.path.isfile(path):
-            raise AssertionError("no screenshot at {}".format(path))
-        image = bpy.data.images.load(path)
-        try:
-            width, height = image.size
-            pixels = [0.0] * (width * height * 4)
-            image.pixels.foreach_get(pixels)
-        finally:
-            bpy.data.images.remove(image)
-        colours = {tuple(round(c, 2) for c in pixels[i : i + 3]) for i in range(0, len(pixels), 4 * 97)}
-        self.report.setdefault("colours", {})[os.path.basename(path)] = len(colours)
-        if len(colours) < 20:
-            raise AssertionError("the screenshot looks blank ({} colours)".format(len(colours)))
+        self.screenshot_pixels(path)
 
     def finish(self, ok, why=""):
         self.report["ok"] = ok

@@ -245,3 +245,65 @@ def glb_json(path):
     if kind != b"JSON":
         raise AssertionError("{} has no JSON chunk first".format(path))
     return data[20 : 20 + length].decode("utf-8")
+
+
+class XvfbScenario(object):
+    """What the GUI tests (gui_test.py, pipeline_gui_test.py) share: waiting inside the event loop, running xdotool or
+    ImageMagick's import on this X display, screenshots and the check that one is not blank. A subclass sets
+    `self.out` (the screenshot; its `.request` file is how a chrooted Blender asks the runner outside to run a
+    command), `self.addon` and `self.report`."""
+
+    def wait(self, condition, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("waited {:g} s for {}; {}".format(timeout, what, self.addon.describe()))
+            yield 0.1
+
+    def screenshot(self, path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.exists(path):
+            os.remove(path)
+        yield from self.host(["import", "-window", "root", path])
+
+    def host(self, command):
+        """Runs `command` (xdotool or ImageMagick's import) on this X display: right here when it is installed,
+        else through whoever runs this test from outside (test/addon/host-requests.ts), which sees OUT.request and
+        deletes it when done. A Blender in a chroot has neither program."""
+        import json
+        import shutil
+        import subprocess
+
+        if shutil.which(command[0]):
+            subprocess.run(command, check=True, timeout=30)
+            return
+        request = self.out + ".request"
+        with open(request + ".partial", "w") as f:
+            json.dump(
+                {"display": os.environ.get("DISPLAY"), "xauthority": os.environ.get("XAUTHORITY"), "command": command},
+                f,
+            )
+        os.replace(request + ".partial", request)
+        yield from self.wait(lambda: not os.path.exists(request), 30, "the test runner to run {}".format(command[0]))
+        if os.path.exists(request + ".failed"):
+            with open(request + ".failed") as f:
+                raise AssertionError("{} failed outside: {}".format(command, f.read()))
+
+    def screenshot_pixels(self, path):
+        """The screenshot's RGBA floats and whether Blender loaded it as linear; fails when it looks blank (a flat
+        fill or a black capture has a handful of colours, a real interface hundreds)."""
+        if not os.path.isfile(path):
+            raise AssertionError("no screenshot at {}".format(path))
+        image = bpy.data.images.load(path)
+        try:
+            width, height = image.size
+            pixels = [0.0] * (width * height * 4)
+            image.pixels.foreach_get(pixels)
+            linear = image.colorspace_settings.name == "Linear"
+        finally:
+            bpy.data.images.remove(image)
+        colours = {tuple(round(c, 2) for c in pixels[i : i + 3]) for i in range(0, len(pixels), 4 * 97)}
+        self.report.setdefault("colours", {})[os.path.basename(path)] = len(colours)
+        if len(colours) < 20:
+            raise AssertionError("the screenshot looks blank ({} colours)".format(len(colours)))
+        return pixels, linear

@@ -43,7 +43,7 @@ def parse_args():
     return parser.parse_args(harness.our_args())
 
 
-class PipelineGuiTest(object):
+class PipelineGuiTest(harness.XvfbScenario):
     def __init__(self, out):
         self.out = os.path.abspath(out)
         self.tmp = tempfile.mkdtemp(prefix="sidecar-pipeline-gui-")
@@ -111,13 +111,6 @@ class PipelineGuiTest(object):
             self.finish(False, "the GUI test took over {:g} s; {}".format(TIMEOUT, self.addon.describe()))
             return None
         return delay
-
-    def wait(self, condition, timeout, what):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError("waited {:g} s for {}; {}".format(timeout, what, self.addon.describe()))
-            yield 0.1
 
     def scenario(self):
         st = self.addon.state
@@ -241,45 +234,9 @@ class PipelineGuiTest(object):
         area.spaces.active.show_region_ui = False
         return window, area
 
-    def screenshot(self, path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if os.path.exists(path):
-            os.remove(path)
-        yield from self.host(["import", "-window", "root", path])
-
-    def host(self, command):
-        """Runs `command` here when it is installed, else through whoever runs this test (see the docstring)."""
-        if shutil.which(command[0]):
-            subprocess.run(command, check=True, timeout=30)
-            return
-        request = self.out + ".request"
-        with open(request + ".partial", "w") as f:
-            json.dump(
-                {"display": os.environ.get("DISPLAY"), "xauthority": os.environ.get("XAUTHORITY"), "command": command},
-                f,
-            )
-        os.replace(request + ".partial", request)
-        yield from self.wait(lambda: not os.path.exists(request), 30, "the test runner to run {}".format(command[0]))
-        if os.path.exists(request + ".failed"):
-            with open(request + ".failed") as f:
-                raise AssertionError("{} failed outside: {}".format(command, f.read()))
-
     def check_image(self, path):
         """Not blank, and the nodes' state colours are on it (a failed node, done nodes, partial nodes)."""
-        if not os.path.isfile(path):
-            raise AssertionError("no screenshot at {}".format(path))
-        image = bpy.data.images.load(path)
-        try:
-            width, height = image.size
-            pixels = [0.0] * (width * height * 4)
-            image.pixels.foreach_get(pixels)
-            linear = image.colorspace_settings.name == "Linear"
-        finally:
-            bpy.data.images.remove(image)
-        colours = {tuple(round(c, 2) for c in pixels[i : i + 3]) for i in range(0, len(pixels), 4 * 97)}
-        self.report["colours"] = len(colours)
-        if len(colours) < 20:
-            raise AssertionError("the screenshot looks blank ({} colours)".format(len(colours)))
+        pixels, linear = self.screenshot_pixels(path)
         state_colors = self.addon.sub("pipeline.nodes").STATE_COLORS
         found = {}
         for name in ("failed", "done", "partial"):
