@@ -31,6 +31,49 @@ function field(err: unknown): string {
 }
 
 describe('SyncStore', () => {
+  describe('#set without a type', () => {
+    it('takes a new entry\'s type from the value', () => {
+      const { store } = recordingStore();
+      const cases: Array<[unknown, string]> = [
+        [true, 'bool'],
+        ['steel', 'string'],
+        [3, 'int'],
+        [2.5, 'float'],
+        [4e9, 'float'],
+        [[0, 1], 'vector'],
+        [[0, 1, 2], 'vector'],
+        [[1, 0, 0, 1], 'color'],
+      ];
+      cases.forEach(([value, type], i) => {
+        const key = { ...count, input: `In${i}` };
+        store.set('default', { key, value }, i, 'alice');
+        assert.equal(store.entry('default', key)!.type, type, JSON.stringify(value));
+      });
+    });
+
+    it('refuses a value whose type cannot be told, saying to give one', () => {
+      const { store } = recordingStore();
+      for (const value of [null, [1], { a: 1 }, [1, 'x']]) {
+        const err = thrown(() => store.set('default', { key: count, value }, 0, 'alice'));
+        assert.ok(err instanceof InvalidInputError);
+        assert.equal(field(err), 'value');
+        assert.match((err as Error).message, /give "type" with it/);
+      }
+      assert.equal(store.get('default').revision, 0);
+    });
+
+    it('keeps an existing entry\'s type and refuses a value that does not fit it, naming both', () => {
+      const { store } = recordingStore();
+      store.set('default', { key: scale, type: 'float', value: 0.5 }, 0, 'alice');
+      store.set('default', { key: scale, value: 2 }, 1, 'alice');
+      assert.deepEqual([store.entry('default', scale)!.type, store.entry('default', scale)!.value], ['float', 2]);
+      const err = thrown(() => store.setMany('default', [{ key: count, value: 1 }, { key: scale, value: 'big' }], 2, 'bob'));
+      assert.equal(field(err), 'changes[1].value');
+      assert.match((err as Error).message, /"big" does not fit "Cube" > "GeometryNodes" > "Scale", which holds float values/);
+      assert.equal(store.entry('default', count), undefined, 'nothing applied');
+    });
+  });
+
   describe('#set', () => {
     it('takes the next revision and records who changed the entry and when', () => {
       const { store } = recordingStore();

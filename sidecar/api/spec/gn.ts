@@ -1,14 +1,14 @@
 /**
  * Geometry Nodes state shared between clients: channels of modifier input values with revision-checked writes.
  *
- * Values travel as `type` beside `value` (see sidecar/domain/sync/value.ts), in params, entries, changes and
- * conflict data alike. A client keeps the revision it last saw, writes with it as `baseRevision`, and on -32010 takes
+ * Values travel as `type` beside `value` (see sidecar/domain/sync/value.ts), in entries, changes and conflict data
+ * alike; a write may leave `type` out. A client keeps the revision it last saw, writes with it as `baseRevision`, and on -32010 takes
  * `data.current` (or resyncs), then retries.
  */
 import { z } from 'zod';
 import { ErrorCode } from '../../errors.js';
 import { ChannelName, DEFAULT_CHANNEL } from '../../domain/sync/store.js';
-import { AnyValue, ChangeSchema, EntryKey, ValueType, refineTypedValue } from '../../domain/sync/value.js';
+import { AnyValue, ChangeSchema, EntryKey, INFERRED_TYPES, ValueType, refineTypedValue } from '../../domain/sync/value.js';
 import { method, notification } from '../../protocol/method.js';
 
 const Channel = ChannelName.default(DEFAULT_CHANNEL);
@@ -64,7 +64,7 @@ export const gnMethods = {
       .strictObject({
         channel: Channel,
         key: EntryKey,
-        type: ValueType,
+        type: ValueType.optional().describe('Optional: see the description.'),
         value: AnyValue,
         baseRevision: BaseRevision,
         clientName: ClientName,
@@ -74,7 +74,6 @@ export const gnMethods = {
     errors: [conflictError, invalidError, saveError],
     example: {
       key: { object: 'Cube', modifier: 'GeometryNodes', input: 'Count' },
-      type: 'int',
       value: 12,
       baseRevision: 41,
     },
@@ -83,7 +82,7 @@ export const gnMethods = {
     summary: 'Sets several values atomically, at one revision: all of them, or none when any conflicts.',
     params: z.strictObject({
       channel: Channel,
-      changes: z.array(ChangeSchema).min(1).max(1000).describe('Each {key, type, value}; one entry at most once.'),
+      changes: z.array(ChangeSchema).min(1).max(1000).describe('Each {key, type?, value} (type as in gn.set); one entry at most once.'),
       baseRevision: BaseRevision,
       clientName: ClientName,
     }),

@@ -135,13 +135,13 @@ export class SyncChannel {
 
   /** Writes one entry. Throws `InvalidInputError` (fields `key`, `type`, `value`, `baseRevision`) or a conflict. */
   set(change: ChangeInput, baseRevision: number, by: string): SyncEvent {
-    return this.write([parseChange(change)], ['type'], baseRevision, by, false);
+    return this.write([parseChange(change, '', this.heldType)], ['type'], baseRevision, by, false);
   }
 
   /** Writes several entries atomically at one revision (fields named `changes[i].type` and so on). */
   setMany(changes: readonly ChangeInput[], baseRevision: number, by: string): SyncEvent {
     if (changes.length === 0) throw new InvalidInputError('changes', 'expected at least one change');
-    const parsed = changes.map((c, i) => parseChange(c, `changes[${i}]`));
+    const parsed = changes.map((c, i) => parseChange(c, `changes[${i}]`, this.heldType));
     const seen = new Map<string, number>();
     parsed.forEach((c, i) => {
       const id = keyId(c.key);
@@ -151,6 +151,9 @@ export class SyncChannel {
     });
     return this.write(parsed, parsed.map((_, i) => `changes[${i}].type`), baseRevision, by, true);
   }
+
+  /** The type an entry holds, for a change written without one. */
+  private readonly heldType = (key: EntryKey): ValueType | undefined => this.entries.get(keyId(key))?.type;
 
   snapshot(): SyncSnapshot {
     return { channel: this.name, epoch: this.epoch, revision: this.rev, entries: [...this.entries.values()] };

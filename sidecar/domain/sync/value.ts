@@ -19,6 +19,10 @@
  * The input is named by its name, not its identifier: identifiers differ across Blender versions (`Input_2` in 3.x,
  * `Socket_2` in 4.x and 5.x). The first write to an entry fixes its type; see `checkTypeUnchanged`.
  *
+ * A writer may leave `type` out (`gn.set {key, value, baseRevision}`, as the sync contract first named it): an
+ * existing entry keeps its type and the value must fit it; a new entry's type is read from the value (see
+ * `inferType`). Blender converts on apply where the socket differs (an int socket given 2.0 takes 2).
+ *
  * This module knows nothing of JSON-RPC; its errors are `InvalidInputError`s, which the protocol layer answers with
  * -32602.
  */
@@ -61,10 +65,10 @@ export const AnyValue = z
       'color: 3 or 4 numbers; string: string; object, material, collection: a name, or null for none.',
   );
 
-/** A change as a caller gives it: `value` is checked against `type` by `parseChange`. */
+/** A change as a caller gives it: `value` is checked against `type` by `parseChange`; `type` may be left out. */
 export interface ChangeInput {
   key: EntryKey;
-  type: ValueType;
+  type?: ValueType | undefined;
   value: unknown;
 }
 
@@ -73,14 +77,26 @@ export type SyncChange = { key: EntryKey } & TypedValue;
 
 /** The schema of a change on the wire (`gn.setMany`'s `changes[i]`, a journal record's changes). */
 export const ChangeSchema = z
-  .strictObject({ key: EntryKey, type: ValueType, value: AnyValue })
+  .strictObject({
+    key: EntryKey,
+    type: ValueType.optional().describe(
+      'Optional. Left out, an existing entry keeps its type; a new one takes it from the value (see gn.set).',
+    ),
+    value: AnyValue,
+  })
   .superRefine((change, ctx) => refineTypedValue(change, ctx));
+
+/** What a value left without a type is taken to be, in the words of the API reference. */
+export const INFERRED_TYPES =
+  'true/false: bool; a string: string; a whole number: int; any other number: float; 2 or 3 numbers: vector; ' +
+  '4 numbers: color; null (an object, material or collection) needs its type';
 
 /**
  * For a zod `superRefine` on an object holding `type` and `value`: reports a value that does not fit its type as an
  * issue on `value`, so a -32602 names the field as the client wrote it (`changes[2].value`).
  */
-export function refineTypedValue(v: { type: ValueType; value: unknown }, ctx: z.RefinementCtx): void {
+export function refineTypedValue(v: { type?: ValueType | undefined; value: unknown }, ctx: z.RefinementCtx): void {
+  if (v.type === undefined) return; // Checked against the entry's type, or inferred, by parseChange.
   const problem = valueProblem(v.type, v.value);
   if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
 }
@@ -96,8 +112,25 @@ export function parseTypedValue(type: ValueType, value: unknown, field = 'value'
   return { type, value } as TypedValue;
 }
 
-/** Checks a whole change; `field` is where it sits in the caller's params ('' for top level, 'changes[2]'). */
-export function parseChange(change: ChangeInput, field = ''): SyncChange {
+/**
+ * The type a value written without one is taken to be, for a new entry. Throws `InvalidInputError` on `field` for a
+ * value whose type cannot be told (null, which may be an object, a material or a collection) or that fits none.
+ */
+export function inferType(value: unknown, field = 'value'): ValueType {
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'string') return 'string';
+  if (isFiniteNumber(value)) return Number.isInteger(value) && Math.abs(value) <= 2147483647 ? 'int' : 'float';
+  if (isNumberArray(value, 2, 4)) return value.length === 4 ? 'color' : 'vector';
+  const what = value === null ? 'null names no data-block type' : 'this value fits no type';
+  throw new InvalidInputError(field, `${what}: give "type" with it (without one, ${INFERRED_TYPES})`);
+}
+
+/**
+ * Checks a whole change; `field` is where it sits in the caller's params ('' for top level, 'changes[2]').
+ * `heldType` is the type the entry already holds, if any: a change without `type` takes it (and a value that does not
+ * fit it is refused, naming both); a change without `type` for a new entry takes `inferType`'s.
+ */
+export function parseChange(change: ChangeInput, field = '', heldType?: (key: EntryKey) => ValueType | undefined): SyncChange {
   const at = (name: string) => (field ? `${field}.${name}` : name);
   const key = EntryKey.safeParse(change.key);
   if (!key.success) {
@@ -105,11 +138,25 @@ export function parseChange(change: ChangeInput, field = ''): SyncChange {
     const sub = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
     throw new InvalidInputError(`${at('key')}${sub}`, issue.message);
   }
+  const { object, modifier, input } = key.data;
+  const cleanKey = { object, modifier, input };
+  if (change.type === undefined) {
+    const held = heldType?.(cleanKey);
+    if (held === undefined) return { key: cleanKey, ...parseTypedValue(inferType(change.value, at('value')), change.value, at('value')) };
+    const problem = valueProblem(held, change.value);
+    if (problem) {
+      throw new InvalidInputError(
+        at('value'),
+        `${JSON.stringify(change.value)} does not fit ${describeKey(cleanKey)}, which holds ${held} values: ${problem}`,
+        { expectedType: held, key: cleanKey },
+      );
+    }
+    return { key: cleanKey, ...parseTypedValue(held, change.value, at('value')) };
+  }
   if (!(VALUE_TYPES as readonly string[]).includes(change.type)) {
     throw new InvalidInputError(at('type'), `unknown type ${JSON.stringify(change.type)}; accepted: ${VALUE_TYPES.join(', ')}`);
   }
-  const { object, modifier, input } = key.data;
-  return { key: { object, modifier, input }, ...parseTypedValue(change.type, change.value, at('value')) };
+  return { key: cleanKey, ...parseTypedValue(change.type, change.value, at('value')) };
 }
 
 /**

@@ -47,14 +47,46 @@ def get_value(mod, name):
 
 
 def set_value(mod, name, value):
+    """Sets an input by name, converted for its socket: a channel entry's type need not be the socket's (a value written
+    without a type is inferred from its JSON, so an int socket may be given 2.0 and a float socket 2)."""
     identifier, socket_type = _identifier(mod, name)
-    value = _resolve_reference(socket_type, value)
+    kind = socket_kind(socket_type)
+    value = _resolve_reference(socket_type, for_socket(kind, value))
     if _uses_properties(mod):
-        getattr(mod.properties.inputs, identifier).value = value
+        prop = getattr(mod.properties.inputs, identifier)
+        if kind in ("vector", "color") and hasattr(prop.value, "__len__"):
+            value = _fit(value, len(prop.value), kind)
+        prop.value = value
+    elif kind in ("vector", "color") and hasattr(mod[identifier], "__len__"):
+        raw = mod[identifier]
+        raw[:] = _fit(value, len(raw), kind)  # in place: a new list would change the ID property's type (3.x)
+    elif kind == "bool" and not isinstance(mod[identifier], bool):
+        mod[identifier] = int(value)  # 3.x keeps booleans as integer ID properties
     else:
         mod[identifier] = value
     obj = mod.id_data
     obj.update_tag()
+
+
+def for_socket(kind, value):
+    """A channel value converted for a socket of sync type `kind`: numbers cross between int and float (rounded for an
+    int socket), anything else is passed through for Blender to accept or refuse."""
+    if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind == "int" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(round(value))
+    if kind == "bool" and isinstance(value, (int, float)):
+        return bool(value)
+    if kind in ("vector", "color") and isinstance(value, (list, tuple)):
+        return [float(x) for x in value]
+    return value
+
+
+def _fit(items, length, kind):
+    if len(items) >= length:
+        return items[:length]
+    pad = 1.0 if kind == "color" and len(items) == 3 else 0.0  # an RGB color gets an opaque alpha
+    return list(items) + [pad] * (length - len(items))
 
 
 def _resolve_reference(socket_type, value):
