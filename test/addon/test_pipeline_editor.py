@@ -278,7 +278,7 @@ class PipelineEditorTest(unittest.TestCase):
     # -- the steps -------------------------------------------------------------------------------------------------
 
     def test_01_each_template_becomes_nodes_and_the_same_json_again(self):
-        for tid in ("game-asset", "turntable"):
+        for tid in ("game-asset", "turntable", "variant-sweep"):
             expected = template(tid)
             tree = self.tree_from_template(tid, "template " + tid)
             self.assertTrue(tree.use_fake_user, "kept with the file though nothing uses it")

@@ -105,7 +105,7 @@ class FormTest(unittest.TestCase):
     def test_templates_are_found_beside_the_add_on_or_in_the_checkout(self):
         addon_dir = os.path.join(ROOT, "addon", "blender_sidecar")
         found = form.templates(addon_dir)
-        self.assertEqual([(t[0], t[1]) for t in found], [("game-asset", "Game asset"), ("turntable", "Turntable")])
+        self.assertEqual([(t[0], t[1]) for t in found], [("game-asset", "Game asset"), ("turntable", "Turntable"), ("variant-sweep", "Variant sweep")])
         for tid, _name, _desc, path in found:
             form.check_importable(form.read_json(path))
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NotificationParams } from '../../sidecar/api/spec/index.js';
@@ -7,6 +8,7 @@ import { RpcCallError } from '../../sidecar/client/errors.js';
 import type { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { inspectGltf } from '../../sidecar/domain/verify/gltf.js';
 import { makeScene } from '../helpers/blender.js';
+import { pixels } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
 import { validateGltf } from '../helpers/gltf-validator.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
@@ -32,6 +34,25 @@ const assetGraph = {
   ],
   links: [link('src', 'check'), link('check', 'tri'), link('tri', 'glb'), link('glb', 'report', 'files', 'files')],
 };
+
+const corpus = new URL('../../../shared/corpus/', import.meta.url).pathname;
+
+/** The box of pixels that differ from the top-left corner's colour (the background), or undefined when none do. */
+function foreground({ width, height, data }: ReturnType<typeof pixels>) {
+  const differs = (x: number, y: number) => {
+    const i = (y * width + x) * 4;
+    return [0, 1, 2].some((c) => Math.abs(data[i + c]! - data[c]!) > 8);
+  };
+  let box: { left: number; top: number; right: number; bottom: number } | undefined;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!differs(x, y)) continue;
+      box ??= { left: x, top: y, right: x, bottom: y };
+      box = { left: Math.min(box.left, x), top: Math.min(box.top, y), right: Math.max(box.right, x), bottom: Math.max(box.bottom, y) };
+    }
+  }
+  return box;
+}
 
 /** The triangles of every primitive of a GLB, read from its JSON chunk (indexed TRIANGLES, as Blender writes them). */
 function primitiveTriangles(path: string): number[] {
@@ -146,7 +167,7 @@ describe('pipelines on real Blender', () => {
       const checked = await client.call('pipeline.validate', { graph });
       assert.deepEqual(checked, { ok: false, errors }, `${what}: pipeline.validate answers the same`);
     }
-    for (const name of ['game-asset', 'turntable']) assert.deepEqual(await client.call('pipeline.validate', { graph: template(name) }), { ok: true, errors: [] }, name);
+    for (const name of ['game-asset', 'variant-sweep', 'turntable']) assert.deepEqual(await client.call('pipeline.validate', { graph: template(name) }), { ok: true, errors: [] }, name);
   });
 
   it('runs the game-asset template: a failing validation stops its branch, saying why, while the other branches complete', async () => {
@@ -253,20 +274,46 @@ describe('pipelines on real Blender', () => {
   });
 
   it('renders frames per variant, at most `instances` frames of the node at once', async () => {
-    const base = join(dir, 'turntable');
-    const graph = template('turntable');
+    const base = join(dir, 'sweep');
+    const graph = template('variant-sweep');
     graph.nodes[1].settings.values = [2, 4];
     Object.assign(graph.nodes[2].settings, { frames: '1-2', engine: 'workbench', instances: 1 });
     const { jobId } = await client.call('pipeline.submit', { graph, blendFile: scene, baseDir: base });
     const job = await wait(jobId);
     assert.equal(job.state, 'completed', job.error);
-    const frames = (v: number) => readdirSync(join(base, 'turntable', String(v))).sort();
+    const frames = (v: number) => readdirSync(join(base, 'variants', String(v))).sort();
     assert.deepEqual([frames(2), frames(4)], [['0001.png', '0002.png'], ['0001.png', '0002.png']]);
-    const a = readFileSync(join(base, 'turntable', '2', '0001.png'));
-    const b = readFileSync(join(base, 'turntable', '4', '0001.png'));
+    const a = readFileSync(join(base, 'variants', '2', '0001.png'));
+    const b = readFileSync(join(base, 'variants', '4', '0001.png'));
     assert.notDeepEqual(a, b, 'the variants look different');
     const mine = progress.filter((p) => p.jobId === jobId);
     assert.ok(mine.every((p) => p.running.filter((r) => r.label.startsWith('Render')).length <= 1), 'one frame of the render node at a time');
+    assert.ok(existsSync(join(base, 'variants', 'report.json')));
+  });
+
+  it('runs the turntable template on a file it has never seen, without a camera, and leaves the file as it was', async () => {
+    // A real file nobody here wrote (Blender 2.79, no camera), copied: the template is used as shipped, only made small.
+    const blend = join(dir, 'cs_rotate.blend');
+    copyFileSync(join(corpus, '01_cs_rotate.blend'), blend);
+    const before = createHash('sha256').update(readFileSync(blend)).digest('hex');
+    const graph = template('turntable');
+    Object.assign(graph.nodes[1].settings, { frames: '1-3', engine: 'workbench', resolutionPercent: 10 });
+    const base = join(dir, 'tt');
+    const { jobId } = await client.call('pipeline.submit', { graph, blendFile: blend, baseDir: base });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'completed', job.error);
+    const folder = join(base, 'turntable', 'cs_rotate');
+    assert.deepEqual(readdirSync(folder).sort(), ['0001.png', '0002.png', '0003.png']);
+    const shots = [1, 2, 3].map((f) => pixels(join(folder, `000${f}.png`)));
+    for (const [i, shot] of shots.entries()) {
+      const box = foreground(shot);
+      assert.ok(box, `frame ${i + 1} shows something`);
+      // Framed whole: nothing touches the picture's edges, and the objects fill a fair part of it.
+      assert.ok(box.left > 0 && box.top > 0 && box.right < shot.width - 1 && box.bottom < shot.height - 1, `frame ${i + 1}: ${JSON.stringify(box)}`);
+      assert.ok(box.right - box.left > shot.width / 8, `frame ${i + 1} is not a speck: ${JSON.stringify(box)}`);
+    }
+    assert.ok(!shots[0]!.data.equals(shots[1]!.data) && !shots[0]!.data.equals(shots[2]!.data), 'the camera goes round (a third of a turn a frame)');
+    assert.equal(createHash('sha256').update(readFileSync(blend)).digest('hex'), before, 'the file is unchanged');
     assert.ok(existsSync(join(base, 'turntable', 'report.json')));
   });
 

@@ -8,7 +8,9 @@ import { PlanError, planPipeline, type Inspection } from '../../sidecar/domain/p
 import { fillTemplate } from '../../sidecar/domain/pipeline/template.js';
 
 const read = (path: string) => JSON.parse(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'));
-const templates = { 'game-asset': read('sidecar/pipelines/templates/game-asset.json'), turntable: read('sidecar/pipelines/templates/turntable.json') };
+const templates = { 'game-asset': read('sidecar/pipelines/templates/game-asset.json'), turntable: read('sidecar/pipelines/templates/turntable.json'),
+  'variant-sweep': read('sidecar/pipelines/templates/variant-sweep.json'),
+};
 
 const link = (from: string, to: string, fromSocket = 'objects', toSocket = 'objects') => ({ from: { node: from, socket: fromSocket }, to: { node: to, socket: toSocket } });
 
@@ -52,15 +54,19 @@ describe('pipeline graphs', () => {
       });
     }
 
-    it('game-asset is validate, triangulate and GLB export per collection; turntable renders per Geometry Nodes variant', () => {
+    it('game-asset is validate, triangulate and GLB export per collection; the variant sweep renders per Geometry Nodes variant; the turntable renders the file as it is', () => {
       const ga = checkGraph(templates['game-asset']);
       assert.ok(ga.ok);
       assert.deepEqual(ga.graph.order.map((n) => n.type), ['source', 'validate', 'transform', 'export', 'report']);
       assert.equal((ga.graph.nodes[0]!.settings as { mode: string }).mode, 'collections');
       assert.equal((ga.graph.nodes[3]!.settings as { format: string }).format, 'glb');
+      const sweep = checkGraph(templates['variant-sweep']);
+      assert.ok(sweep.ok);
+      assert.deepEqual(sweep.graph.order.map((n) => n.type), ['source', 'gn_variant', 'render', 'report']);
       const tt = checkGraph(templates.turntable);
       assert.ok(tt.ok);
-      assert.deepEqual(tt.graph.order.map((n) => n.type), ['source', 'gn_variant', 'render', 'report']);
+      assert.deepEqual(tt.graph.order.map((n) => n.type), ['source', 'render', 'report']);
+      assert.equal((tt.graph.nodes[1]!.settings as { turntable: boolean }).turntable, true);
     });
   });
 

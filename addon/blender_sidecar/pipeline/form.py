@@ -364,6 +364,32 @@ NODE_TYPES = (
             ),
             Setting("camera", "text", "Camera", "The camera object (empty: the scene's)"),
             Setting(
+                "turntable",
+                "bool",
+                "Turntable",
+                "Render from a camera made at run time that orbits the objects over the frames (no camera needed; "
+                "the file is not changed)",
+                default=False,
+            ),
+            Setting(
+                "turntableTurns",
+                "number",
+                "Turns",
+                "How many times the camera goes round over the frames",
+                default=1.0,
+                limits={"min": 0.01, "max": 100.0},
+                when=("turntable", True),
+            ),
+            Setting(
+                "turntableElevation",
+                "number",
+                "Elevation",
+                "The camera's height above the objects' centre, in degrees",
+                default=20.0,
+                limits={"min": -89.0, "max": 89.0},
+                when=("turntable", True),
+            ),
+            Setting(
                 "instances",
                 "count",
                 "Instances",

@@ -89,7 +89,7 @@ def _templates(self, context):
 
 
 class SIDECAR_OT_pipeline_template(sidecar_operators._SidecarOperator, bpy.types.Operator):
-    """Create a pipeline from one of the ready ones (game asset, turntable)"""
+    """Create a pipeline from one of the ready ones (game asset, turntable, variant sweep)"""
 
     bl_idname = "sidecar.pipeline_template"
     bl_label = "New Pipeline from Template"

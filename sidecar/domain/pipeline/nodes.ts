@@ -150,6 +150,16 @@ export const renderSettings = z.strictObject({
   samples: z.number().int().min(1).max(1_000_000).optional(),
   resolutionPercent: z.number().int().min(1).max(1000).optional(),
   camera: z.string().min(1).optional().describe("Camera object (default: the scene's)."),
+  turntable: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Render from a camera made at run time that orbits the branch\'s objects over the frames (the first frame faces ' +
+        'them from the front, -Y), framing them whole; other renderable objects are hidden, lights kept. The scene\'s ' +
+        'camera is not used (none is needed) and nothing in the file changes.',
+    ),
+  turntableTurns: z.number().gt(0).max(100).default(1).describe('turntable: how many times the camera goes round over the frames.'),
+  turntableElevation: z.number().min(-89).max(89).default(20).describe('turntable: the camera\'s height above the objects\' centre, in degrees.'),
   instances: z.number().int().min(1).max(64).optional().describe("At most this many of this node's frames render at once (default: as many as the job may)."),
 });
 

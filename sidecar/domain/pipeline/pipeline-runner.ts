@@ -162,6 +162,7 @@ export class PipelineRunner implements JobRunner {
             engine: step.engine,
             samples: step.samples,
             resolutionPercent: step.resolutionPercent,
+            ...(step.turntable && { turntable: step.turntable, scope: step.scope }),
             threads: this.threads(),
             device: unit.forceCpu ? 'CPU' : undefined,
           },

@@ -86,9 +86,19 @@ export type Step = StepBase &
         engine?: string;
         samples?: number;
         resolutionPercent?: number;
+        /** Orbit a camera made at run time around the branch's objects (see RenderSettings.turntable). */
+        turntable?: TurntableOrbit;
         output: string;
       }
   );
+
+/** Where a turntable camera is on a frame: `turns` times round from `first` over `span` frames. */
+export interface TurntableOrbit {
+  first: number;
+  span: number;
+  turns: number;
+  elevation: number;
+}
 
 export interface NodePlan {
   id: string;
@@ -253,6 +263,7 @@ export function planPipeline(graph: CheckedGraph, file: Inspection, ctx: PlanCon
                   engine: s.engine,
                   samples: s.samples,
                   resolutionPercent: s.resolutionPercent,
+                  ...(r.turntable && { turntable: r.turntable }),
                   output: framePath(pattern, frame, r.extension),
                 }),
               );
@@ -383,11 +394,15 @@ function exportOutput(s: ExportSettings, b: Branch, n: CheckedNode, ctx: PlanCon
 }
 
 function renderSetup(s: RenderSettings, file: Inspection, fail: (m: string) => void) {
+  if (s.turntable && s.camera) {
+    fail('a turntable renders from a camera of its own: leave settings.camera empty, or turn settings.turntable off');
+    return undefined;
+  }
   if (s.camera && !file.cameras.includes(s.camera)) {
     fail(`the file has no camera named '${s.camera}'; its cameras: ${file.cameras.join(', ') || 'none'}`);
     return undefined;
   }
-  if (!s.camera && !file.camera) {
+  if (!s.camera && !s.turntable && !file.camera) {
     fail(`scene '${file.scene}' has no active camera; name one in settings.camera`);
     return undefined;
   }
@@ -402,7 +417,16 @@ function renderSetup(s: RenderSettings, file: Inspection, fail: (m: string) => v
       return undefined;
     }
   }
-  return { frames, format, extension: imageExtension(format) };
+  const turntable = s.turntable ? turntableOrbit(frames, s) : undefined;
+  return { frames, format, extension: imageExtension(format), turntable };
+}
+
+/** The orbit spans the frames rendered, end to end, so the last frame is one step short of where the first is. */
+function turntableOrbit(frames: number[], s: RenderSettings): TurntableOrbit {
+  const first = frames.reduce((a, b) => Math.min(a, b));
+  const last = frames.reduce((a, b) => Math.max(a, b));
+  const step = frames.length > 1 ? (last - first) / (frames.length - 1) : 1;
+  return { first, span: last - first + step, turns: s.turntableTurns, elevation: s.turntableElevation };
 }
 
 function renderPattern(s: RenderSettings, b: Branch, n: CheckedNode, ctx: PlanContext): string {

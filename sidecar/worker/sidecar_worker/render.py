@@ -5,6 +5,7 @@ import time
 import bpy
 
 from . import scenes
+from .turntable import Turntable
 from .errors import TaskInputError
 
 # What users may call an engine, and the identifiers Blender versions use (EEVEE was BLENDER_EEVEE_NEXT in 4.2-4.4).
@@ -52,7 +53,8 @@ def _check_denoiser(scene):
 
 def apply_overrides(task):
     scene = scenes.scene_named(task.get("scene"))
-    scenes.use_camera(scene, task.get("camera"))
+    if not task.get("turntable"):  # a turntable brings its own camera (see render_frame)
+        scenes.use_camera(scene, task.get("camera"))
     if task.get("engine"):
         _set_engine(scene, task["engine"])
     if task.get("samples"):
@@ -104,9 +106,16 @@ def render_frame(task):
     scene.render.use_file_extension = False
     scene.render.filepath = path
     scene.frame_set(task["frame"])
-    started = time.monotonic()
-    result = bpy.ops.render.render(write_still=True, scene=scene.name)
-    seconds = time.monotonic() - started
+    turntable = Turntable(scene, task.get("scope")) if task.get("turntable") else None
+    try:
+        if turntable:
+            turntable.place(task["turntable"], task["frame"])
+        started = time.monotonic()
+        result = bpy.ops.render.render(write_still=True, scene=scene.name)
+        seconds = time.monotonic() - started
+    finally:
+        if turntable:
+            turntable.remove()
     if "FINISHED" not in result:
         raise RuntimeError("Blender did not finish rendering frame %d (%s)" % (task["frame"], ", ".join(result)))
     return {
