@@ -43,6 +43,21 @@ describe('render.submit on real Blender', () => {
     assert.equal(job.result?.rendered, 6);
     assert.equal(job.progress.done, 6);
     assert.ok(job.units.every((u) => u.attempts.length === 1 && u.attempts[0]!.outcome === 'done'));
+    // Workers keep Cycles' scene between frames (persistent data), and the pictures are plain -a's with it on too.
+    assert.ok(job.units.every((u) => (u.result as { persistentData?: boolean }).persistentData === true), 'persistent data on');
+    renderPlain(scene, join(dir, 'plain-persistent', '####'), 1, 6, undefined, { persistentData: true });
+    for (const name of names) {
+      assert.ok(samePixels(join(dir, 'sidecar', name), join(dir, 'plain-persistent', name)), `${name} differs from blender -a with persistent data`);
+    }
+  });
+
+  it('syncs the scene every frame when persistentData is false, with the same pictures', async () => {
+    const out = join(dir, 'no-persistent') + '/';
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-3', output: out, persistentData: false });
+    const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    assert.equal(job.state, 'completed', job.error);
+    assert.ok(job.units.every((u) => (u.result as { persistentData?: boolean }).persistentData === false));
+    for (const name of ['0001.png', '0002.png', '0003.png']) assert.ok(samePixels(join(out, name), join(dir, 'plain', name)), name);
   });
 
   it('skips frames already on disk, and renders them again with overwrite', async () => {

@@ -165,6 +165,7 @@ export class PipelineRunner implements JobRunner {
             ...(step.turntable && { turntable: step.turntable, scope: step.scope }),
             threads: this.threads(),
             device: unit.forceCpu ? 'CPU' : undefined,
+            persistentData: true,
           },
         };
     }

@@ -44,6 +44,14 @@ export const renderParams = z.strictObject({
   preRenderScript: z.string().min(1).optional().describe('A Python file run inside Blender once after the file opens (absolute path).'),
   temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
   cpuFallback: z.boolean().default(false).describe('A frame whose GPU ran out of memory is retried on the CPU.'),
+  persistentData: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Cycles keeps the scene (geometry, BVH, textures) between a worker's frames of this job, as Blender's " +
+        'render.use_persistent_data does: the same pictures, without syncing the scene again every frame; it holds ' +
+        'that memory while the worker has the job. false: every frame syncs the scene anew (for scenes near the memory limit).',
+    ),
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
   gn: gnJobParam.optional(),
   farm: farmParam.optional(),

@@ -155,20 +155,22 @@ export class RenderRunner implements JobRunner {
         threads: this.threads(),
         device: unit.forceCpu ? 'CPU' : undefined,
         preRenderScript: p.preRenderScript,
+        persistentData: p.persistentData,
       },
       label: unit.label,
       frame: unit.key,
     };
   }
 
-  async accept(job: JobRecord, unit: WorkUnit, _outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
+  async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
     const partial = partialPath(unit.output!, workerId);
     const check = await checkImage(partial);
     if (!check.ok) {
       return { ok: false, retryable: true, outcome: 'bad-output', reason: `${unit.label}: Blender reported success, but ${check.reason.replace(basename(partial), basename(unit.output!))}` };
     }
     renameSync(partial, unit.output!);
-    return { ok: true, output: unit.output!, result: { width: check.width, height: check.height, bytes: check.bytes } };
+    const persistentData = outcome.result.persistentData === true;
+    return { ok: true, output: unit.output!, result: { width: check.width, height: check.height, bytes: check.bytes, persistentData } };
   }
 
   discard(_job: JobRecord, unit: WorkUnit, workerId: string): void {

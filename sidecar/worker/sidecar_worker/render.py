@@ -78,6 +78,9 @@ def apply_overrides(task):
     if threads:
         scene.render.threads_mode = "FIXED"
         scene.render.threads = threads
+    # Cycles keeps the scene synced between this worker's frames of the job (the file is opened again for another job,
+    # which frees it): the same pictures, without the scene sync and BVH build every frame.
+    scene.render.use_persistent_data = bool(task.get("persistentData")) and scene.render.engine == "CYCLES"
     # The sidecar keeps its own books (which frames exist); placeholders would look like finished frames after a crash.
     scene.render.use_placeholder = False
     scene.render.use_overwrite = True
@@ -123,4 +126,5 @@ def render_frame(task):
         "path": path,
         "renderSeconds": seconds,
         "fileFormat": scene.render.image_settings.file_format,
+        "persistentData": scene.render.use_persistent_data,
     }
