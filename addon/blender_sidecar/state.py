@@ -378,6 +378,15 @@ def _set_state(job, data):
         job.result = data["result"]
 
 
+def _running_label(r):
+    """What a busy worker is on, with the frame's samples once Blender reports them: "Frame 12 (sample 9/16)"."""
+    label = str(r.get("label", ""))
+    s = r.get("samples")
+    if isinstance(s, dict) and isinstance(s.get("done"), int) and isinstance(s.get("total"), int):
+        return "{} (sample {}/{})".format(label, s["done"], s["total"])
+    return label
+
+
 def _set_progress(job, p):
     for name, key in (("total", "total"), ("done", "done"), ("skipped", "skipped"), ("failed", "failed")):
         if isinstance(p.get(key), int):
@@ -387,7 +396,7 @@ def _set_progress(job, p):
     if "etaSeconds" in p:
         job.eta = p["etaSeconds"]
     if isinstance(p.get("running"), list):
-        job.running = [str(r.get("label", "")) for r in p["running"] if isinstance(r, dict)]
+        job.running = [_running_label(r) for r in p["running"] if isinstance(r, dict)]
 
 
 def _set_output_from_result(job):

@@ -111,7 +111,8 @@ export class ProgressView {
         const w = this.workers.get(r.worker);
         const load = w ? `  CPU ${String(Math.round(w.cpuPercent)).padStart(3)}%  ${String(w.rssMB).padStart(5)} MB` : '';
         const secs = (Date.now() - Date.parse(r.startedAt)) / 1000;
-        lines.push(`  ${r.worker.padEnd(4)} ${r.label.padEnd(18)} ${duration(secs).padStart(5)}${load}`);
+        const samples = r.samples ? `  sample ${r.samples.done}/${r.samples.total}` : '';
+        lines.push(`  ${r.worker.padEnd(4)} ${r.label.padEnd(18)} ${duration(secs).padStart(5)}${load}${samples}`);
       }
     }
     if (p.nodes && !final) {

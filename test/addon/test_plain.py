@@ -197,11 +197,16 @@ class StateTest(unittest.TestCase):
                     "skipped": 0,
                     "failed": 0,
                     "etaSeconds": 3,
+                    "running": [
+                        {"worker": "w1", "label": "Frame 2", "samples": {"done": 9, "total": 16}},
+                        {"worker": "w2", "label": "Frame 3"},
+                    ],
                 }
             )
         )
         job = st.jobs["j-2"]
         self.assertEqual((job.state, job.progress, job.short_text()), ("running", 0.25, "1/4"))
+        self.assertEqual(job.running, ["Frame 2 (sample 9/16)", "Frame 3"], "a long frame shows its samples moving")
         st.apply(
             MsgProgress(
                 {

@@ -60,6 +60,22 @@ describe('render.submit on real Blender', () => {
     for (const name of ['0001.png', '0002.png', '0003.png']) assert.ok(samePixels(join(out, name), join(dir, 'plain', name)), name);
   });
 
+  it('shows a long frame\'s samples moving in job.progress, so it never looks hung', async () => {
+    const seen: Array<{ done: number; total: number }> = [];
+    await client.subscribe(['job.progress']);
+    const off = client.on('job.progress', (p) => {
+      for (const r of p.running) if (r.samples) seen.push(r.samples);
+    });
+    const out = join(dir, 'samples') + '/';
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '3', output: out, samples: 3000, resolutionPercent: 50, engine: 'cycles' });
+    const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    off();
+    assert.equal(job.state, 'completed', job.error);
+    assert.ok(seen.length > 0, 'some job.progress carried the frame\'s samples');
+    assert.ok(seen.every((s) => s.total === 3000 && s.done >= 0 && s.done <= 3000), JSON.stringify(seen));
+    assert.ok(seen.every((s, i) => i === 0 || s.done >= seen[i - 1]!.done), `samples only go up: ${JSON.stringify(seen)}`);
+  });
+
   it('skips frames already on disk, and renders them again with overwrite', async () => {
     const out = join(dir, 'skip');
     mkdirSync(out, { recursive: true });

@@ -8,8 +8,9 @@ import type { JobStore } from '../../sidecar/domain/jobs/job-store.js';
 import type { TaskOutcome } from '../../sidecar/domain/workers/blender-worker.js';
 import type { WorkerPool } from '../../sidecar/domain/workers/pool.js';
 
-/** A worker that answers each task at once (on the next turn), ok unless the test says the label fails. */
-class FakeWorker {
+/** A worker that answers each task at once (on the next turn), ok unless the test says the label fails. Its output
+ * events (which the scheduler reads render samples from) never fire. */
+class FakeWorker extends EventEmitter {
   state: 'idle' | 'busy' = 'idle';
   openFile: string | undefined;
   openJobKey: string | undefined;
@@ -21,7 +22,9 @@ class FakeWorker {
     readonly id: string,
     readonly pid: number,
     private readonly pool: FakePool,
-  ) {}
+  ) {
+    super();
+  }
   run(task: Record<string, unknown>, current: { label: string }): Promise<TaskOutcome> {
     this.state = 'busy';
     this.current = { startedAt: Date.now() };

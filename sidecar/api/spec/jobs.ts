@@ -52,6 +52,10 @@ export const RunningUnit = z.object({
   key: z.number().nullable(),
   label: z.string(),
   startedAt: z.string(),
+  samples: z
+    .object({ done: z.number().int(), total: z.number().int() })
+    .optional()
+    .describe("The frame's render samples so far, as Blender reports them (Cycles, EEVEE); absent until it reports any."),
 });
 
 export const JobProgress = z.object({

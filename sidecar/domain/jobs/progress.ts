@@ -3,6 +3,7 @@
  * is on, the rate over the last minute and the ETA it gives, and per-node counts for pipelines.
  */
 import { countUnits, TERMINAL, type JobRecord, type JobState, type NodeProgress } from './job.js';
+import type { SampleProgress } from '../render/render-stats.js';
 import type { JobRunner } from './runner.js';
 
 export interface RunningUnit {
@@ -11,6 +12,8 @@ export interface RunningUnit {
   key: number | null;
   label: string;
   startedAt: string;
+  /** A rendering frame's samples, once Blender reports them. */
+  samples?: SampleProgress;
 }
 
 export interface JobProgress {

@@ -13,6 +13,7 @@ import type { JobStore } from './job-store.js';
 import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
 import { jobProgress, type JobProgress } from './progress.js';
 
+import { parseSamples, type SampleProgress } from '../render/render-stats.js';
 export type { JobProgress, RunningUnit } from './progress.js';
 import type { AlertCenter } from '../alerts/alerts.js';
 import { backoffSeconds, classifyDeath, classifyTaskError, type Classification } from './classify.js';
@@ -31,6 +32,9 @@ interface Task {
   request: TaskRequest;
   worker: BlenderWorker;
   attempt: Attempt | undefined;
+  /** The frame's samples so far (render tasks), and the listener that reads them from the worker's output. */
+  samples?: SampleProgress;
+  stopWatching?: () => void;
 }
 
 interface LiveJob {
@@ -45,9 +49,12 @@ interface LiveJob {
   finishTimes: number[];
   last?: JobProgress['last'];
   progressQueued: boolean;
+  /** When samples last moved the job's progress: they come many times a second, notifications at most twice. */
+  samplesEmittedAt?: number;
 }
 
 const SUPERVISE_MS = 250;
+const SAMPLES_EMIT_MS = 500;
 
 export interface SchedulerOptions {
   /** Worker deaths within `crashLoopWindowMs` that make the pool rest (default 3 in 60 s). */
@@ -433,6 +440,7 @@ export class Scheduler {
       record.startedAt ??= new Date().toISOString();
       this.setState(record, 'running');
     }
+    this.watchSamples(job, task);
     w.openFile = file.blendFile;
     w.openJobKey = file.jobKey;
     w.run({ ...request.payload, id, kind: String(request.payload.kind), blendFile: file.blendFile, jobKey: file.jobKey, gn: file.gn }, { label: request.label, jobId: record.id, frame: request.frame }).then(
@@ -446,6 +454,7 @@ export class Scheduler {
 
   private async taskEnded(job: LiveJob, task: Task, result: TaskOutcome | unknown) {
     job.tasks.delete(task.id);
+    task.stopWatching?.();
     this.alerts?.resolve(`memory-near:${task.worker.id}`);
     const record = job.record;
     if (TERMINAL.has(record.state)) {
@@ -669,6 +678,21 @@ export class Scheduler {
     });
   }
 
+  /** A long frame shows its samples moving (job.progress running[].samples), so it never looks hung. */
+  private watchSamples(job: LiveJob, task: Task) {
+    const onOutput = (line: string) => {
+      const samples = parseSamples(line);
+      if (!samples) return;
+      task.samples = samples;
+      const now = Date.now();
+      if (now - (job.samplesEmittedAt ?? 0) < SAMPLES_EMIT_MS) return;
+      job.samplesEmittedAt = now;
+      this.queueProgress(job);
+    };
+    task.worker.on('output', onOutput);
+    task.stopWatching = () => task.worker.off('output', onOutput);
+  }
+
   private emitProgress(job: LiveJob) {
     this.events.progress(job.record, this.computeProgress(job.record, job));
   }
@@ -683,6 +707,7 @@ export class Scheduler {
         key: t.unit?.key ?? null,
         label: t.request.label,
         startedAt: t.worker.current ? new Date(t.worker.current.startedAt).toISOString() : new Date().toISOString(),
+        ...(t.samples && { samples: t.samples }),
       })),
     });
   }

@@ -92,17 +92,20 @@ _heartbeat = {"at": 0.0}
 
 
 def _render_stats(stats, *args):
-    # Render progress, at most every 2 s. Blender 5.x prints nothing while a script renders, and the sidecar takes
-    # silence for a hang; these lines come from the renderer itself, so a real hang still stays silent.
+    # Render progress, at most every 2 s (every 0.5 s while samples move: the sidecar shows them). Blender 5.x prints
+    # nothing while a script renders, and the sidecar takes silence for a hang; these lines come from the renderer
+    # itself, so a real hang still stays silent. (3.x passes None here, but prints its own "Sample n/m" lines.)
     now = time.monotonic()
-    if now - _heartbeat["at"] >= 2.0:
+    text = str(stats)
+    if now - _heartbeat["at"] >= (0.5 if "Sample" in text or "samples" in text else 2.0):
         _heartbeat["at"] = now
-        print("[render] %s" % str(stats).strip(), flush=True)
+        print("[render] %s" % text.strip(), flush=True)
 
 
 def render_frame(task):
     if _render_stats not in bpy.app.handlers.render_stats:
         bpy.app.handlers.render_stats.append(_render_stats)
+    _heartbeat["at"] = 0.0  # each frame's first stats line is printed
     scene = apply_overrides(task)
     path = task["path"]
     os.makedirs(os.path.dirname(path), exist_ok=True)
