@@ -88,7 +88,7 @@ def apply_overrides(task):
     return scene
 
 
-_heartbeat = {"at": 0.0}
+_heartbeat = {"at": 0.0, "samples_at": 0.0}
 
 
 def _render_stats(stats, *args):
@@ -97,15 +97,18 @@ def _render_stats(stats, *args):
     # itself, so a real hang still stays silent. (3.x passes None here, but prints its own "Sample n/m" lines.)
     now = time.monotonic()
     text = str(stats)
-    if now - _heartbeat["at"] >= (0.5 if "Sample" in text or "samples" in text else 2.0):
+    samples = "Sample" in text or "samples" in text
+    if now - _heartbeat["samples_at" if samples else "at"] >= (0.5 if samples else 2.0):
         _heartbeat["at"] = now
+        if samples:
+            _heartbeat["samples_at"] = now
         print("[render] %s" % text.strip(), flush=True)
 
 
 def render_frame(task):
     if _render_stats not in bpy.app.handlers.render_stats:
         bpy.app.handlers.render_stats.append(_render_stats)
-    _heartbeat["at"] = 0.0  # each frame's first stats line is printed
+    _heartbeat.update(at=0.0, samples_at=0.0)  # each frame's first stats line, and first samples, are printed
     scene = apply_overrides(task)
     path = task["path"]
     os.makedirs(os.path.dirname(path), exist_ok=True)
