@@ -16,6 +16,8 @@ import { AlertCenter } from './domain/alerts/alerts.js';
 import { watchDisks } from './domain/alerts/disk-watch.js';
 import { TERMINAL } from './domain/jobs/job.js';
 import { FarmExecutor } from './domain/farm/farm-executor.js';
+import { FlamencoFarm } from './domain/farm/flamenco/flamenco-farm.js';
+import { SlurmFarm, type SlurmOptions } from './domain/farm/slurm/slurm-farm.js';
 import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
@@ -71,6 +73,8 @@ export interface SidecarOptions {
   flamencoUrl?: string;
   /** How often a farm job is polled (default 2 s). */
   farmPollMs?: number;
+  /** Slurm: defaults for `farm: {kind: "slurm"}` jobs, where the commands are, and which storage the nodes share. */
+  slurm?: Omit<SlurmOptions, 'log' | 'pollMs'>;
   /** Called once the sidecar has stopped on request (sidecar.stop): `serve` exits then. */
   onStopped?: (reason: string) => void;
   /** Disk watch thresholds (tests lower them). */
@@ -160,7 +164,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     log: (level, message) => log[level](message),
   });
   const jobStore = new JobStore(stateDir);
-  const farm = new FarmExecutor({ defaultUrl: options.flamencoUrl, pollMs: options.farmPollMs, log: (level, message) => log[level](message) });
+  const farmLog = (level: 'info' | 'warn', message: string) => log[level](message);
+  const farm = new FarmExecutor([
+    new FlamencoFarm({ defaultUrl: options.flamencoUrl, pollMs: options.farmPollMs, log: farmLog }),
+    new SlurmFarm({ ...options.slurm, pollMs: options.farmPollMs, log: farmLog }),
+  ]);
   const sync = openSyncStore(stateDir, (message) => log.warn(message));
   const scheduler = new Scheduler(
     pool,

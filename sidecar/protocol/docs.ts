@@ -25,6 +25,15 @@ function fieldsTable(props: Record<string, Schema>, required: string[], prefix =
     if (inner?.type === 'object' && inner.properties && prefix.split('.').length < 3) {
       rows.push(...fieldsTable(inner.properties, inner.required ?? [], `${prefix}${name}${s.type === 'array' ? '[]' : ''}.`));
     }
+    // A union of objects told apart by a constant `kind` (render.submit's farm): each variant's fields, marked with it.
+    for (const variant of (s.oneOf ?? s.anyOf ?? []) as Schema[]) {
+      const kind = variant.properties?.kind?.const;
+      if (variant.type !== 'object' || kind === undefined) continue;
+      for (const row of fieldsTable(variant.properties, variant.required ?? [], `${prefix}${name}.`)) {
+        if (row.startsWith(`| \`${prefix}${name}.kind\``)) rows.push(row);
+        else rows.push(row.replace(/^(\|[^|]*\|[^|]*\|[^|]*\| )/, `$1(kind ${JSON.stringify(kind)}) `));
+      }
+    }
   }
   return rows;
 }

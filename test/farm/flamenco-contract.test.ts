@@ -12,10 +12,10 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { ErrorCode, SidecarError } from '../../sidecar/errors.js';
 import { FarmError } from '../../sidecar/domain/farm/farm-error.js';
-import { FlamencoClient } from '../../sidecar/domain/farm/flamenco-client.js';
-import { FlamencoFollower, type FollowedProgress } from '../../sidecar/domain/farm/flamenco-follower.js';
-import { buildSubmittedJob, type FarmRenderParams, SIMPLE_BLENDER_RENDER, STATE_OF, submitRender } from '../../sidecar/domain/farm/flamenco-job.js';
-import { COMPONENTS, ENDPOINTS, SubmittedJob } from '../../sidecar/domain/farm/flamenco-schemas.js';
+import { FlamencoClient } from '../../sidecar/domain/farm/flamenco/flamenco-client.js';
+import { FlamencoFollower, type FollowedProgress } from '../../sidecar/domain/farm/flamenco/flamenco-follower.js';
+import { buildSubmittedJob, type FarmRenderParams, SIMPLE_BLENDER_RENDER, STATE_OF, submitRender } from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
+import { COMPONENTS, ENDPOINTS, SubmittedJob } from '../../sidecar/domain/farm/flamenco/flamenco-schemas.js';
 import { FlamencoStandin } from '../helpers/flamenco-standin.js';
 
 const SPEC_PATH = process.env.FLAMENCO_OPENAPI ?? fileURLToPath(new URL('../../../shared/specs/flamenco-openapi.yaml', import.meta.url));

@@ -1,5 +1,5 @@
 /**
- * The pure half of the Flamenco hand-off (sidecar/domain/farm/flamenco-job.ts and flamenco-settings.ts): our render
+ * The pure half of the Flamenco hand-off (sidecar/domain/farm/flamenco/flamenco-job.ts and flamenco-settings.ts): our render
  * params as a SubmittedJob, Flamenco's statuses and steps as our states and frame counts, and the settings check.
  */
 import assert from 'node:assert/strict';
@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InvalidInputError } from '../../sidecar/errors.js';
-import { buildSubmittedJob, type FarmRenderParams, mapState, progressOf, refuseUnmappable } from '../../sidecar/domain/farm/flamenco-job.js';
-import type { AvailableJobType, Job } from '../../sidecar/domain/farm/flamenco-schemas.js';
-import { settingsProblems } from '../../sidecar/domain/farm/flamenco-settings.js';
+import { buildSubmittedJob, type FarmRenderParams, mapState, progressOf, refuseUnmappable } from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
+import type { AvailableJobType, Job } from '../../sidecar/domain/farm/flamenco/flamenco-schemas.js';
+import { settingsProblems } from '../../sidecar/domain/farm/flamenco/flamenco-settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flamenco-job-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

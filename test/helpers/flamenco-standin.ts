@@ -19,7 +19,7 @@ import {
   type JobStatus,
   JobStatusChange,
   SubmittedJob,
-} from '../../sidecar/domain/farm/flamenco-schemas.js';
+} from '../../sidecar/domain/farm/flamenco/flamenco-schemas.js';
 
 export interface StandinRequest {
   method: string;

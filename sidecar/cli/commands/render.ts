@@ -25,7 +25,9 @@ export const renderCommand: Command = {
     'timeout-s': { type: 'string', valueName: 'S', description: 'A worker silent this long is hung (default 600).' },
     'max-retries': { type: 'string', valueName: 'N', description: 'Retries per frame after a crash or hang (default 2).' },
     'memory-limit-mb': { type: 'string', valueName: 'MB', description: 'Kill a worker over this much memory.' },
-    farm: { type: 'string', valueName: 'URL|default', description: 'Render on the Flamenco manager at URL ("default": the sidecar\'s --flamenco-url) instead of the local pool; needs --frames and --scene.' },
+    farm: { type: 'string', valueName: 'slurm|URL|default', description: 'Render on a farm instead of the local pool: "slurm" (the Slurm cluster of the sidecar\'s machine, with its --slurm-* defaults), or the Flamenco manager at URL ("default": the sidecar\'s --flamenco-url). Needs --frames (and --scene for Flamenco).' },
+    'chunk-size': { type: 'string', valueName: 'N', description: 'Farm jobs: frames per farm task.' },
+    partition: { type: 'string', valueName: 'NAME', description: 'Slurm jobs: the partition (default: the sidecar\'s --slurm-partition, else the cluster\'s).' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
     blender: { type: 'string', valueName: 'PATH', description: 'Blender for an embedded sidecar.' },
@@ -55,7 +57,7 @@ export const renderCommand: Command = {
       timeoutS: intFlag(values, 'timeout-s', { min: 1 }),
       maxRetries: intFlag(values, 'max-retries', { min: 0, max: 20 }),
       memoryLimitMB: intFlag(values, 'memory-limit-mb', { min: 64 }),
-      farm: values.farm === undefined ? undefined : { kind: 'flamenco' as const, ...(values.farm === 'default' ? {} : { url: values.farm as string }) },
+      farm: farmOf(values),
     };
     const conn = await connectOrStart({
       stateDir: values['state-dir'] as string | undefined,
@@ -83,3 +85,16 @@ export const renderCommand: Command = {
     }
   },
 };
+
+/** --farm slurm|URL|default with --chunk-size and --partition, as render.submit's `farm` field. */
+function farmOf(values: Record<string, unknown>) {
+  const farm = values.farm as string | undefined;
+  const chunkSize = intFlag(values, 'chunk-size', { min: 1, max: 10_000 });
+  if (farm === undefined) {
+    if (chunkSize !== undefined || values.partition !== undefined) throw new UsageError('--chunk-size and --partition are for farm jobs: add --farm slurm (or --farm URL)');
+    return undefined;
+  }
+  if (farm === 'slurm') return { kind: 'slurm' as const, chunkSize, partition: values.partition as string | undefined };
+  if (values.partition !== undefined) throw new UsageError('--partition is for --farm slurm; a Flamenco manager has no partitions');
+  return { kind: 'flamenco' as const, chunkSize, ...(farm === 'default' ? {} : { url: farm }) };
+}

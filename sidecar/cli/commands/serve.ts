@@ -1,6 +1,7 @@
 import { startSidecar } from '../../app.js';
 import type { LogLevel } from '../../log.js';
 import { intFlag, UsageError, type Command } from '../command.js';
+import { slurmFlags } from './slurm-flags.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -20,6 +21,19 @@ export const serveCommand: Command = {
     warm: { type: 'boolean', description: 'Start the workers now, not with the first job (then kept until --idle-retire).' },
     'idle-retire': { type: 'string', valueName: 'SECONDS', description: 'Stop a worker idle this long (default 600).' },
     'flamenco-url': { type: 'string', valueName: 'URL', description: 'The Flamenco manager that render jobs with farm: {kind: "flamenco"} go to.' },
+    'slurm-partition': { type: 'string', valueName: 'NAME', description: 'Slurm: the partition farm: {kind: "slurm"} jobs go to unless they name one (default: the cluster\'s).' },
+    'slurm-account': { type: 'string', valueName: 'NAME', description: 'Slurm: the account charged unless a job names one.' },
+    'slurm-qos': { type: 'string', valueName: 'NAME', description: 'Slurm: the QOS unless a job names one.' },
+    'slurm-time-limit': { type: 'string', valueName: 'TIME', description: 'Slurm: the time limit per task unless a job names one (minutes, or [days-]hours:minutes:seconds).' },
+    'slurm-chunk-size': { type: 'string', valueName: 'N', description: 'Slurm: frames per array task unless a job says (default 1).' },
+    'slurm-max-parallel': { type: 'string', valueName: 'N', description: 'Slurm: at most this many tasks of a job at once unless a job says.' },
+    'slurm-cpus-per-task': { type: 'string', valueName: 'N', description: 'Slurm: CPUs per task unless a job says.' },
+    'slurm-mem-per-cpu': { type: 'string', valueName: 'SIZE', description: 'Slurm: memory per CPU unless a job says, e.g. 4G.' },
+    'slurm-gres': { type: 'string', valueName: 'LIST', description: 'Slurm: generic resources per task unless a job says, e.g. gpu:1.' },
+    'slurm-blender': { type: 'string', valueName: 'PATH', description: 'Slurm: the Blender executable on the nodes (default: blender on their PATH).' },
+    'slurm-bin': { type: 'string', valueName: 'DIR', description: 'Slurm: the folder with sbatch, squeue and scancel (default: PATH).' },
+    'slurm-shared': { type: 'string', multiple: true, valueName: 'DIR', description: 'Slurm: a folder the nodes share, at the same path (repeatable); jobs with paths elsewhere are refused.' },
+    'farm-dir': { type: 'string', valueName: 'DIR', description: 'Where the files farm nodes need (worker scripts, job script, logs) go, on shared storage (default: .sidecar-farm/ beside each job\'s frames).' },
     'parent-pid': { type: 'string', valueName: 'PID', description: 'Stop when this process exits (the add-on passes Blender\'s pid).' },
   },
   epilog: 'Example:\n  blender-sidecar serve --port 8765\n  blender-sidecar call sidecar.info',
@@ -47,6 +61,7 @@ export const serveCommand: Command = {
       idleRetireMs: idleRetire === undefined ? undefined : idleRetire * 1000,
       onStopped: (reason) => stopRequested?.(reason),
       flamencoUrl: values['flamenco-url'] as string | undefined,
+      slurm: slurmFlags(values),
     });
     // Signal handlers go in before the address is printed: whoever reads that line may signal at once.
     const stopped = new Promise<void>((resolve) => {

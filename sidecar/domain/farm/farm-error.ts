@@ -5,14 +5,16 @@
 import { SidecarError } from '../../errors.js';
 
 export interface FarmErrorData {
-  farm: 'flamenco';
-  /** The manager's base URL, as configured. */
-  url: string;
+  farm: 'flamenco' | 'slurm';
+  /** The manager's base URL, as configured (Flamenco). */
+  url?: string;
+  /** The command that said no, as run (Slurm: `sbatch ...`). */
+  command?: string;
   /** What the sidecar was doing: 'fetch the job type', 'check the job', 'submit the job', ... */
   operation: string;
   /** The HTTP status, when the manager answered. */
   httpStatus?: number;
-  /** The manager's own message (its `Error.message`), when it sent one. */
+  /** The farm's own words (the manager's `Error.message`, sbatch's stderr), when it said something. */
   reason?: string;
   /** Settings that no longer fit a changed job type. */
   problems?: string[];

@@ -156,14 +156,22 @@ export class Scheduler {
       },
       progress: (done) => {
         if (TERMINAL.has(record.state)) return;
-        record.units.forEach((u, i) => (u.state = i < done ? 'done' : 'pending'));
+        // A farm that only counts frames (Flamenco) says how many; one that keeps per-frame books (Slurm) set them.
+        if (done !== undefined) record.units.forEach((u, i) => (u.state = i < done ? 'done' : 'pending'));
         this.store.save(record);
         this.events.progress(record, this.computeProgress(record, undefined));
       },
       finish: (state, error) => {
         if (TERMINAL.has(record.state)) return;
-        if (state === 'completed') for (const u of record.units) u.state = 'done';
-        record.result = { frames: record.units.length, rendered: record.units.filter((u) => u.state === 'done').length, farmJobId: record.plan?.farmJobId };
+        if (state === 'completed') for (const u of record.units) if (u.state !== 'skipped') u.state = 'done';
+        record.result = {
+          frames: record.units.length,
+          rendered: record.units.filter((u) => u.state === 'done').length,
+          skipped: record.units.filter((u) => u.state === 'skipped').length,
+          failed: record.units.filter((u) => u.state === 'failed').length,
+          farmJobId: record.plan?.farmJobId,
+          outputPattern: record.plan?.outputPattern,
+        };
         this.finish(record, state, error);
         this.events.progress(record, this.computeProgress(record, undefined));
       },
@@ -698,6 +706,8 @@ export class Scheduler {
   }
 
   private computeProgress(record: JobRecord, job: LiveJob | undefined): JobProgress {
+    // A farm job has no local workers: what it knows of its progress (rates, running tasks) comes from its farm.
+    if (!job && record.plan?.farm) return jobProgress(record, this.runners.get(record.kind), this.options.farm?.live(record));
     return jobProgress(record, this.runners.get(record.kind), job && {
       finishTimes: job.finishTimes,
       last: job.last,

@@ -57,6 +57,11 @@ def _run(task, handlers):
     return result
 
 
+def run_task(task):
+    """Runs one task as the loop would (the file opened, sync values and pre-render script applied); for farm tasks."""
+    return _run(task, _handlers())
+
+
 def _error_reply(task_id, err):
     if isinstance(err, TaskInputError):
         return {"type": "result", "id": task_id, "ok": False, "error": {"kind": "input", "message": str(err)}}

@@ -3,8 +3,8 @@
  * against the project's schemas before it is used, and everything that goes wrong becomes one `FarmError` whose
  * message a user can act on. The client holds no state between calls: following a job is flamenco-follower.ts's work.
  */
-import { ErrorCode } from '../../errors.js';
-import { FarmError, type FarmErrorData } from './farm-error.js';
+import { ErrorCode } from '../../../errors.js';
+import { FarmError, type FarmErrorData } from '../farm-error.js';
 import {
   AvailableJobType,
   ENDPOINTS,

@@ -3,9 +3,9 @@
  * Flamenco pushes updates over Socket.IO too, but polling needs no second protocol, survives a manager restart, and
  * a job's progress changes on the scale of seconds.
  */
-import { ErrorCode } from '../../errors.js';
-import { TERMINAL } from '../jobs/job.js';
-import { FarmError } from './farm-error.js';
+import { ErrorCode } from '../../../errors.js';
+import { TERMINAL } from '../../jobs/job.js';
+import { FarmError } from '../farm-error.js';
 import type { FlamencoClient } from './flamenco-client.js';
 import { type FarmProgress, progressOf } from './flamenco-job.js';
 

@@ -4,14 +4,14 @@
  * `submitRender` is pure, so a request that cannot go to a farm is refused before any HTTP call.
  */
 import { basename, dirname } from 'node:path';
-import { InvalidInputError } from '../../errors.js';
-import type { JobState, Priority } from '../jobs/job.js';
-import type { JobProgress } from '../jobs/scheduler.js';
-import { formatFrames } from '../render/frame-range.js';
-import { resolveOutputPattern } from '../render/output-path.js';
-import { normalizeImageFormat } from '../render/render-request.js';
-import { imageExtension } from '../verify/image.js';
-import { FarmError } from './farm-error.js';
+import { InvalidInputError } from '../../../errors.js';
+import type { JobState, Priority } from '../../jobs/job.js';
+import type { JobProgress } from '../../jobs/scheduler.js';
+import { formatFrames } from '../../render/frame-range.js';
+import { resolveOutputPattern } from '../../render/output-path.js';
+import { normalizeImageFormat } from '../../render/render-request.js';
+import { imageExtension } from '../../verify/image.js';
+import { FarmError } from '../farm-error.js';
 import type { FlamencoClient } from './flamenco-client.js';
 import type { Job, JobStatus, SubmittedJob } from './flamenco-schemas.js';
 import { settingsProblems } from './flamenco-settings.js';

@@ -1,0 +1,243 @@
+/**
+ * Follows one Slurm job array until every chunk has ended: asks squeue where each task stands, takes the frames the
+ * tasks finished from disk (checked as the local pool checks a frame, then renamed to their final names), resubmits
+ * the missing frames of failed tasks up to `maxRetries`, and reports it all to the job's host. Everything it needs is
+ * in the job's plan and on disk, so a restarted sidecar picks the job up where it was.
+ *
+ * squeue is asked first, the disk second: a task that squeue says ended has written all it will write.
+ */
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import { describeError } from '../../../errors.js';
+import type { Attempt, AttemptOutcome, JobRecord, WorkUnit } from '../../jobs/job.js';
+import type { LiveProgress, RunningUnit } from '../../jobs/progress.js';
+import { checkImage } from '../../verify/image.js';
+import type { ExternalJobHost } from '../farm.js';
+import { frameFiles, logPath, logTail } from './job-files.js';
+import type { SlurmCommands, TaskState } from './slurm-commands.js';
+import { arraySpec, taskName, type SlurmChunk, type SlurmPlan } from './slurm-plan.js';
+import { endOf, phaseOf, waitingWords } from './slurm-states.js';
+
+export interface FollowerOptions {
+  pollMs: number;
+  log: (level: 'info' | 'warn', message: string) => void;
+}
+
+/** Polls in a row that may fail (slurmctld restarting, say) before the job fails with the reason. */
+const MAX_MISSED_POLLS = 10;
+
+export class SlurmFollower {
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private readonly plan: SlurmPlan;
+  private readonly units: Map<number, WorkUnit>;
+
+  constructor(
+    private readonly record: JobRecord,
+    private readonly host: ExternalJobHost,
+    private readonly commands: SlurmCommands,
+    private readonly options: FollowerOptions,
+  ) {
+    this.plan = record.plan as SlurmPlan;
+    this.units = new Map(record.units.map((u) => [u.key, u]));
+  }
+
+  /** Polls until the job ends (and reports how) or `stop()` is called. Never rejects. */
+  async run(): Promise<void> {
+    let missed = 0;
+    while (!this.stopped) {
+      try {
+        const ended = await this.poll();
+        missed = 0;
+        if (ended) return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (++missed > MAX_MISSED_POLLS) {
+          this.host.finish('failed', `the sidecar lost track of Slurm job ${this.plan.farmJobId}: ${describeError(err)}; the job may still run on the cluster`);
+          return;
+        }
+        this.options.log('warn', `job ${this.record.id}: ${describeError(err)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  live(): LiveProgress {
+    const finishTimes = this.record.units.flatMap((u) => u.attempts.filter((a) => a.outcome === 'done' && a.endedAt).map((a) => Date.parse(a.endedAt!)));
+    const running: RunningUnit[] = this.plan.chunks
+      .filter((c) => c.state === 'running')
+      .map((c) => {
+        const unit = c.frames.map((f) => this.units.get(f)!).find((u) => u.state === 'running' || u.state === 'pending');
+        const open = unit?.attempts.at(-1);
+        return { worker: `slurm ${taskName(c.jobIds.at(-1)!, c.index)}`, pid: 0, key: unit?.key ?? null, label: unit?.label ?? `chunk ${c.index}`, startedAt: open?.startedAt ?? new Date().toISOString() };
+      });
+    return { finishTimes: finishTimes.sort((a, b) => a - b), running };
+  }
+
+  /** One round; true when the job has ended (and was reported). */
+  private async poll(): Promise<boolean> {
+    const active = this.plan.chunks.filter((c) => c.state !== 'ended');
+    const states = new Map<string, TaskState[] | undefined>();
+    for (const id of new Set(active.map((c) => c.jobIds.at(-1)!))) states.set(id, await this.commands.tasks(id));
+    if (this.stopped) return true;
+    let changed = await this.collectFrames();
+    const retry: SlurmChunk[] = [];
+    for (const chunk of active) {
+      const jobId = chunk.jobIds.at(-1)!;
+      const tasks = states.get(jobId);
+      const task = tasks?.find((t) => t.taskId === chunk.index);
+      changed = this.advance(chunk, jobId, tasks === undefined ? undefined : task, retry) || changed;
+      if (this.plan.canceled) return true;
+    }
+    if (retry.length > 0) {
+      await this.resubmit(retry);
+      changed = true;
+    }
+    if (this.record.units.some((u) => u.state === 'running')) this.host.started();
+    if (changed) this.host.progress(undefined, this.activity());
+    if (this.plan.chunks.every((c) => c.state === 'ended')) {
+      const failed = this.record.units.find((u) => u.state === 'failed');
+      this.host.finish(failed ? 'failed' : 'completed', failed ? failed.error : undefined);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Moves one chunk on from what squeue says of its task (undefined task: Slurm does not know the job any more, or
+   * lists no such task). Returns whether anything changed.
+   */
+  private advance(chunk: SlurmChunk, jobId: string, task: TaskState | undefined, retry: SlurmChunk[]): boolean {
+    const name = taskName(jobId, chunk.index);
+    const open = chunk.frames.map((f) => this.units.get(f)!).filter((u) => u.state === 'pending' || u.state === 'running');
+    const phase = task ? phaseOf(task.state) : 'ended';
+    if (phase === 'waiting') {
+      const words = waitingWords(task!.state, task!.reason);
+      const was = chunk.waiting;
+      chunk.state = 'waiting';
+      chunk.waiting = words;
+      return was !== words;
+    }
+    if (phase === 'running') {
+      const was = chunk.state;
+      chunk.state = 'running';
+      chunk.waiting = undefined;
+      for (const u of open) {
+        u.state = 'running';
+        attemptOf(u, name);
+      }
+      return was !== 'running';
+    }
+    // Ended (or gone): its frames are on disk by now, or they never will be from this task.
+    chunk.state = 'ended';
+    chunk.waiting = undefined;
+    if (open.length === 0) return true;
+    const end = task ? endOf(task.state) : { kind: 'failed' as const, outcome: 'lost' as AttemptOutcome, words: 'is no longer known to Slurm (it ended while nobody watched, or the cluster was restarted)' };
+    if (end.kind === 'canceled' && !this.plan.canceled) {
+      this.plan.canceled = true;
+      for (const u of open) closeAttempt(u, name, 'canceled', `the Slurm task ${name} ${end.words}`);
+      this.host.finish('canceled', `the Slurm job ${jobId} ${end.words}`);
+      return true;
+    }
+    const log = logPath(this.plan.farmDir, jobId, chunk.index);
+    const tail = logTail(log);
+    const why =
+      end.kind === 'completed'
+        ? `the Slurm task ${name} ended without writing it`
+        : `the Slurm task ${name} ${end.words}${tail ? `; its log (${log}) ends: ${tail}` : ''}`;
+    const outcome: AttemptOutcome = end.kind === 'completed' ? 'bad-output' : /Traceback|Error:/.test(tail) ? 'python-error' : end.outcome;
+    const retriesLeft = chunk.jobIds.length - 1 < this.plan.maxRetries;
+    for (const u of open) {
+      closeAttempt(u, name, outcome, `${u.label}: ${why}`);
+      if (retriesLeft) u.state = 'pending';
+      else {
+        u.state = 'failed';
+        u.error = `${u.label} failed after ${chunk.jobIds.length} tries: ${why}`;
+      }
+    }
+    if (retriesLeft) retry.push(chunk);
+    return true;
+  }
+
+  /** Takes the frames the tasks have finished: checked like a local frame, then renamed into place. */
+  private async collectFrames(): Promise<boolean> {
+    let changed = false;
+    for (const chunk of this.plan.chunks) {
+      for (const frame of chunk.frames) {
+        const unit = this.units.get(frame)!;
+        if (unit.state === 'done' || unit.state === 'failed' || unit.state === 'skipped') continue;
+        const files = frameFiles(unit.output!);
+        const name = taskName(chunk.jobIds.at(-1) ?? '?', chunk.index);
+        if (!existsSync(files.rendered)) {
+          // Renamed before a restart, but not yet saved as done.
+          if (existsSync(files.final) && (await checkImage(files.final)).ok) changed = this.frameDone(unit, name) || changed;
+          continue;
+        }
+        const check = await checkImage(files.rendered);
+        if (check.ok) {
+          renameSync(files.rendered, files.final);
+          unit.result = { width: check.width, height: check.height, bytes: check.bytes };
+          this.frameDone(unit, name);
+        } else {
+          rmSync(files.rendered, { force: true });
+          closeAttempt(unit, name, 'bad-output', `${unit.label}: Blender reported success, but ${check.reason.replace(basename(files.rendered), basename(files.final))}`);
+          unit.state = 'pending';
+        }
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private frameDone(unit: WorkUnit, name: string): boolean {
+    const attempt = closeAttempt(unit, name, 'done');
+    unit.state = 'done';
+    unit.error = undefined;
+    unit.seconds = Math.max(0, (Date.parse(attempt.endedAt!) - Date.parse(attempt.startedAt)) / 1000);
+    return true;
+  }
+
+  /** One new array for every chunk that needs another try; its tasks skip the frames already on disk. */
+  private async resubmit(chunks: SlurmChunk[]): Promise<void> {
+    const indices = chunks.map((c) => c.index);
+    const args = [...this.plan.sbatchArgs, `--array=${arraySpec(indices, this.plan.maxParallel)}`, this.plan.script];
+    const jobId = await this.commands.sbatch(args);
+    for (const c of chunks) {
+      c.jobIds.push(jobId);
+      c.state = 'waiting';
+    }
+    this.options.log('info', `job ${this.record.id}: chunks ${indices.join(', ')} resubmitted as Slurm job ${jobId}`);
+  }
+
+  private activity(): string {
+    const waiting = this.plan.chunks.filter((c) => c.state === 'waiting' && c.waiting).map((c) => c.waiting!);
+    const running = this.plan.chunks.filter((c) => c.state === 'running').length;
+    return running > 0 ? `${running} Slurm tasks running` : waiting[0] ? `Slurm tasks ${waiting[0]}` : '';
+  }
+}
+
+/** The unit's attempt on this task, opened now if the sidecar had not seen it run (it ran while nobody watched). */
+function attemptOf(unit: WorkUnit, worker: string): Attempt {
+  const last = unit.attempts.at(-1);
+  if (last && !last.outcome && last.worker === `slurm ${worker}`) return last;
+  const attempt: Attempt = { worker: `slurm ${worker}`, pid: 0, startedAt: new Date().toISOString() };
+  unit.attempts.push(attempt);
+  return attempt;
+}
+
+function closeAttempt(unit: WorkUnit, worker: string, outcome: AttemptOutcome, reason?: string): Attempt {
+  const attempt = attemptOf(unit, worker);
+  Object.assign(attempt, { outcome, endedAt: new Date().toISOString(), ...(reason ? { reason } : {}) });
+  return attempt;
+}

@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
+import { blenderPath, makeScene, renderPlain } from '../helpers/blender.js';
+import { startCli, waitForLine } from '../helpers/cli.js';
+import { samePixels } from '../helpers/images.js';
+import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns something truthy, or fails after `ms` saying what was awaited. */
+async function until<T>(what: string, check: () => T | Promise<T>, ms = 120_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms / 1000} s`);
+    await sleep(200);
+  }
+}
+
+const images = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+
+/** "frame N rendered" lines of every task log of a job: which frames were rendered, and how often. */
+function renderedFrames(farmDir: string): number[] {
+  const logs = join(farmDir, 'logs');
+  return readdirSync(logs)
+    .flatMap((name) => [...readFileSync(join(logs, name), 'utf8').matchAll(/^\[sidecar-farm\] frame (\d+) rendered$/gm)].map((m) => Number(m[1])))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Render jobs on a real one-node Slurm cluster (slurmctld, slurmd and munged started by the test, see
+ * helpers/slurm-cluster.ts), with real Blender on the node.
+ */
+describe('render jobs on a Slurm cluster', () => {
+  let cluster: SlurmCluster;
+  let sidecar: TestSidecar;
+  let client: SidecarClient;
+  let shared: string;
+  let scene: string;
+  before(async () => {
+    cluster = await startSlurmCluster();
+    shared = tempDir('slurm-shared-');
+    scene = makeScene(shared, 'shot.blend', { frames: 12, size: '64x48', samples: 2 });
+    sidecar = await testSidecar({
+      farmPollMs: 200,
+      slurm: { env: cluster.env, sharedRoots: [shared], defaults: { blender: blenderPath() } },
+    });
+    client = await sidecar.client();
+  });
+  after(async () => {
+    await sidecar?.stop();
+    await cluster?.stop();
+    rmSync(shared, { recursive: true, force: true });
+  });
+
+  it('renders 12 frames in chunks of one job array, pixel-identical to plain blender -a', async () => {
+    const states: string[] = [];
+    await client.subscribe(['job.state']);
+    client.on('job.state', (p) => states.push(p.state));
+    const out = join(shared, 'chunks');
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 4, maxParallel: 2, cpusPerTask: 1 } });
+    const submitted = await client.call('job.get', { jobId });
+    assert.equal(submitted.plan!.farm, 'slurm');
+    const arrayId = String(submitted.plan!.farmJobId);
+    assert.match(arrayId, /^\d+$/);
+    assert.deepEqual((submitted.plan!.chunks as { frames: number[] }[]).map((c) => c.frames), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]);
+    const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
+    assert.equal(job.state, 'completed', job.error);
+
+    renderPlain(scene, join(shared, 'plain', '####'), 1, 12);
+    const names = images(out);
+    assert.deepEqual(names, images(join(shared, 'plain')), 'the same file names as blender -a');
+    assert.equal(names.length, 12);
+    for (const name of names) assert.ok(samePixels(join(out, name), join(shared, 'plain', name)), `${name} differs from blender -a`);
+    assert.equal(samePixels(join(out, '0001.png'), join(out, '0012.png')), false, 'the frames differ (the cube turns)');
+    assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.partial') || n.endsWith('.rendered')), [], 'no partial files left');
+
+    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['queued', 'running', 'completed']);
+    assert.equal(job.progress.done, 12);
+    assert.equal(job.result?.rendered, 12);
+    // Each frame: one attempt, on the array task of its chunk.
+    for (const u of job.units) {
+      assert.equal(u.attempts.length, 1, `frame ${u.key}: ${JSON.stringify(u.attempts)}`);
+      assert.equal(u.attempts[0]!.outcome, 'done');
+      assert.equal(u.attempts[0]!.worker, `slurm ${arrayId}_${Math.floor((u.key - 1) / 4)}`);
+    }
+    assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Slurm itself says the three tasks completed.
+    const slurmSays = cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%K|%T']).trim().split('\n').sort();
+    assert.deepEqual(slurmSays, ['0|COMPLETED', '1|COMPLETED', '2|COMPLETED']);
+  });
+
+  it('reports a failing task with its log tail, and retries its frames', async () => {
+    const mark = join(shared, 'cursed-once');
+    const script = join(shared, 'cursed.py');
+    // Wraps the worker's render function (looked up at call time) so frame 3 raises on its first try only.
+    writeFileSync(
+      script,
+      [
+        'import os',
+        'import sidecar_worker.render as render',
+        '_render = render.render_frame',
+        'def cursed(task):',
+        `    if task["frame"] == 3 and not os.path.exists(${JSON.stringify(mark)}):`,
+        `        open(${JSON.stringify(mark)}, "w").close()`,
+        '        raise RuntimeError("frame 3 is cursed")',
+        '    return _render(task)',
+        'render.render_frame = cursed',
+        '',
+      ].join('\n'),
+    );
+    const out = join(shared, 'retry');
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene, frames: '1-4', output: `${out}/`, preRenderScript: script, maxRetries: 1, farm: { kind: 'slurm', chunkSize: 2, cpusPerTask: 1 },
+    });
+    const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
+    assert.equal(job.state, 'completed', job.error);
+    assert.deepEqual(images(out), ['0001.png', '0002.png', '0003.png', '0004.png']);
+    const three = job.units.find((u) => u.key === 3)!;
+    assert.equal(three.attempts.length, 2);
+    assert.equal(three.attempts[0]!.outcome, 'python-error');
+    assert.match(three.attempts[0]!.reason!, /^frame 3: the Slurm task \d+_1 failed \(a non-zero exit status\); its log \(.*task-1-\d+\.log\) ends: .*RuntimeError: frame 3 is cursed/);
+    assert.equal(three.attempts[1]!.outcome, 'done');
+    const chunks = job.plan!.chunks as { jobIds: string[] }[];
+    assert.equal(chunks[0]!.jobIds.length, 1, 'the chunk that worked ran once');
+    assert.equal(chunks[1]!.jobIds.length, 2, 'the failed chunk was resubmitted as a new array');
+    assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4], 'every frame rendered once');
+  });
+
+  it('fails the job with the task\'s log tail once its retries are spent', async () => {
+    const script = join(shared, 'always.py');
+    writeFileSync(script, 'import sidecar_worker.render as render\ndef broken(task):\n    raise ValueError("this shot never renders")\nrender.render_frame = broken\n');
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene, frames: '1', output: `${shared}/never/`, preRenderScript: script, maxRetries: 0, farm: { kind: 'slurm' },
+    });
+    const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    assert.equal(job.state, 'failed');
+    assert.match(job.error!, /^frame 1 failed after 1 tries: the Slurm task \d+_0 failed \(a non-zero exit status\); its log .* ends: .*ValueError: this shot never renders/);
+    assert.equal(job.units[0]!.state, 'failed');
+  });
+
+  it('cancels the array: no task is left running or pending', async () => {
+    const out = join(shared, 'cancel');
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${out}/`, overwrite: true, farm: { kind: 'slurm', maxParallel: 2, cpusPerTask: 1 } });
+    const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
+    await until('the job runs', async () => (await client.call('job.get', { jobId })).state === 'running');
+    const canceled = await client.call('job.cancel', { jobId });
+    assert.equal(canceled.state, 'canceled');
+    await until('no task of the array left in Slurm', () => !cluster.activeTasks().some((t) => t.startsWith(`${arrayId}_`)), 60_000);
+    const states = cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%T']).trim().split('\n');
+    assert.ok(states.includes('CANCELLED'), `Slurm's states: ${states.join(', ')}`);
+    const farmDir = String(canceled.plan!.farmDir);
+    await until('no Blender of the job still running', () => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(farmDir), 30_000);
+    assert.ok(images(out).length < 12, 'the job stopped before its end');
+  });
+
+  it('refuses at submit, in Slurm\'s words: an unknown partition, a munge that is down, a missing sbatch, paths off the shared storage', async () => {
+    const before = (await client.call('job.list', {})).jobs.length;
+    await assert.rejects(
+      client.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/p/`, farm: { kind: 'slurm', partition: 'nosuch' } }),
+      (e: Error & { code?: number }) => e.code === -32602 && /^Slurm refused to submit the job: invalid partition specified: nosuch; Batch job submission failed: Invalid partition name specified$/.test(e.message),
+    );
+    assert.equal(existsSync(join(shared, 'p', '.sidecar-farm')) && readdirSync(join(shared, 'p', '.sidecar-farm')).length > 0, false, 'nothing left behind');
+    const local = join(tempDir('local-'), 'x.blend');
+    copyFileSync(scene, local);
+    await assert.rejects(
+      client.call('render.submit', { blendFile: local, frames: '1', output: `${shared}/q/`, farm: { kind: 'slurm' } }),
+      (e: Error) => /^blendFile: .*x\.blend is not on the storage the cluster's nodes share \(/.test(e.message),
+    );
+    await assert.rejects(
+      client.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/q/`, instances: 2, farm: { kind: 'slurm' } }),
+      (e: Error) => /^instances: cannot be honored on a Slurm cluster: use farm.maxParallel$/.test(e.message),
+    );
+    rmSync(dirname(local), { recursive: true, force: true });
+    assert.equal((await client.call('job.list', {})).jobs.length, before, 'no job queued');
+
+    // A sidecar whose munge socket does not answer, and one whose Slurm commands are not installed.
+    const conf = readFileSync(cluster.env.SLURM_CONF!, 'utf8').replace(/AuthInfo=socket=.*/, `AuthInfo=socket=${join(cluster.dir, 'no-munge.socket')}`);
+    writeFileSync(join(cluster.dir, 'no-munge.conf'), conf);
+    const away = await testSidecar({ slurm: { env: { SLURM_CONF: join(cluster.dir, 'no-munge.conf') }, sharedRoots: [shared] } });
+    const missing = await testSidecar({ slurm: { binDir: join(shared, 'no-slurm-here') } });
+    try {
+      const c1 = await away.client();
+      await assert.rejects(
+        c1.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/m/`, farm: { kind: 'slurm' } }),
+        (e: Error & { code?: number }) => e.code === -32005 && /^Slurm could not be reached to submit the job: .*[Mm]unge.*; check that munge and slurmctld are running/.test(e.message),
+      );
+      const c2 = await missing.client();
+      await assert.rejects(
+        c2.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/n/`, farm: { kind: 'slurm' } }),
+        (e: Error) => /^sbatch was not found in .*no-slurm-here \(--slurm-bin\), so the sidecar cannot submit the job; install Slurm's client commands/.test(e.message),
+      );
+    } finally {
+      await away.stop();
+      await missing.stop();
+    }
+  });
+
+  it('shows a Slurm job in the same shape as a local one', async () => {
+    const local = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/local/` });
+    const farm = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/farm/`, farm: { kind: 'slurm' } });
+    const a = await client.call('job.wait', { jobId: local.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    const b = await client.call('job.wait', { jobId: farm.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    assert.equal(a.state, 'completed', a.error);
+    assert.equal(b.state, 'completed', b.error);
+    const shape = (j: Record<string, unknown>) => Object.keys(j).filter((k) => k !== 'plan').sort();
+    assert.deepEqual(shape(b), shape(a));
+    assert.deepEqual(Object.keys(b.progress).sort(), Object.keys(a.progress).sort());
+    assert.deepEqual(Object.keys(b.units[0]!).sort(), Object.keys(a.units[0]!).sort());
+    assert.deepEqual(Object.keys(b.units[0]!.attempts[0]!).sort(), Object.keys(a.units[0]!.attempts[0]!).sort());
+    assert.ok(samePixels(join(shared, 'farm', '0001.png'), join(shared, 'local', '0001.png')));
+  });
+});
+
+describe('a Slurm job across a sidecar restart', () => {
+  let cluster: SlurmCluster;
+  let shared: string;
+  before(async () => {
+    cluster = await startSlurmCluster();
+    shared = tempDir('slurm-restart-');
+  });
+  after(async () => {
+    await cluster?.stop();
+    rmSync(shared, { recursive: true, force: true });
+  });
+
+  it('is picked up again by its Slurm job id and finishes without rendering a frame twice', async () => {
+    const scene = makeScene(shared, 'shot.blend', { frames: 8, size: '64x48', samples: 2 });
+    const state = join(shared, 'state');
+    const serve = () => startCli(['serve', '--state-dir', state, '--slurm-shared', shared, '--slurm-blender', blenderPath(), '--slurm-max-parallel', '1'], cluster.env);
+    const first = serve();
+    await waitForLine(first, /^listening on/);
+    const a = await SidecarClient.connect({ stateDir: state });
+    const out = join(shared, 'out');
+    const { jobId } = await a.call('render.submit', { blendFile: scene, frames: '1-8', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 2 } });
+    await until('a first frame checked', async () => (await a.call('job.get', { jobId })).progress.done >= 1);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    await a.close();
+    // The cluster renders on while no sidecar watches: finished frames wait, unchecked, under their hidden names.
+    await until('a frame finished while the sidecar was down', () => readdirSync(out).some((n) => n.endsWith('.rendered')));
+
+    const second = serve();
+    try {
+      await waitForLine(second, /^listening on/);
+      const b = await SidecarClient.connect({ stateDir: state });
+      const job = await b.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
+      assert.equal(job.state, 'completed', job.error);
+      assert.deepEqual(images(out), ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png', '0007.png', '0008.png']);
+      const chunks = job.plan!.chunks as { jobIds: string[] }[];
+      assert.ok(chunks.every((c) => c.jobIds.length === 1 && c.jobIds[0] === job.plan!.farmJobId), 'the same Slurm job, never resubmitted');
+      assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4, 5, 6, 7, 8], 'every frame rendered exactly once');
+      assert.ok(job.units.every((u) => u.state === 'done'));
+      await b.close();
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => second.once('exit', r));
+    }
+  });
+});
