@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { blenderPath, makeScene, renderPlain } from '../helpers/blender.js';
-import { startCli, waitForLine } from '../helpers/cli.js';
+import { runCli, startCli, waitForLine } from '../helpers/cli.js';
 import { samePixels } from '../helpers/images.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
@@ -149,7 +149,13 @@ describe('render jobs on a Slurm cluster', () => {
     const out = join(shared, 'cancel');
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${out}/`, overwrite: true, farm: { kind: 'slurm', maxParallel: 2, cpusPerTask: 1 } });
     const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
-    await until('the job runs', async () => (await client.call('job.get', { jobId })).state === 'running');
+    // Running, with the tasks beyond maxParallel pending, their reason in words.
+    const running = await until('the job runs', async () => {
+      const j = await client.call('job.get', { jobId });
+      const chunks = (j.plan?.chunks ?? []) as { state: string; waiting?: string }[];
+      return j.state === 'running' && chunks.some((c) => c.state === 'waiting' && c.waiting === 'pending (maxParallel tasks already run)') ? j : undefined;
+    });
+    assert.ok(running.units.some((u) => u.state === 'running'));
     const canceled = await client.call('job.cancel', { jobId });
     assert.equal(canceled.state, 'canceled');
     await until('no task of the array left in Slurm', () => !cluster.activeTasks().some((t) => t.startsWith(`${arrayId}_`)), 60_000);
@@ -200,6 +206,18 @@ describe('render jobs on a Slurm cluster', () => {
       await away.stop();
       await missing.stop();
     }
+  });
+
+  it('renders with render --farm slurm on the command line', () => {
+    const out = join(shared, 'cli');
+    const state = join(shared, 'cli-state');
+    const r = runCli(['render', scene, '--frames', '5-6', '--output', `${out}/`, '--farm', 'slurm', '--chunk-size', '2', '--state-dir', state], cluster.env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /done: 2 frames rendered, 0 skipped, in .*\/cli\//);
+    assert.deepEqual(images(out), ['0005.png', '0006.png']);
+    const usage = runCli(['render', scene, '--frames', '1', '--output', `${out}/`, '--partition', 'render', '--state-dir', state]);
+    assert.notEqual(usage.status, 0);
+    assert.match(usage.stderr, /--chunk-size and --partition are for farm jobs: add --farm slurm/);
   });
 
   it('shows a Slurm job in the same shape as a local one', async () => {

@@ -84,6 +84,11 @@ export function logTail(path: string, lines = 6): string {
     .join(' | ');
 }
 
+/** The worker copy is only needed while tasks run; job.json, render.sh and the logs stay as the frames' record. */
+export function removeWorkerCopy(folder: string): void {
+  rmSync(join(folder, 'worker'), { recursive: true, force: true });
+}
+
 export function removeJobFolder(folder: string): void {
   rmSync(folder, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ import { normalizeImageFormat, type RenderParams } from '../../render/render-req
 import { imageExtension } from '../../verify/image.js';
 import type { ExternalJobHost, Farm, FarmOptions } from '../farm.js';
 import type { SlurmParam } from '../farm-param.js';
-import { frameFiles, jobFolder, logPattern, removeJobFolder, writeJobFiles, type JobSpec } from './job-files.js';
+import { frameFiles, jobFolder, logPattern, removeJobFolder, removeWorkerCopy, writeJobFiles, type JobSpec } from './job-files.js';
 import { SlurmCommands, type SlurmCommandOptions } from './slurm-commands.js';
 import { SlurmFollower } from './slurm-follower.js';
 import { arraySpec, type SlurmPlan } from './slurm-plan.js';
@@ -126,7 +126,15 @@ export class SlurmFarm implements Farm {
 
   follow(record: JobRecord, host: ExternalJobHost): void {
     this.followers.get(record.id)?.stop();
-    const follower = new SlurmFollower(record, host, this.commands, { pollMs: this.options.pollMs ?? 2000, log: this.options.log });
+    const plan = record.plan as SlurmPlan;
+    const ended: ExternalJobHost = {
+      ...host,
+      finish: (state, error) => {
+        removeWorkerCopy(plan.farmDir);
+        host.finish(state, error);
+      },
+    };
+    const follower = new SlurmFollower(record, ended, this.commands, { pollMs: this.options.pollMs ?? 2000, log: this.options.log });
     this.followers.set(record.id, follower);
     void follower.run().finally(() => {
       if (this.followers.get(record.id) === follower) this.followers.delete(record.id);
@@ -141,6 +149,7 @@ export class SlurmFarm implements Farm {
     this.followers.delete(record.id);
     const current = [...new Set(plan.chunks.filter((c) => c.state !== 'ended').map((c) => c.jobIds.at(-1)!).filter(Boolean))];
     await this.commands.scancel(current);
+    removeWorkerCopy(plan.farmDir);
   }
 
   live(record: JobRecord): LiveProgress | undefined {
