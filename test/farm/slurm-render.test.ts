@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
+import { FlamencoStandin } from '../helpers/flamenco-standin.js';
 import { blenderPath, makeScene, renderPlain } from '../helpers/blender.js';
 import { runCli, startCli, waitForLine } from '../helpers/cli.js';
 import { samePixels } from '../helpers/images.js';
@@ -220,19 +221,40 @@ describe('render jobs on a Slurm cluster', () => {
     assert.match(usage.stderr, /--chunk-size and --partition are for farm jobs: add --farm slurm/);
   });
 
-  it('shows a Slurm job in the same shape as a local one', async () => {
+  it('shows a Slurm job in the same shape as a local job and a Flamenco job', async () => {
     const local = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/local/` });
     const farm = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/farm/`, farm: { kind: 'slurm' } });
     const a = await client.call('job.wait', { jobId: local.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     const b = await client.call('job.wait', { jobId: farm.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(a.state, 'completed', a.error);
     assert.equal(b.state, 'completed', b.error);
-    const shape = (j: Record<string, unknown>) => Object.keys(j).filter((k) => k !== 'plan').sort();
-    assert.deepEqual(shape(b), shape(a));
-    assert.deepEqual(Object.keys(b.progress).sort(), Object.keys(a.progress).sort());
-    assert.deepEqual(Object.keys(b.units[0]!).sort(), Object.keys(a.units[0]!).sort());
-    assert.deepEqual(Object.keys(b.units[0]!.attempts[0]!).sort(), Object.keys(a.units[0]!.attempts[0]!).sort());
     assert.ok(samePixels(join(shared, 'farm', '0001.png'), join(shared, 'local', '0001.png')));
+    // A Flamenco job of the same frame, on the manager stand-in (a real manager cannot be built here).
+    const standin = await FlamencoStandin.start({ sharedStorage: shared });
+    let c;
+    try {
+      const flamenco = await client.call('render.submit', { blendFile: scene, scene: 'Scene', frames: '1', output: `${shared}/flamenco/`, farm: { kind: 'flamenco', url: standin.url } });
+      const farmJobId = String((await client.call('job.get', { jobId: flamenco.jobId })).plan!.farmJobId);
+      mkdirSync(join(shared, 'flamenco'));
+      copyFileSync(join(shared, 'local', '0001.png'), join(shared, 'flamenco', '0001.png'));
+      standin.advance(farmJobId, 'completed', 1);
+      c = await client.call('job.wait', { jobId: flamenco.jobId, timeoutMs: 30_000 }, { timeoutMs: 40_000 });
+      assert.equal(c.state, 'completed', c.error);
+    } finally {
+      await standin.close();
+    }
+    const keys = (o: object, but: string[] = []) => Object.keys(o).filter((k) => !but.includes(k)).sort();
+    for (const other of [b, c]) {
+      assert.deepEqual(keys(other, ['plan']), keys(a, ['plan']), 'the job');
+      assert.deepEqual(keys(other.progress), keys(a.progress), 'its progress');
+      assert.deepEqual(keys(other.result!, ['farmJobId']), keys(a.result!), 'its result');
+      assert.deepEqual(other.units.map((u) => [u.key, u.state, u.output?.replace(/\/(farm|flamenco)\//, '/local/')]), a.units.map((u) => [u.key, u.state, u.output]), 'its frames');
+      assert.equal(other.plan!.farm !== undefined, true);
+    }
+    // Per frame, Slurm knows as much as the local pool: attempts, times, the checked image.
+    assert.deepEqual(keys(b.units[0]!), keys(a.units[0]!));
+    assert.deepEqual(keys(b.units[0]!.attempts[0]!), keys(a.units[0]!.attempts[0]!));
+    assert.deepEqual(b.units[0]!.result, a.units[0]!.result);
   });
 });
 

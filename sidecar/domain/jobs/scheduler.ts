@@ -164,14 +164,10 @@ export class Scheduler {
       finish: (state, error) => {
         if (TERMINAL.has(record.state)) return;
         if (state === 'completed') for (const u of record.units) if (u.state !== 'skipped') u.state = 'done';
-        record.result = {
-          frames: record.units.length,
-          rendered: record.units.filter((u) => u.state === 'done').length,
-          skipped: record.units.filter((u) => u.state === 'skipped').length,
-          failed: record.units.filter((u) => u.state === 'failed').length,
-          farmJobId: record.plan?.farmJobId,
-          outputPattern: record.plan?.outputPattern,
-        };
+        // A farm job can run and end between two polls: it did start, even if no poll saw it running.
+        if (state !== 'canceled') record.startedAt ??= new Date().toISOString();
+        // The same summary as a local job of its kind, plus the farm's id for the job.
+        record.result = { ...this.runners.get(record.kind)?.summarize(record), farmJobId: record.plan?.farmJobId };
         this.finish(record, state, error);
         this.events.progress(record, this.computeProgress(record, undefined));
       },

@@ -25,6 +25,12 @@ export interface FollowerOptions {
 
 /** Polls in a row that may fail (slurmctld restarting, say) before the job fails with the reason. */
 const MAX_MISSED_POLLS = 10;
+/**
+ * How long frames of a task that Slurm says completed may take to show up here. On NFS, a file renamed on a node can
+ * stay invisible to another client for its attribute cache time (acregmin, 3 s by default), and a retry for nothing
+ * would spend one of the frame's tries.
+ */
+const SHARED_STORAGE_GRACE_MS = 10_000;
 
 export class SlurmFollower {
   private stopped = false;
@@ -100,6 +106,7 @@ export class SlurmFollower {
       changed = this.advance(chunk, jobId, tasks === undefined ? undefined : task, retry) || changed;
       if (this.plan.canceled) return true;
     }
+    if (this.stopped) return true; // canceled meanwhile: submit nothing more
     if (retry.length > 0) {
       await this.resubmit(retry);
       changed = true;
@@ -140,10 +147,15 @@ export class SlurmFollower {
       return was !== 'running';
     }
     // Ended (or gone): its frames are on disk by now, or they never will be from this task.
+    const end = task ? endOf(task.state) : { kind: 'failed' as const, outcome: 'lost' as AttemptOutcome, words: 'is no longer known to Slurm (it ended while nobody watched, or the cluster was restarted)' };
+    if (open.length > 0 && end.kind === 'completed') {
+      chunk.missingSince ??= new Date().toISOString();
+      if (Date.now() - Date.parse(chunk.missingSince) < SHARED_STORAGE_GRACE_MS) return false;
+    }
     chunk.state = 'ended';
     chunk.waiting = undefined;
+    chunk.missingSince = undefined;
     if (open.length === 0) return true;
-    const end = task ? endOf(task.state) : { kind: 'failed' as const, outcome: 'lost' as AttemptOutcome, words: 'is no longer known to Slurm (it ended while nobody watched, or the cluster was restarted)' };
     if (end.kind === 'canceled' && !this.plan.canceled) {
       this.plan.canceled = true;
       for (const u of open) closeAttempt(u, name, 'canceled', `the Slurm task ${name} ${end.words}`);
@@ -216,6 +228,7 @@ export class SlurmFollower {
     for (const c of chunks) {
       c.jobIds.push(jobId);
       c.state = 'waiting';
+      c.missingSince = undefined;
     }
     this.options.log('info', `job ${this.record.id}: chunks ${indices.join(', ')} resubmitted as Slurm job ${jobId}`);
   }

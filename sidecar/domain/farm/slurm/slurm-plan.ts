@@ -10,6 +10,8 @@ export interface SlurmChunk {
   state: 'waiting' | 'running' | 'ended';
   /** Why it waits ("pending (Resources)"), while it waits. */
   waiting?: string;
+  /** When the sidecar first saw its task completed with frames still missing (see SlurmFollower's grace). */
+  missingSince?: string;
 }
 
 export interface SlurmPlan {
