@@ -91,6 +91,7 @@ describe('render jobs on a Slurm cluster', () => {
       assert.equal(u.attempts[0]!.outcome, 'done');
       assert.equal(u.attempts[0]!.worker, `slurm ${arrayId}_${Math.floor((u.key - 1) / 4)}`);
     }
+    assert.ok(job.units.every((u) => u.seconds! > 0 && u.result?.width === 64 && u.result?.height === 48), 'each frame timed, its image checked');
     assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     // Slurm itself says the three tasks completed.
     const slurmSays = cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%K|%T']).trim().split('\n').sort();
@@ -142,7 +143,7 @@ describe('render jobs on a Slurm cluster', () => {
     });
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'failed');
-    assert.match(job.error!, /^frame 1 failed after 1 tries: the Slurm task \d+_0 failed \(a non-zero exit status\); its log .* ends: .*ValueError: this shot never renders/);
+    assert.match(job.error!, /^frame 1 failed after 1 try: the Slurm task \d+_0 failed \(a non-zero exit status\); its log .* ends: .*ValueError: this shot never renders/);
     assert.equal(job.units[0]!.state, 'failed');
   });
 

@@ -6,7 +6,7 @@
  *
  * squeue is asked first, the disk second: a task that squeue says ended has written all it will write.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describeError } from '../../../errors.js';
 import type { Attempt, AttemptOutcome, JobRecord, WorkUnit } from '../../jobs/job.js';
@@ -137,14 +137,16 @@ export class SlurmFollower {
       return was !== words;
     }
     if (phase === 'running') {
-      const was = chunk.state;
+      // A task renders its chunk in order: the first frame not yet done is the one on the node now.
+      const current = open[0];
+      const changed = chunk.state !== 'running' || (current !== undefined && current.state !== 'running');
       chunk.state = 'running';
       chunk.waiting = undefined;
-      for (const u of open) {
-        u.state = 'running';
-        attemptOf(u, name);
+      if (current) {
+        attemptOf(current, name, this.frameStart(chunk, current));
+        current.state = 'running';
       }
-      return was !== 'running';
+      return changed;
     }
     // Ended (or gone): its frames are on disk by now, or they never will be from this task.
     const end = task ? endOf(task.state) : { kind: 'failed' as const, outcome: 'lost' as AttemptOutcome, words: 'is no longer known to Slurm (it ended while nobody watched, or the cluster was restarted)' };
@@ -158,7 +160,7 @@ export class SlurmFollower {
     if (open.length === 0) return true;
     if (end.kind === 'canceled' && !this.plan.canceled) {
       this.plan.canceled = true;
-      for (const u of open) closeAttempt(u, name, 'canceled', `the Slurm task ${name} ${end.words}`);
+      for (const u of open) if (u.state === 'running') closeAttempt(u, name, 'canceled', `the Slurm task ${name} ${end.words}`, this.frameStart(chunk, u));
       this.host.finish('canceled', `the Slurm job ${jobId} ${end.words}`);
       return true;
     }
@@ -170,12 +172,14 @@ export class SlurmFollower {
         : `the Slurm task ${name} ${end.words}${tail ? `; its log (${log}) ends: ${tail}` : ''}`;
     const outcome: AttemptOutcome = end.kind === 'completed' ? 'bad-output' : /Traceback|Error:/.test(tail) ? 'python-error' : end.outcome;
     const retriesLeft = chunk.jobIds.length - 1 < this.plan.maxRetries;
-    for (const u of open) {
-      closeAttempt(u, name, outcome, `${u.label}: ${why}`);
+    const tries = chunk.jobIds.length;
+    for (const [i, u] of open.entries()) {
+      // The frame the task was on (the first not done) failed; the ones after it were never started.
+      if (i === 0) closeAttempt(u, name, outcome, `${u.label}: ${why}`, this.frameStart(chunk, u));
       if (retriesLeft) u.state = 'pending';
       else {
         u.state = 'failed';
-        u.error = `${u.label} failed after ${chunk.jobIds.length} tries: ${why}`;
+        u.error = `${u.label} failed after ${tries} ${tries === 1 ? 'try' : 'tries'}: ${why}`;
       }
     }
     if (retriesLeft) retry.push(chunk);
@@ -193,17 +197,17 @@ export class SlurmFollower {
         const name = taskName(chunk.jobIds.at(-1) ?? '?', chunk.index);
         if (!existsSync(files.rendered)) {
           // Renamed before a restart, but not yet saved as done.
-          if (existsSync(files.final) && (await checkImage(files.final)).ok) changed = this.frameDone(unit, name) || changed;
+          if (existsSync(files.final) && (await checkImage(files.final)).ok) changed = this.frameDone(chunk, unit, name, files.final) || changed;
           continue;
         }
         const check = await checkImage(files.rendered);
         if (check.ok) {
           renameSync(files.rendered, files.final);
           unit.result = { width: check.width, height: check.height, bytes: check.bytes };
-          this.frameDone(unit, name);
+          this.frameDone(chunk, unit, name, files.final);
         } else {
           rmSync(files.rendered, { force: true });
-          closeAttempt(unit, name, 'bad-output', `${unit.label}: Blender reported success, but ${check.reason.replace(basename(files.rendered), basename(files.final))}`);
+          closeAttempt(unit, name, 'bad-output', `${unit.label}: Blender reported success, but ${check.reason.replace(basename(files.rendered), basename(files.final))}`, this.frameStart(chunk, unit));
           unit.state = 'pending';
         }
         changed = true;
@@ -212,8 +216,19 @@ export class SlurmFollower {
     return changed;
   }
 
-  private frameDone(unit: WorkUnit, name: string): boolean {
-    const attempt = closeAttempt(unit, name, 'done');
+  /**
+   * When the task began this frame, as near as the disk tells: when it wrote the chunk's frame before (the file's
+   * time), else now (the first frame of a task, seen running at this poll).
+   */
+  private frameStart(chunk: SlurmChunk, unit: WorkUnit): string {
+    const before = chunk.frames.indexOf(unit.key) - 1;
+    const previous = before >= 0 ? this.units.get(chunk.frames[before]!)!.attempts.at(-1) : undefined;
+    return previous?.outcome === 'done' && previous.endedAt ? previous.endedAt : new Date().toISOString();
+  }
+
+  /** The frame is checked and in place; its attempt ends when the node wrote it (the file keeps that time through the rename). */
+  private frameDone(chunk: SlurmChunk, unit: WorkUnit, name: string, final: string): boolean {
+    const attempt = closeAttempt(unit, name, 'done', undefined, this.frameStart(chunk, unit), writtenAt(final));
     unit.state = 'done';
     unit.error = undefined;
     unit.seconds = Math.max(0, (Date.parse(attempt.endedAt!) - Date.parse(attempt.startedAt)) / 1000);
@@ -241,16 +256,25 @@ export class SlurmFollower {
 }
 
 /** The unit's attempt on this task, opened now if the sidecar had not seen it run (it ran while nobody watched). */
-function attemptOf(unit: WorkUnit, worker: string): Attempt {
+function attemptOf(unit: WorkUnit, worker: string, startedAt: string): Attempt {
   const last = unit.attempts.at(-1);
   if (last && !last.outcome && last.worker === `slurm ${worker}`) return last;
-  const attempt: Attempt = { worker: `slurm ${worker}`, pid: 0, startedAt: new Date().toISOString() };
+  const attempt: Attempt = { worker: `slurm ${worker}`, pid: 0, startedAt };
   unit.attempts.push(attempt);
   return attempt;
 }
 
-function closeAttempt(unit: WorkUnit, worker: string, outcome: AttemptOutcome, reason?: string): Attempt {
-  const attempt = attemptOf(unit, worker);
-  Object.assign(attempt, { outcome, endedAt: new Date().toISOString(), ...(reason ? { reason } : {}) });
+function closeAttempt(unit: WorkUnit, worker: string, outcome: AttemptOutcome, reason: string | undefined, startedAt: string, endedAt = new Date().toISOString()): Attempt {
+  const attempt = attemptOf(unit, worker, startedAt);
+  // Never before it started: a frame seen done at the poll that first saw its task run.
+  Object.assign(attempt, { outcome, endedAt: endedAt < attempt.startedAt ? attempt.startedAt : endedAt, ...(reason ? { reason } : {}) });
   return attempt;
+}
+
+function writtenAt(path: string): string {
+  try {
+    return statSync(path).mtime.toISOString();
+  } catch {
+    return new Date().toISOString();
+  }
 }
