@@ -62,8 +62,10 @@ describe('render jobs on a Slurm cluster', () => {
 
   it('renders 12 frames in chunks of one job array, pixel-identical to plain blender -a', async () => {
     const states: string[] = [];
-    await client.subscribe(['job.state']);
+    const progress: { state: string; done: number; eta: number | null }[] = [];
+    await client.subscribe(['job.state', 'job.progress']);
     client.on('job.state', (p) => states.push(p.state));
+    client.on('job.progress', (p) => progress.push({ state: p.state, done: p.done, eta: p.etaSeconds }));
     const out = join(shared, 'chunks');
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 4, maxParallel: 2, cpusPerTask: 1 } });
     const submitted = await client.call('job.get', { jobId });
@@ -83,6 +85,11 @@ describe('render jobs on a Slurm cluster', () => {
     assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.partial') || n.endsWith('.rendered')), [], 'no partial files left');
 
     assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['queued', 'running', 'completed']);
+    // job.progress as for a local job: frames counted as they are checked, with an ETA while it runs.
+    const dones = progress.map((p) => p.done);
+    assert.deepEqual(dones, [...dones].sort((x, y) => x - y), 'progress never goes back');
+    assert.ok(new Set(dones).size >= 3, `progress in steps, not all at the end: ${dones.join(', ')}`);
+    assert.ok(progress.some((p) => p.state === 'running' && p.done > 0 && p.done < 12 && p.eta !== null), 'an ETA while running');
     assert.equal(job.progress.done, 12);
     assert.equal(job.result?.rendered, 12);
     // Each frame: one attempt, on the array task of its chunk.
