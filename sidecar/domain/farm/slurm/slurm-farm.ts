@@ -77,24 +77,7 @@ export class SlurmFarm implements Farm {
     }
     mkdirSync(resolve(pattern, '..'), { recursive: true });
 
-    const spec: JobSpec = {
-      jobId: record.id,
-      chunks,
-      files: Object.fromEntries(units.map((u) => [String(u.key), frameFiles(u.output!)])),
-      task: {
-        kind: 'render',
-        blendFile: p.blendFile,
-        jobKey: record.id,
-        scene: p.scene,
-        camera: p.camera,
-        format,
-        engine: p.engine,
-        samples: p.samples,
-        resolutionPercent: p.resolutionPercent,
-        preRenderScript: p.preRenderScript,
-        gn: p.gnValues,
-      },
-    };
+    const spec = jobSpec(record.id, p, units, chunks, format);
     const plan: SlurmPlan = {
       farm: 'slurm',
       farmJobId: '',
@@ -175,6 +158,28 @@ export class SlurmFarm implements Farm {
       }
     }
   }
+}
+
+/** What the nodes read: each chunk's frames, each frame's files, and the render task as a local worker gets it. */
+function jobSpec(jobId: string, p: RenderParams & { gnValues?: unknown }, units: WorkUnit[], chunks: number[][], format: string): JobSpec {
+  return {
+    jobId,
+    chunks,
+    files: Object.fromEntries(units.map((u) => [String(u.key), frameFiles(u.output!)])),
+    task: {
+      kind: 'render',
+      blendFile: p.blendFile,
+      jobKey: jobId,
+      scene: p.scene,
+      camera: p.camera,
+      format,
+      engine: p.engine,
+      samples: p.samples,
+      resolutionPercent: p.resolutionPercent,
+      preRenderScript: p.preRenderScript,
+      gn: p.gnValues,
+    },
+  };
 }
 
 function sbatchArgs(jobId: string, folder: string, farm: Partial<SlurmParam>): string[] {
