@@ -154,6 +154,26 @@ describe('render jobs on a Slurm cluster', () => {
     assert.equal(job.units[0]!.state, 'failed');
   });
 
+  it('says so when the nodes cannot start Blender, with the shell\'s words from the task\'s log', async () => {
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene, frames: '1-2', output: `${shared}/noblender/`, maxRetries: 0, farm: { kind: 'slurm', chunkSize: 2, blender: '/opt/no-blender-here/blender' },
+    });
+    const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
+    assert.equal(job.state, 'failed');
+    assert.match(job.error!, /^frame 1 failed after 1 try: the Slurm task \d+_0 failed \(a non-zero exit status\); its log .* ends: .*\/opt\/no-blender-here\/blender: not found/);
+    assert.deepEqual(job.units.map((u) => u.state), ['failed', 'failed']);
+  });
+
+  it('reports a job cancelled on the cluster (scancel) as canceled, naming the Slurm job', async () => {
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${shared}/scancel/`, overwrite: true, farm: { kind: 'slurm', maxParallel: 1 } });
+    const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
+    await until('the job runs', async () => (await client.call('job.get', { jobId })).state === 'running');
+    cluster.run('scancel', [arrayId]);
+    const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
+    assert.equal(job.state, 'canceled');
+    assert.equal(job.error, `the Slurm job ${arrayId} was cancelled on the cluster (scancel)`);
+  });
+
   it('cancels the array: no task is left running or pending', async () => {
     const out = join(shared, 'cancel');
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${out}/`, overwrite: true, farm: { kind: 'slurm', maxParallel: 2, cpusPerTask: 1 } });
