@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
 import { parseSqueue } from '../../sidecar/domain/farm/slurm/slurm-commands.js';
 import { arraySpec } from '../../sidecar/domain/farm/slurm/slurm-plan.js';
 import { endOf, phaseOf, waitingWords } from '../../sidecar/domain/farm/slurm/slurm-states.js';
@@ -64,5 +65,17 @@ describe('arraySpec', () => {
     assert.equal(arraySpec([0, 1, 2, 3], 2), '0-3%2');
     assert.equal(arraySpec([4, 1], undefined), '1,4');
     assert.equal(arraySpec([3], 5), '3%5');
+  });
+});
+
+describe('serve --slurm-* flags', () => {
+  it('refuses a value sbatch could not take, naming the flag, before the sidecar starts', () => {
+    const gres = runCli(['serve', '--slurm-gres', 'gpu 1']);
+    assert.notEqual(gres.status, 0);
+    assert.match(gres.stderr, /--slurm-gres: must be a single generic resource list \(e\.g\. gpu:1\), without spaces and not starting with "-"/);
+    const chunk = runCli(['serve', '--slurm-chunk-size', '0']);
+    assert.match(chunk.stderr, /--slurm-chunk-size must be a whole number from 1 to 10000, not "0"/);
+    const shared = runCli(['serve', '--slurm-shared', 'relative/dir']);
+    assert.match(shared.stderr, /--slurm-shared must be an absolute path, not "relative\/dir"/);
   });
 });
