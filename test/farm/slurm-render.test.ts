@@ -301,7 +301,9 @@ describe('a Slurm job across a sidecar restart', () => {
   it('is picked up again by its Slurm job id and finishes without rendering a frame twice', async () => {
     const scene = makeScene(shared, 'shot.blend', { frames: 8, size: '64x48', samples: 2 });
     const state = join(shared, 'state');
-    const serve = () => startCli(['serve', '--state-dir', state, '--slurm-shared', shared, '--slurm-blender', blenderPath(), '--slurm-max-parallel', '1'], cluster.env);
+    const farmDir = join(shared, 'farm-files');
+    const serve = () =>
+      startCli(['serve', '--state-dir', state, '--slurm-shared', shared, '--slurm-blender', blenderPath(), '--slurm-max-parallel', '1', '--farm-dir', farmDir], cluster.env);
     const first = serve();
     await waitForLine(first, /^listening on/);
     const a = await SidecarClient.connect({ stateDir: state });
@@ -313,6 +315,7 @@ describe('a Slurm job across a sidecar restart', () => {
     await a.close();
     // The cluster renders on while no sidecar watches: finished frames wait, unchecked, under their hidden names.
     await until('a frame finished while the sidecar was down', () => readdirSync(out).some((n) => n.endsWith('.rendered')));
+    assert.ok(existsSync(join(farmDir, jobId, 'render.sh')) && !existsSync(join(out, '.sidecar-farm')), 'the node files in --farm-dir, not beside the frames');
 
     const second = serve();
     try {
@@ -323,7 +326,9 @@ describe('a Slurm job across a sidecar restart', () => {
       assert.deepEqual(images(out), ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png', '0007.png', '0008.png']);
       const chunks = job.plan!.chunks as { jobIds: string[] }[];
       assert.ok(chunks.every((c) => c.jobIds.length === 1 && c.jobIds[0] === job.plan!.farmJobId), 'the same Slurm job, never resubmitted');
+      assert.equal(job.plan!.farmDir, join(farmDir, jobId));
       assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4, 5, 6, 7, 8], 'every frame rendered exactly once');
+      assert.equal(existsSync(join(farmDir, jobId, 'worker')), false, 'the worker copy is gone with the job');
       assert.ok(job.units.every((u) => u.state === 'done'));
       await b.close();
     } finally {
