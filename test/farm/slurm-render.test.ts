@@ -224,7 +224,7 @@ describe('render jobs on a Slurm cluster', () => {
       const c1 = await away.client();
       await assert.rejects(
         c1.call('render.submit', { blendFile: scene, frames: '1', output: `${shared}/m/`, farm: { kind: 'slurm' } }),
-        (e: Error & { code?: number }) => e.code === -32005 && /^Slurm could not be reached to submit the job: .*[Mm]unge.*; check that munge and slurmctld are running/.test(e.message),
+        (e: Error & { code?: number }) => e.code === -32005 && /^Slurm could not be reached to submit the job: .*Munge encode failed: Failed to access ".*no-munge\.socket".*; check that munge and slurmctld are running/.test(e.message),
       );
       const c2 = await missing.client();
       await assert.rejects(

@@ -119,11 +119,11 @@ export function parseSqueue(out: string): TaskState[] {
   return tasks;
 }
 
-/** Slurm's message lines without the "sbatch: error: " prefixes, joined into one line. */
+/** Slurm's message lines without the "sbatch: error: " prefixes, each once (sbatch repeats itself when it retries). */
 function slurmWords(text: string): string {
-  return text
+  const lines = text
     .split(/\r?\n/)
     .map((l) => l.replace(/^\w+: (error|fatal): /, '').trim())
-    .filter(Boolean)
-    .join('; ');
+    .filter(Boolean);
+  return [...new Set(lines)].join('; ');
 }
