@@ -5,7 +5,7 @@ Run on a node as:
 Each frame is rendered exactly as a local worker renders it (sidecar_worker.loop.run_task: the file opened, the job's
 sync values and pre-render script applied, the overrides set) to a hidden partial file, which is renamed to a hidden
 "rendered" file once Blender says it finished. The sidecar then checks that file as it checks a local frame and
-renames it to its final name; a frame with either file already there is not rendered again (a retried chunk, a
+renames it to its final name; a frame this job already wrote (either file) is not rendered again (a retried chunk, a
 requeued task). A failing frame ends the task with exit status 1 and its traceback in the task's log.
 """
 import json
@@ -24,6 +24,14 @@ def _args(argv):
     return args["--spec"], int(args["--chunk"])
 
 
+def _written_by_job(path, not_before):
+    # A final frame from before the job is one an overwrite must render again; this job's own are kept.
+    try:
+        return os.stat(path).st_mtime >= not_before
+    except OSError:
+        return False
+
+
 def _say(message):
     print("[sidecar-farm] %s" % message, flush=True)
 
@@ -37,7 +45,7 @@ def main(argv):
     _say("chunk %d: frames %s on %s" % (chunk, ", ".join(str(f) for f in frames), os.uname().nodename))
     for frame in frames:
         files = spec["files"][str(frame)]
-        if os.path.exists(files["final"]) or os.path.exists(files["rendered"]):
+        if _written_by_job(files["final"], spec["notBefore"]) or os.path.exists(files["rendered"]):
             _say("frame %d is already on disk" % frame)
             continue
         task = dict(spec["task"], frame=frame, path=files["partial"], threads=threads)

@@ -154,6 +154,28 @@ describe('render jobs on a Slurm cluster', () => {
     assert.equal(job.units[0]!.state, 'failed');
   });
 
+  it('skips frames already on disk, and renders them again with overwrite', async () => {
+    const out = join(shared, 'skip');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, '0002.png'), 'not empty: a frame from earlier');
+    writeFileSync(join(out, '.0003.png.sidecar-farm.rendered'), 'left by a job that was canceled');
+    const first = await client.call('render.submit', { blendFile: scene, frames: '1-3', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 3 } });
+    const a = await client.call('job.wait', { jobId: first.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    assert.equal(a.state, 'completed', a.error);
+    assert.deepEqual(a.units.map((u) => [u.key, u.state]), [[1, 'done'], [2, 'skipped'], [3, 'done']]);
+    assert.deepEqual((a.plan!.chunks as { frames: number[] }[]).map((c) => c.frames), [[1, 3]], 'a skipped frame is not submitted');
+    assert.equal(readFileSync(join(out, '0002.png'), 'utf8'), 'not empty: a frame from earlier');
+    const plain = join(shared, 'plain-skip');
+    renderPlain(scene, join(plain, '####'), 2, 3);
+    assert.ok(samePixels(join(out, '0003.png'), join(plain, '0003.png')), 'frame 3 rendered, not the stale hidden file');
+    const again = await client.call('render.submit', { blendFile: scene, frames: '1-3', output: `${out}/`, overwrite: true, farm: { kind: 'slurm', chunkSize: 3 } });
+    const b = await client.call('job.wait', { jobId: again.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    assert.equal(b.state, 'completed', b.error);
+    assert.deepEqual(b.units.map((u) => u.state), ['done', 'done', 'done']);
+    assert.ok(samePixels(join(out, '0002.png'), join(plain, '0002.png')), 'the old frame 2 rendered again');
+    assert.deepEqual(renderedFrames(String(b.plan!.farmDir)), [1, 2, 3]);
+  });
+
   it('says so when the nodes cannot start Blender, with the shell\'s words from the task\'s log', async () => {
     const { jobId } = await client.call('render.submit', {
       blendFile: scene, frames: '1-2', output: `${shared}/noblender/`, maxRetries: 0, farm: { kind: 'slurm', chunkSize: 2, blender: '/opt/no-blender-here/blender' },

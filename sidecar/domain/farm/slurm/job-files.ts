@@ -32,6 +32,11 @@ export interface JobSpec {
   files: Record<string, FrameFiles>;
   /** The render task every frame runs (sidecar_worker.loop.run_task), less `frame`, `path` and `threads`. */
   task: Record<string, unknown>;
+  /**
+   * When the job was submitted (seconds since the epoch): a final frame older than this is from before the job (an
+   * overwrite renders it again); a newer one is this job's own (a retried or requeued task skips it).
+   */
+  notBefore: number;
 }
 
 /** The folder for a job's node files: under `farmDir` when given, else beside the frames. */

@@ -4,7 +4,7 @@
  * refusal (an unknown partition or account, a munge that is down, no sbatch at all) is the caller's error, in
  * Slurm's words; following, retries and cancel are SlurmFollower's.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { InvalidInputError } from '../../../errors.js';
 import type { JobRecord, WorkUnit } from '../../jobs/job.js';
@@ -76,8 +76,14 @@ export class SlurmFarm implements Farm {
       throw new InvalidInputError('farm.chunkSize', `${todo.length} frames in chunks of ${chunkSize} make ${chunks.length} tasks, more than a Slurm array holds by default (${MAX_CHUNKS}); raise chunkSize to ${Math.ceil(todo.length / MAX_CHUNKS)} or more`);
     }
     mkdirSync(resolve(pattern, '..'), { recursive: true });
+    // Hidden files of an earlier job on this output that nobody took (canceled, say) must not pass for this job's.
+    for (const u of units) {
+      const files = frameFiles(u.output!);
+      rmSync(files.partial, { force: true });
+      rmSync(files.rendered, { force: true });
+    }
 
-    const spec = jobSpec(record.id, p, units, chunks, format);
+    const spec = jobSpec(record.id, record.createdAt, p, units, chunks, format);
     const plan: SlurmPlan = {
       farm: 'slurm',
       farmJobId: '',
@@ -161,11 +167,12 @@ export class SlurmFarm implements Farm {
 }
 
 /** What the nodes read: each chunk's frames, each frame's files, and the render task as a local worker gets it. */
-function jobSpec(jobId: string, p: RenderParams & { gnValues?: unknown }, units: WorkUnit[], chunks: number[][], format: string): JobSpec {
+function jobSpec(jobId: string, createdAt: string, p: RenderParams & { gnValues?: unknown }, units: WorkUnit[], chunks: number[][], format: string): JobSpec {
   return {
     jobId,
     chunks,
     files: Object.fromEntries(units.map((u) => [String(u.key), frameFiles(u.output!)])),
+    notBefore: Date.parse(createdAt) / 1000,
     task: {
       kind: 'render',
       blendFile: p.blendFile,

@@ -196,8 +196,8 @@ export class SlurmFollower {
         const files = frameFiles(unit.output!);
         const name = taskName(chunk.jobIds.at(-1) ?? '?', chunk.index);
         if (!existsSync(files.rendered)) {
-          // Renamed before a restart, but not yet saved as done.
-          if (existsSync(files.final) && (await checkImage(files.final)).ok) changed = this.frameDone(chunk, unit, name, files.final) || changed;
+          // Renamed before a restart, but not yet saved as done (a frame from before the job does not count).
+          if (this.writtenByJob(files.final) && (await checkImage(files.final)).ok) changed = this.frameDone(chunk, unit, name, files.final) || changed;
           continue;
         }
         const check = await checkImage(files.rendered);
@@ -214,6 +214,14 @@ export class SlurmFollower {
       }
     }
     return changed;
+  }
+
+  private writtenByJob(path: string): boolean {
+    try {
+      return statSync(path).mtimeMs >= Date.parse(this.record.createdAt);
+    } catch {
+      return false;
+    }
   }
 
   /**
