@@ -75,7 +75,11 @@ export class SlurmFarm implements Farm {
     if (chunks.length > MAX_CHUNKS) {
       throw new InvalidInputError('farm.chunkSize', `${todo.length} frames in chunks of ${chunkSize} make ${chunks.length} tasks, more than a Slurm array holds by default (${MAX_CHUNKS}); raise chunkSize to ${Math.ceil(todo.length / MAX_CHUNKS)} or more`);
     }
-    mkdirSync(resolve(pattern, '..'), { recursive: true });
+    try {
+      mkdirSync(resolve(pattern, '..'), { recursive: true });
+    } catch (err) {
+      throw new InvalidInputError('output', `the folder ${resolve(pattern, '..')} cannot be created here (${(err as NodeJS.ErrnoException).code}); the sidecar checks and renames the frames there, so it must see that storage too`);
+    }
     // Hidden files of an earlier job on this output that nobody took (canceled, say) must not pass for this job's.
     for (const u of units) {
       const files = frameFiles(u.output!);
