@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
@@ -140,6 +141,45 @@ describe('render jobs on a Slurm cluster', () => {
     assert.equal(chunks[0]!.jobIds.length, 1, 'the chunk that worked ran once');
     assert.equal(chunks[1]!.jobIds.length, 2, 'the failed chunk was resubmitted as a new array');
     assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4], 'every frame rendered once');
+  });
+
+  it('retries the frames of a task preempted by a job of higher priority', async () => {
+    const go = join(shared, 'preempt-go');
+    const script = join(shared, 'hold.py');
+    // Frame 3 waits until the test says go, so the preemption surely lands while the task is on it.
+    writeFileSync(
+      script,
+      [
+        'import os, time',
+        'import sidecar_worker.render as render',
+        '_render = render.render_frame',
+        'def held(task):',
+        `    while task["frame"] == 3 and not os.path.exists(${JSON.stringify(go)}):`,
+        '        time.sleep(0.1)',
+        '    return _render(task)',
+        'render.render_frame = held',
+        '',
+      ].join('\n'),
+    );
+    const out = join(shared, 'preempted');
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene, frames: '1-4', output: `${out}/`, preRenderScript: script, maxRetries: 1, farm: { kind: 'slurm', chunkSize: 4, cpusPerTask: cpus().length },
+    });
+    await until('frame 3 on the node', async () => (await client.call('job.get', { jobId })).units[2]!.state === 'running');
+    const urgent = cluster.run('sbatch', ['--parsable', '--partition=urgent', `--cpus-per-task=${cpus().length}`, `--output=${join(shared, 'urgent.log')}`, '--wrap', 'sleep 1']).trim();
+    const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
+    await until('the task preempted', () => cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%T']).trim() === 'PREEMPTED', 60_000);
+    writeFileSync(go, '');
+    const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+    assert.equal(job.state, 'completed', job.error);
+    assert.deepEqual(images(out), ['0001.png', '0002.png', '0003.png', '0004.png']);
+    const three = job.units[2]!;
+    assert.deepEqual(three.attempts.map((a) => a.outcome), ['lost', 'done']);
+    assert.match(three.attempts[0]!.reason!, new RegExp(`^frame 3: the Slurm task ${arrayId}_0 was preempted by a job of higher priority`));
+    assert.deepEqual(job.units.slice(0, 2).map((u) => u.attempts.length), [1, 1], 'frames done before the preemption were kept');
+    assert.equal((job.plan!.chunks as { jobIds: string[] }[])[0]!.jobIds.length, 2);
+    assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4], 'no frame rendered twice');
+    assert.equal(cluster.run('squeue', ['-h', '-j', urgent, '-t', 'all', '-o', '%T']).trim(), 'COMPLETED');
   });
 
   it('fails the job with the task\'s log tail once its retries are spent', async () => {

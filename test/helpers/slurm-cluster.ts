@@ -76,7 +76,10 @@ InactiveLimit=0
 MinJobAge=300
 KillWait=5
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus().length} RealMemory=${memory} State=UNKNOWN
-PartitionName=render Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
+PartitionName=render Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1
+PartitionName=urgent Nodes=${node} MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=2
 `;
 }
 
@@ -148,7 +151,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     start('slurmd', ['slurmd', '-D']);
     for (let i = 0; ; i++) {
       const state = spawnSync('sinfo', ['-h', '-N', '-o', '%t'], { env, encoding: 'utf8' }).stdout.trim();
-      if (state === 'idle') break;
+      if (state && state.split('\n').every((line) => line === 'idle')) break; // one line per partition
       if (i > 150) throw new Error(`the Slurm node did not become idle (it says "${state}"): ${readFileSync(join(dir, 'slurmctld.out'), 'utf8').slice(-2000)}`);
       await sleep(200);
     }
