@@ -399,3 +399,49 @@ describe('a Slurm job across a sidecar restart', () => {
     }
   });
 });
+
+describe('a Slurm job that ended while no sidecar watched', () => {
+  let cluster: SlurmCluster;
+  let shared: string;
+  before(async () => {
+    cluster = await startSlurmCluster({ minJobAge: 2 }); // finished jobs leave squeue within seconds, not 5 minutes
+    shared = tempDir('slurm-gone-');
+  });
+  after(async () => {
+    await cluster?.stop();
+    rmSync(shared, { recursive: true, force: true });
+  });
+
+  it('is finished from the frames on disk once Slurm has forgotten it, nothing resubmitted', async () => {
+    const scene = makeScene(shared, 'shot.blend', { frames: 4, size: '64x48', samples: 2 });
+    const stateDir = join(shared, 'state');
+    const options = { stateDir, farmPollMs: 200, slurm: { env: cluster.env, defaults: { blender: blenderPath() } } };
+    const first = await testSidecar(options);
+    const a = await first.client();
+    const out = join(shared, 'out');
+    const { jobId } = await a.call('render.submit', { blendFile: scene, frames: '1-4', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 2 } });
+    const arrayId = String((await a.call('job.get', { jobId })).plan!.farmJobId);
+    await first.stop(); // the job goes on on the cluster
+    await until('Slurm has forgotten the job', () => {
+      try {
+        cluster.run('squeue', ['-h', '-j', arrayId]);
+        return false;
+      } catch (err) {
+        return /Invalid job id/.test(String((err as { stderr?: string }).stderr));
+      }
+    });
+    assert.equal(readdirSync(out).filter((n) => n.endsWith('.rendered')).length, 4, 'four frames waiting to be checked');
+
+    const second = await testSidecar(options);
+    try {
+      const b = await second.client();
+      const job = await b.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
+      assert.equal(job.state, 'completed', job.error);
+      assert.deepEqual(images(out), ['0001.png', '0002.png', '0003.png', '0004.png']);
+      assert.ok((job.plan!.chunks as { jobIds: string[] }[]).every((c) => c.jobIds.length === 1), 'nothing resubmitted');
+      assert.deepEqual(renderedFrames(String(job.plan!.farmDir)), [1, 2, 3, 4]);
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -40,7 +40,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function slurmConf(dir: string, node: string, ports: [number, number]): string {
+function slurmConf(dir: string, node: string, ports: [number, number], minJobAge: number): string {
   const memory = Math.max(1024, Math.floor(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)![1]) / 1024) - 2048);
   return `ClusterName=sidecartest
 SlurmctldHost=${node}(127.0.0.1)
@@ -73,7 +73,7 @@ SlurmdLogFile=${dir}/slurmd.log
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
-MinJobAge=300
+MinJobAge=${minJobAge}
 KillWait=5
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus().length} RealMemory=${memory} State=UNKNOWN
 PreemptType=preempt/partition_prio
@@ -83,8 +83,11 @@ PartitionName=urgent Nodes=${node} MaxTime=INFINITE State=UP OverSubscribe=NO Pr
 `;
 }
 
-/** Starts the cluster and waits until its node is idle (a few seconds). */
-export async function startSlurmCluster(): Promise<SlurmCluster> {
+/**
+ * Starts the cluster and waits until its node is idle (a few seconds). `minJobAge`: how long Slurm keeps a finished
+ * job listed (seconds; default 300, as a real cluster's default).
+ */
+export async function startSlurmCluster(options: { minJobAge?: number } = {}): Promise<SlurmCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'slurm-test-'));
   chmodSync(dir, 0o755);
   const children: ChildProcess[] = [];
@@ -146,7 +149,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     }
     mkdirSync(join(dir, 'state'));
     mkdirSync(join(dir, 'spool'));
-    writeFileSync(join(dir, 'slurm.conf'), slurmConf(dir, node, [await freePort(), await freePort()]));
+    writeFileSync(join(dir, 'slurm.conf'), slurmConf(dir, node, [await freePort(), await freePort()], options.minJobAge ?? 300));
     start('slurmctld', ['slurmctld', '-D', '-i']);
     start('slurmd', ['slurmd', '-D']);
     for (let i = 0; ; i++) {
