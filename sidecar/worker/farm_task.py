@@ -50,7 +50,10 @@ def main(argv):
             continue
         task = dict(spec["task"], frame=frame, path=files["partial"], threads=threads)
         try:
-            loop.run_task(task)
+            result = loop.run_task(task)
+            # The result first: once the rendered file is there, the sidecar may take both at once.
+            with open(files["result"], "w", encoding="utf-8") as f:
+                json.dump(result, f)
             os.replace(files["partial"], files["rendered"])
         except Exception as err:  # noqa: BLE001 - the task ends here; its log carries the reason
             traceback.print_exc()

@@ -18,11 +18,26 @@ export interface FrameFiles {
   partial: string;
   /** The task renames the partial file to this once Blender finished it; the sidecar checks it and renames it to final. */
   rendered: string;
+  /** What the worker's render task returned for the frame (JSON), written before `rendered`; the sidecar reads and removes it. */
+  result: string;
 }
 
 export function frameFiles(final: string): FrameFiles {
   const partial = partialPath(final, FARM_WORKER);
-  return { final, partial, rendered: partial.replace(/\.partial$/, '.rendered') };
+  const rendered = partial.replace(/\.partial$/, '.rendered');
+  return { final, partial, rendered, result: `${rendered}.json` };
+}
+
+/** The worker's result for a rendered frame (renderSeconds, persistentData, ...), or undefined; removes the file. */
+export function takeFrameResult(files: FrameFiles): Record<string, unknown> | undefined {
+  try {
+    const result = JSON.parse(readFileSync(files.result, 'utf8')) as Record<string, unknown>;
+    return result && typeof result === 'object' ? result : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(files.result, { force: true });
+  }
 }
 
 export interface JobSpec {

@@ -83,8 +83,7 @@ export class SlurmFarm implements Farm {
     // Hidden files of an earlier job on this output that nobody took (canceled, say) must not pass for this job's.
     for (const u of units) {
       const files = frameFiles(u.output!);
-      rmSync(files.partial, { force: true });
-      rmSync(files.rendered, { force: true });
+      for (const stale of [files.partial, files.rendered, files.result]) rmSync(stale, { force: true });
     }
 
     const spec = jobSpec(record.id, record.createdAt, p, units, chunks, format);
@@ -188,6 +187,7 @@ function jobSpec(jobId: string, createdAt: string, p: RenderParams & { gnValues?
       samples: p.samples,
       resolutionPercent: p.resolutionPercent,
       preRenderScript: p.preRenderScript,
+      persistentData: p.persistentData,
       gn: p.gnValues,
     },
   };

@@ -13,7 +13,7 @@ import type { Attempt, AttemptOutcome, JobRecord, WorkUnit } from '../../jobs/jo
 import type { LiveProgress, RunningUnit } from '../../jobs/progress.js';
 import { checkImage } from '../../verify/image.js';
 import type { ExternalJobHost } from '../farm.js';
-import { frameFiles, logPath, logTail } from './job-files.js';
+import { frameFiles, logPath, logTail, takeFrameResult } from './job-files.js';
 import type { SlurmCommands, TaskState } from './slurm-commands.js';
 import { arraySpec, taskName, type SlurmChunk, type SlurmPlan } from './slurm-plan.js';
 import { endOf, phaseOf, waitingWords } from './slurm-states.js';
@@ -195,17 +195,20 @@ export class SlurmFollower {
         if (unit.state === 'done' || unit.state === 'failed' || unit.state === 'skipped') continue;
         const files = frameFiles(unit.output!);
         const name = taskName(chunk.jobIds.at(-1) ?? '?', chunk.index);
-        if (!existsSync(files.rendered)) {
-          // Renamed before a restart, but not yet saved as done (a frame from before the job does not count).
-          if (this.writtenByJob(files.final) && (await checkImage(files.final)).ok) changed = this.frameDone(chunk, unit, name, files.final) || changed;
-          continue;
-        }
-        const check = await checkImage(files.rendered);
+        const inPlace = !existsSync(files.rendered);
+        // Renamed before a restart, but not yet saved as done (a frame from before the job does not count).
+        if (inPlace && !this.writtenByJob(files.final)) continue;
+        const check = await checkImage(inPlace ? files.final : files.rendered);
         if (check.ok) {
-          renameSync(files.rendered, files.final);
-          unit.result = { width: check.width, height: check.height, bytes: check.bytes };
-          this.frameDone(chunk, unit, name, files.final);
+          if (!inPlace) renameSync(files.rendered, files.final);
+          const rendered = takeFrameResult(files); // after the rename: a restart in between still finds it
+          // The same result as a frame of the local pool (render-runner.ts accept()).
+          unit.result = { width: check.width, height: check.height, bytes: check.bytes, persistentData: rendered?.persistentData === true };
+          this.frameDone(chunk, unit, name, files.final, rendered);
+        } else if (inPlace) {
+          continue; // not this job's frame after all; the task renders it
         } else {
+          takeFrameResult(files);
           rmSync(files.rendered, { force: true });
           closeAttempt(unit, name, 'bad-output', `${unit.label}: Blender reported success, but ${check.reason.replace(basename(files.rendered), basename(files.final))}`, this.frameStart(chunk, unit));
           unit.state = 'pending';
@@ -235,11 +238,13 @@ export class SlurmFollower {
   }
 
   /** The frame is checked and in place; its attempt ends when the node wrote it (the file keeps that time through the rename). */
-  private frameDone(chunk: SlurmChunk, unit: WorkUnit, name: string, final: string): boolean {
+  private frameDone(chunk: SlurmChunk, unit: WorkUnit, name: string, final: string, rendered?: Record<string, unknown>): boolean {
     const attempt = closeAttempt(unit, name, 'done', undefined, this.frameStart(chunk, unit), writtenAt(final));
     unit.state = 'done';
     unit.error = undefined;
-    unit.seconds = Math.max(0, (Date.parse(attempt.endedAt!) - Date.parse(attempt.startedAt)) / 1000);
+    // The node's own render time when it sent one; else the time between this frame and the chunk's previous one.
+    const measured = typeof rendered?.renderSeconds === 'number' ? rendered.renderSeconds : undefined;
+    unit.seconds = measured ?? Math.max(0, (Date.parse(attempt.endedAt!) - Date.parse(attempt.startedAt)) / 1000);
     return true;
   }
 
