@@ -6,7 +6,7 @@
  * test process exits early. Nothing outside the folder is touched: other suites and other users' daemons are left alone.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, chmodSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, chmodSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,4 +163,27 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
     throw err;
   }
   return { dir, env, run, activeTasks, stop };
+}
+
+
+/** Polls `check` until it returns something truthy, or fails after `ms` saying what was awaited. */
+export async function until<T>(what: string, check: () => T | Promise<T>, ms = 120_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms / 1000} s`);
+    await sleep(200);
+  }
+}
+
+/** The frames in an output folder (the hidden files and the .sidecar-farm folder left out). */
+export const images = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+
+/** "frame N rendered" lines of every task log of a job: which frames were rendered, and how often. */
+export function renderedFrames(farmDir: string): number[] {
+  const logs = join(farmDir, 'logs');
+  return readdirSync(logs)
+    .flatMap((name) => [...readFileSync(join(logs, name), 'utf8').matchAll(/^\[sidecar-farm\] frame (\d+) rendered$/gm)].map((m) => Number(m[1])))
+    .sort((a, b) => a - b);
 }
