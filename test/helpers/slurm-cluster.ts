@@ -97,7 +97,8 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
 
   const start = (name: string, argv: string[]) => {
     const out = openSync(join(dir, `${name}.out`), 'a');
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: dir, env, stdio: ['ignore', out, out], detached: true });
+    // --pdeathsig: a test process killed outright (a runner's timeout) takes its daemons with it.
+    const child = spawn('setpriv', ['--pdeathsig', 'SIGTERM', ...argv], { cwd: dir, env, stdio: ['ignore', out, out], detached: true });
     children.push(child);
     return child;
   };
@@ -139,7 +140,7 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
     for (const p of [mungeDir, join(mungeDir, 'munge.key')]) chownSync(p, uid!, gid!);
     chmodSync(join(mungeDir, 'munge.key'), 0o400);
     start('munged', [
-      'setpriv', '--reuid=munge', '--regid=munge', '--init-groups', '/usr/sbin/munged', '-F',
+      'setpriv', '--pdeathsig', 'SIGTERM', '--reuid=munge', '--regid=munge', '--init-groups', '/usr/sbin/munged', '-F',
       `--socket=${mungeDir}/munge.socket`, `--key-file=${mungeDir}/munge.key`, `--log-file=${mungeDir}/munged.log`,
       `--pid-file=${mungeDir}/munged.pid`, `--seed-file=${mungeDir}/munged.seed`,
     ]);
