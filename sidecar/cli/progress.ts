@@ -120,7 +120,7 @@ export class ProgressView {
       const marks: Record<string, string> = { done: '✓', failed: '✗', skipped: '-', partial: '~', canceled: '-' };
       lines.push(`  nodes: ${Object.entries(p.nodes).map(([id, n]) => `${id} ${marks[n.state] ?? `${n.done}/${n.total}`}`).join('  ')}`);
     }
-    if (p.last?.output) lines.push(`  last: ${p.last.output}`);
+    if (p.last?.output) lines.push(`  last: ${p.last.output}${p.last.preview ? `  (preview ${p.last.preview})` : ''}`);
     this.clear();
     const width = this.out.columns || 120;
     this.out.write(`${lines.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l)).join('\n')}\n`);

@@ -232,7 +232,7 @@ class AddonTest(unittest.TestCase):
         self.assertEqual((job.done, job.total), (3, 3))
         self.assertTrue({1, 2, 3} <= set(seen), "progress came frame by frame: {}".format(seen))
         self.assertEqual(job.progress, 1.0)
-        names = sorted(os.listdir(os.path.join(self.tmp, "render")))
+        names = sorted(n for n in os.listdir(os.path.join(self.tmp, "render")) if n != ".previews")
         self.assertEqual(names, ["0001.png", "0002.png", "0003.png"])
         self.assertEqual(job.output_folder, os.path.join(self.tmp, "render"))
         self.assertIn("finished", addon.state.alerts[0].text)

@@ -22,7 +22,8 @@ async function busyWorker(client: SidecarClient, jobId: string, minSeconds = 0.3
 }
 
 function framesOnDisk(dir: string): string[] {
-  return readdirSync(dir).sort();
+  // The hidden .previews folder holds each frame's preview; partial files left behind would still show here.
+  return readdirSync(dir).filter((n) => n !== '.previews').sort();
 }
 
 const expectedFrames = (n: number) => Array.from({ length: n }, (_, i) => `${String(i + 1).padStart(4, '0')}.png`);

@@ -32,7 +32,8 @@ describe('render.submit on real Blender', () => {
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
     renderPlain(scene, join(dir, 'plain', '####'), 1, 6);
-    const names = readdirSync(join(dir, 'sidecar')).sort();
+    // Previews are in the hidden .previews folder (previews.test.ts checks them); everything else is what blender -a writes.
+    const names = readdirSync(join(dir, 'sidecar')).filter((n) => n !== '.previews').sort();
     assert.deepEqual(names, readdirSync(join(dir, 'plain')).sort(), 'the same file names as blender -a');
     assert.deepEqual(names, ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png']);
     for (const name of names) assert.ok(samePixels(join(dir, 'sidecar', name), join(dir, 'plain', name)), `${name} differs from blender -a`);
@@ -112,7 +113,7 @@ describe('render.submit on real Blender', () => {
     const { jobId } = await client.call('render.submit', { blendFile: scene, output: `${out}/f_##`, format: 'jpeg' });
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'completed', job.error);
-    assert.deepEqual(readdirSync(out).sort(), ['f_01.jpg', 'f_02.jpg', 'f_03.jpg', 'f_04.jpg', 'f_05.jpg', 'f_06.jpg']);
+    assert.deepEqual(readdirSync(out).filter((n) => n !== '.previews').sort(), ['f_01.jpg', 'f_02.jpg', 'f_03.jpg', 'f_04.jpg', 'f_05.jpg', 'f_06.jpg']);
   });
 
   const badInputs: Array<[string, Record<string, unknown>, string, RegExp]> = [

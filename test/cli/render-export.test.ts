@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeScene } from '../helpers/blender.js';
 import { runCli } from '../helpers/cli.js';
+import { readMovie } from '../helpers/movie.js';
 import { tempDir } from '../helpers/sidecar.js';
 
 /** The CLI's render, export and demo commands as a user runs them, each starting its own sidecar for the call. */
@@ -25,8 +26,33 @@ describe('blender-sidecar render, export and demo', () => {
     assert.ok(lines.some((l) => l.event === 'job.progress' && l.done === 3));
     const result = lines.find((l) => l.event === 'result');
     assert.equal(result.job.state, 'completed');
-    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['0001.png', '0002.png', '0003.png']);
+    assert.deepEqual(readdirSync(join(dir, 'out')).filter((n) => n !== '.previews').sort(), ['0001.png', '0002.png', '0003.png']);
     assert.ok(!existsSync(join(dir, 'state', 'blender-sidecar', 'sidecar.json')), 'the embedded sidecar is gone afterwards');
+  });
+
+  it('renders with --movie: --json events carry each frame\'s preview, and the movie has every frame', () => {
+    const movie = join(dir, 'movie', 'preview.mp4');
+    const r = runCli(['render', scene, '--frames', '1-3', '--output', join(dir, 'movie-frames') + '/', '--movie', movie, '--movie-fps', '8', '--json'], env());
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const previews = new Map<number, string>();
+    for (const l of lines) if (l.event === 'job.progress' && l.last?.preview) previews.set(l.last.key, l.last.preview);
+    assert.deepEqual([...previews.keys()].sort(), [1, 2, 3]);
+    for (const [frame, path] of previews) {
+      assert.equal(path, join(dir, 'movie-frames', '.previews', `000${frame}.png`));
+      assert.ok(existsSync(path), `${path} exists`);
+    }
+    const result = lines.find((l) => l.event === 'result');
+    assert.equal(result.job.state, 'completed', result.job.error);
+    assert.deepEqual(result.job.result.movie.frames, 3);
+    assert.deepEqual(readMovie(movie), { frames: 3, width: 96, height: 72 });
+  });
+
+  it('says what is wrong with --movie before rendering', () => {
+    const r = runCli(['render', scene, '--output', join(dir, 'bad-movie') + '/', '--movie', join(dir, 'preview.gif')], env());
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /movie\.output: .*preview\.gif" must end in \.mp4, \.mov, \.mkv/);
+    assert.equal(existsSync(join(dir, 'bad-movie')), false);
   });
 
   it('exits 1 with the reason when the render fails', () => {

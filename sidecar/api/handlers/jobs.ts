@@ -1,5 +1,6 @@
 /** Handlers for job.* and worker.list. */
 import type { JobRecord } from '../../domain/jobs/job.js';
+import { jobPreviews } from '../../domain/render/preview.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { WorkerPool } from '../../domain/workers/pool.js';
 import type { Handlers } from '../../protocol/method.js';
@@ -7,7 +8,7 @@ import type { CallContext } from '../session.js';
 import type { jobMethods } from '../spec/jobs.js';
 
 export function jobView(scheduler: Scheduler, job: JobRecord) {
-  return { ...job, progress: scheduler.progress(job.id) };
+  return { ...job, progress: scheduler.progress(job.id), ...(job.kind === 'render' ? { previews: jobPreviews(job) } : {}) };
 }
 
 export function jobSummary(scheduler: Scheduler, job: JobRecord) {

@@ -69,7 +69,15 @@ export const JobProgress = z.object({
   running: z.array(RunningUnit).describe('What each busy worker is doing for this job.'),
   unitsPerSecond: z.number().describe('Frames (or items) finished per second over the last minute.'),
   etaSeconds: z.number().nullable(),
-  last: z.object({ key: z.number(), label: z.string(), output: z.string().optional() }).optional().describe('The unit finished last (the frame just rendered).'),
+  last: z
+    .object({
+      key: z.number(),
+      label: z.string(),
+      output: z.string().optional(),
+      preview: z.string().optional().describe('Render jobs: a small PNG of that frame (about 256 px on the long side).'),
+    })
+    .optional()
+    .describe('The unit finished last (the frame just rendered).'),
   nodes: z.record(z.string(), NodeProgress).optional().describe('Pipeline jobs: where each node stands, by node id.'),
 });
 
@@ -88,6 +96,10 @@ export const Job = z.object({
   saveCopySeconds: z.number().optional().describe('How long saving the temporary copy of an unsaved file blocked Blender.'),
   result: z.record(z.string(), z.unknown()).optional(),
   progress: JobProgress,
+  previews: z
+    .array(z.object({ frame: z.number(), path: z.string() }))
+    .optional()
+    .describe('Render jobs: the preview PNG of each frame that has one, in frame order (in a hidden .previews folder beside the frames).'),
 });
 
 export const JobSummary = Job.omit({ units: true, params: true, plan: true }).extend({

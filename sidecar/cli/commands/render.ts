@@ -8,7 +8,7 @@ import { parseInstances } from './serve.js';
 export const renderCommand: Command = {
   name: 'render',
   summary: 'Render frames of a .blend on the worker pool, with live progress. Uses the running sidecar, or starts one for the call.',
-  usage: 'render FILE --output DIR|PATTERN [--frames 1-24] [--instances N] [--json]',
+  usage: 'render FILE --output DIR|PATTERN [--frames 1-24] [--instances N] [--movie OUT.mp4] [--json]',
   options: {
     frames: { type: 'string', valueName: 'LIST', description: 'Frames: "1-24", "1-10,20,30-40x2", "^5" leaves 5 out (default: the scene\'s range).' },
     output: { type: 'string', short: 'o', valueName: 'PATH', description: 'A folder, or a path with # for the frame number (required).' },
@@ -28,11 +28,14 @@ export const renderCommand: Command = {
     farm: { type: 'string', valueName: 'slurm|URL|default', description: 'Render on a farm instead of the local pool: "slurm" (the Slurm cluster of the sidecar\'s machine, with its --slurm-* defaults), or the Flamenco manager at URL ("default": the sidecar\'s --flamenco-url). Needs --frames (and --scene for Flamenco).' },
     'chunk-size': { type: 'string', valueName: 'N', description: 'Farm jobs: frames per farm task.' },
     partition: { type: 'string', valueName: 'NAME', description: 'Slurm jobs: the partition (default: the sidecar\'s --slurm-partition, else the cluster\'s).' },
-    json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
+    movie: { type: 'string', valueName: 'PATH', description: 'Also encode the frames into a preview movie (.mp4, .mov or .mkv) with Blender\'s own FFmpeg.' },
+    'movie-fps': { type: 'string', valueName: 'FPS', description: 'The movie\'s frame rate (default: the scene\'s).' },
+    'movie-codec': { type: 'string', valueName: 'CODEC', description: 'h264 (default) or mpeg4.' },
+    json: { type: 'boolean', description: 'Print progress and the result as JSON lines (each progress event names the last frame and its preview).' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
     blender: { type: 'string', valueName: 'PATH', description: 'Blender for an embedded sidecar.' },
   },
-  epilog: 'Examples:\n  blender-sidecar render shot.blend --frames 1-24 --output renders/\n  blender-sidecar render shot.blend --frames 1-240x2 --output "renders/shot_####.exr" --format OPEN_EXR --json',
+  epilog: 'Examples:\n  blender-sidecar render shot.blend --frames 1-24 --output renders/\n  blender-sidecar render shot.blend --frames 1-24 --output renders/ --movie renders/preview.mp4\n  blender-sidecar render shot.blend --frames 1-240x2 --output "renders/shot_####.exr" --format OPEN_EXR --json',
   async run({ values, positionals }) {
     const [file] = positionals;
     if (!file) throw new UsageError('name the .blend file to render');
@@ -57,6 +60,7 @@ export const renderCommand: Command = {
       timeoutS: intFlag(values, 'timeout-s', { min: 1 }),
       maxRetries: intFlag(values, 'max-retries', { min: 0, max: 20 }),
       memoryLimitMB: intFlag(values, 'memory-limit-mb', { min: 64 }),
+      movie: movieFlags(values),
       farm: farmOf(values),
     };
     const conn = await connectOrStart({
@@ -74,6 +78,8 @@ export const renderCommand: Command = {
       else if (job.state === 'completed') {
         const r = job.result as { rendered?: number; skipped?: number; outputPattern?: string };
         process.stdout.write(`done: ${r.rendered} frames rendered, ${r.skipped} skipped, in ${r.outputPattern?.replace(/\/[^/]*$/, '/')}\n`);
+        const movie = (job.result as { movie?: { path?: string; frames?: number; width?: number; height?: number } }).movie;
+        if (movie?.path) process.stdout.write(`movie: ${movie.path} (${movie.frames} frames, ${movie.width}x${movie.height})\n`);
       }
       if (job.state !== 'completed') {
         if (mode !== 'json') process.stderr.write(`error: the render ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
@@ -97,4 +103,23 @@ function farmOf(values: Record<string, unknown>) {
   if (farm === 'slurm') return { kind: 'slurm' as const, chunkSize, partition: values.partition as string | undefined };
   if (values.partition !== undefined) throw new UsageError('--partition is for --farm slurm; a Flamenco manager has no partitions');
   return { kind: 'flamenco' as const, chunkSize, ...(farm === 'default' ? {} : { url: farm }) };
+}
+
+/** --movie and its options, as render.submit's `movie`; the sidecar checks the values and names what is wrong. */
+function movieFlags(values: Record<string, unknown>) {
+  const output = values.movie as string | undefined;
+  if (output === undefined) {
+    if (values['movie-fps'] !== undefined || values['movie-codec'] !== undefined) throw new UsageError('--movie-fps and --movie-codec go with --movie PATH');
+    return undefined;
+  }
+  let fps: number | undefined;
+  if (values['movie-fps'] !== undefined) {
+    fps = Number(values['movie-fps']);
+    if (!Number.isFinite(fps) || fps <= 0) throw new UsageError(`--movie-fps must be a positive number, not "${String(values['movie-fps'])}"`);
+  }
+  return {
+    output: output.startsWith('//') ? output : resolve(output),
+    ...(fps !== undefined ? { fps } : {}),
+    ...(values['movie-codec'] !== undefined ? { codec: values['movie-codec'] as 'h264' | 'mpeg4' } : {}),
+  };
 }

@@ -27,7 +27,7 @@ export interface JobProgress {
   running: RunningUnit[];
   unitsPerSecond: number;
   etaSeconds: number | null;
-  last?: { key: number; label: string; output?: string };
+  last?: { key: number; label: string; output?: string; preview?: string };
   /** Per pipeline node, by node id (pipeline jobs only). */
   nodes?: Record<string, NodeProgress>;
 }

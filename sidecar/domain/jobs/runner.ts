@@ -26,7 +26,8 @@ export interface JobLimits {
 }
 
 export type UnitVerdict =
-  | { ok: true; output?: string; result?: Record<string, unknown> }
+  /** preview: a small picture of the output (a render frame's), carried by job.progress's `last`. */
+  | { ok: true; output?: string; preview?: string; result?: Record<string, unknown> }
   /** retryable: a second attempt (on another worker) may succeed. */
   | { ok: false; retryable: boolean; outcome: 'bad-output' | 'input-error' | 'python-error'; reason: string };
 

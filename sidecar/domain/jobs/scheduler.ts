@@ -539,7 +539,7 @@ export class Scheduler {
           unit.seconds = o.seconds;
           unit.error = undefined;
           job.finishTimes.push(Date.now());
-          job.last = { key: unit.key, label: unit.label, output: verdict.output };
+          job.last = { key: unit.key, label: unit.label, output: verdict.output, ...(verdict.preview ? { preview: verdict.preview } : {}) };
           this.events.unitFinished(record, unit, 'done', o.seconds);
           this.store.save(record);
           this.queueProgress(job);

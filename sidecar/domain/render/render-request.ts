@@ -9,6 +9,7 @@ import { InvalidInputError } from '../../errors.js';
 import { gnJobParam } from '../sync/job-values.js';
 import { farmParam } from '../farm/farm-param.js';
 import { parseFrames } from './frame-range.js';
+import { movieParam, resolveMovieOutput } from './movie.js';
 import { resolveOutputPattern } from './output-path.js';
 
 /** Image formats a render may write, in Blender's names, and the short names users type. */
@@ -55,6 +56,7 @@ export const renderParams = z.strictObject({
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
   gn: gnJobParam.optional(),
   farm: farmParam.optional(),
+  movie: movieParam.optional(),
 });
 export type RenderParams = z.output<typeof renderParams>;
 
@@ -90,5 +92,9 @@ export function checkRenderRequest(params: RenderParams): RenderParams {
   resolveOutputPattern(params.output, params.blendFile);
   if (params.frames !== undefined) parseFrames(params.frames);
   if (params.preRenderScript) checkScript(params.preRenderScript, 'preRenderScript');
+  if (params.movie) {
+    resolveMovieOutput(params.movie.output, params.blendFile);
+    if (params.farm) throw new InvalidInputError('movie', 'a farm job cannot make a preview movie yet; render on the farm, then submit the movie locally');
+  }
   return { ...params, format: params.format === undefined ? undefined : normalizeImageFormat(params.format) };
 }

@@ -11,7 +11,9 @@ import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/run
 import { checkImage, imageExtension } from '../verify/image.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { parseFrames } from './frame-range.js';
+import { acceptMovie, discardMovie, isMovieUnit, MOVIE_KEY, movieTask, movieUnit, planMovie, type MoviePlan } from './movie.js';
 import { framePath, partialPath, resolveOutputPattern } from './output-path.js';
+import { discardPreview, partialPreviewPath, placePreview, PREVIEW_SIZE, previewPath, removePartialPreviews } from './preview.js';
 import type { RenderParams } from './render-request.js';
 
 interface InspectedScene {
@@ -23,6 +25,7 @@ interface InspectedScene {
   engine: string;
   resolution: [number, number, number];
   camera: string | null;
+  fps?: number;
 }
 
 interface Inspection {
@@ -39,6 +42,8 @@ export interface RenderPlan {
   outputPattern: string;
   engine: string;
   resolution: [number, number, number];
+  /** The preview movie, when asked for. */
+  movie?: MoviePlan;
   [key: string]: unknown;
 }
 
@@ -110,6 +115,7 @@ export class RenderRunner implements JobRunner {
       outputPattern,
       engine: p.engine ?? scene.engine,
       resolution: scene.resolution,
+      ...(p.movie ? { movie: planMovie(p.movie, p.blendFile, scene.resolution, p.resolutionPercent, scene.fps) } : {}),
     };
     job.plan = plan;
 
@@ -131,16 +137,27 @@ export class RenderRunner implements JobRunner {
       // wrote itself before the restart (newer than its start).
       if (onDisk && (!p.overwrite || (resumedAfter !== undefined && onDisk.mtimeMs >= resumedAfter))) {
         unit.state = before ? 'done' : 'skipped';
+        // A frame from an earlier job keeps the preview that job made, if there is one.
+        if (!before && existingFrame(previewPath(output))) unit.result = { preview: { path: previewPath(output) } };
       }
       units.push(unit);
     }
+    if (plan.movie) {
+      // Waits for the frames this job renders; frames already on disk are in the movie without waiting.
+      const waitFor = units.filter((u) => u.state === 'pending').map((u) => u.key);
+      const before = previous.get(MOVIE_KEY);
+      if (before && before.state === 'done' && before.output === plan.movie.output && waitFor.length === 0) units.push(before);
+      else units.push(movieUnit(waitFor, before, plan.movie.output));
+    }
     removePartials(outputPattern);
+    if (units[0]?.output) removePartialPreviews(units[0].output);
     return units;
   }
 
   task(job: JobRecord, unit: WorkUnit, workerId: string): TaskRequest {
     const p = this.params(job);
     const plan = job.plan as RenderPlan;
+    if (isMovieUnit(unit)) return movieTask(job, plan.movie!, plan.scene, plan.format, workerId);
     return {
       payload: {
         kind: 'render',
@@ -156,6 +173,8 @@ export class RenderRunner implements JobRunner {
         device: unit.forceCpu ? 'CPU' : undefined,
         preRenderScript: p.preRenderScript,
         persistentData: p.persistentData,
+        previewPath: partialPreviewPath(unit.output!, workerId),
+        previewSize: PREVIEW_SIZE,
       },
       label: unit.label,
       frame: unit.key,
@@ -163,32 +182,49 @@ export class RenderRunner implements JobRunner {
   }
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
+    if (isMovieUnit(unit)) return acceptMovie(job, (job.plan as RenderPlan).movie!, outcome.result, workerId);
     const partial = partialPath(unit.output!, workerId);
     const check = await checkImage(partial);
     if (!check.ok) {
+      discardPreview(unit.output!, workerId);
       return { ok: false, retryable: true, outcome: 'bad-output', reason: `${unit.label}: Blender reported success, but ${check.reason.replace(basename(partial), basename(unit.output!))}` };
     }
     renameSync(partial, unit.output!);
     const persistentData = outcome.result.persistentData === true;
-    return { ok: true, output: unit.output!, result: { width: check.width, height: check.height, bytes: check.bytes, persistentData } };
+    const shown = await placePreview(unit.output!, workerId, outcome.result.previewError);
+    const previewSeconds = typeof outcome.result.previewSeconds === 'number' ? Math.round(outcome.result.previewSeconds * 1000) / 1000 : undefined;
+    return {
+      ok: true,
+      output: unit.output!,
+      preview: shown.preview?.path,
+      result: { width: check.width, height: check.height, bytes: check.bytes, persistentData, ...shown, ...(previewSeconds !== undefined ? { previewSeconds } : {}) },
+    };
   }
 
-  discard(_job: JobRecord, unit: WorkUnit, workerId: string): void {
-    if (unit.output) rmSync(partialPath(unit.output, workerId), { force: true });
+  discard(job: JobRecord, unit: WorkUnit, workerId: string): void {
+    if (isMovieUnit(unit)) return discardMovie((job.plan as RenderPlan | undefined)?.movie, workerId);
+    if (!unit.output) return;
+    rmSync(partialPath(unit.output, workerId), { force: true });
+    discardPreview(unit.output, workerId);
   }
 
   summarize(job: JobRecord): Record<string, unknown> {
     const plan = job.plan as RenderPlan | undefined;
-    const done = job.units.filter((u) => u.state === 'done');
+    const frames = job.units.filter((u) => !isMovieUnit(u));
+    const movie = job.units.find(isMovieUnit);
+    const done = frames.filter((u) => u.state === 'done');
     const times = done.map((u) => u.seconds ?? 0);
+    const previewTimes = done.map((u) => u.result?.previewSeconds).filter((t): t is number => typeof t === 'number');
     return {
-      frames: job.units.length,
+      frames: frames.length,
       rendered: done.length,
-      skipped: job.units.filter((u) => u.state === 'skipped').length,
-      failed: job.units.filter((u) => u.state === 'failed').length,
+      skipped: frames.filter((u) => u.state === 'skipped').length,
+      failed: frames.filter((u) => u.state === 'failed').length,
       outputPattern: plan?.outputPattern,
-      firstOutput: job.units.find((u) => u.output)?.output,
-      averageFrameSeconds: times.length ? Math.round((times.reduce((a, b) => a + b, 0) / times.length) * 1000) / 1000 : undefined,
+      firstOutput: frames.find((u) => u.output)?.output,
+      averageFrameSeconds: average(times),
+      averagePreviewSeconds: average(previewTimes),
+      ...(movie ? { movie: movie.state === 'done' ? { path: movie.output, ...movie.result } : { path: movie.output, state: movie.state, error: movie.error } } : {}),
     };
   }
 
@@ -199,6 +235,10 @@ export class RenderRunner implements JobRunner {
       rmSync(`${p.blendFile}1`, { force: true });
     }
   }
+}
+
+function average(times: number[]): number | undefined {
+  return times.length ? Math.round((times.reduce((a, b) => a + b, 0) / times.length) * 1000) / 1000 : undefined;
 }
 
 function rangeFrames(start: number, end: number, step: number): number[] {

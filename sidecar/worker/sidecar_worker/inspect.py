@@ -12,6 +12,7 @@ def inspect_file(task):
                 "frameStart": scene.frame_start,
                 "frameEnd": scene.frame_end,
                 "frameStep": scene.frame_step,
+                "fps": scene.render.fps / scene.render.fps_base,
                 "fileFormat": settings.file_format,
                 "engine": scene.render.engine,
                 "resolution": [scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage],

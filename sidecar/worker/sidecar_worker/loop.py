@@ -10,7 +10,7 @@ import traceback
 
 import bpy
 
-from . import blendfile, export, framing, gn, inspect, render, scripts
+from . import blendfile, export, framing, gn, inspect, movie, render, scripts
 from .errors import TaskInputError
 from .pipeline import checks as pipeline_checks
 from .pipeline import inspect as pipeline_inspect
@@ -26,6 +26,7 @@ def _handlers():
     return {
         "inspect": lambda task: inspect.inspect_file(task),
         "render": lambda task: render.render_frame(task),
+        "movie": lambda task: movie.make_movie(task),
         "export": lambda task: export.export_item(task),
         "pipeline.inspect": lambda task: pipeline_inspect.inspect_file(task),
         "pipeline.validate": lambda task: pipeline_checks.validate(task),

@@ -4,7 +4,7 @@ import time
 
 import bpy
 
-from . import scenes
+from . import preview, scenes
 from .turntable import Turntable
 from .errors import TaskInputError
 
@@ -127,10 +127,25 @@ def render_frame(task):
             turntable.remove()
     if "FINISHED" not in result:
         raise RuntimeError("Blender did not finish rendering frame %d (%s)" % (task["frame"], ", ".join(result)))
-    return {
+    result = {
         "frame": task["frame"],
         "path": path,
         "renderSeconds": seconds,
         "fileFormat": scene.render.image_settings.file_format,
         "persistentData": scene.render.use_persistent_data,
     }
+    if task.get("previewPath"):
+        result.update(_preview(scene, task))
+    return result
+
+
+def _preview(scene, task):
+    # A preview that fails never fails the frame: the frame is what the job is for. The sidecar reports the reason.
+    started = time.monotonic()
+    try:
+        size = preview.write_preview(
+            scene, task["path"], scene.render.image_settings.file_format, task["previewPath"], task.get("previewSize", 256)
+        )
+    except Exception as err:  # noqa: BLE001 - any failure becomes a sentence on the frame
+        return {"previewError": "%s: %s" % (type(err).__name__, err)}
+    return {"preview": dict(size, path=task["previewPath"]), "previewSeconds": time.monotonic() - started}
