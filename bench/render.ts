@@ -8,7 +8,8 @@
  *   2. one Blender started per frame, as a farm with chunk size 1 does (as many at once as the sidecar has workers);
  *   3. `blender-sidecar render` on a sidecar of its own (cold: what a TD's script gets every time);
  *   4. the sidecar (a separate `serve --warm` process), after its workers are up (warm).
- * It prints wall times, ratios and the time from start to the first frame on disk.
+ * It prints wall times, ratios and the time from start to the first frame on disk, and what frame previews and a
+ * preview movie cost (each preview's time inside its worker; the warm job again with previews off, and with a movie).
  * Goals (2-core machine): warm at most 0.9x the best plain command line; cold CLI at most 1.0x plain -a; warm at least
  * 4x faster than a process per frame; warm's first frame no later than plain -a's.
  *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2]
@@ -86,14 +87,21 @@ async function benchScene(name: string) {
     run(process.execPath, [join(root, 'dist', 'blender-sidecar.mjs'), 'render', scene, '--frames', `1-${frames}`, '--output', `${out('cli')}/`, '--instances', String(instances), '--state-dir', join(dir, `cli-state-${name}`)]),
   );
   const sidecar = await sidecarProcess(join(dir, `state-${name}`), ['--instances', String(instances), '--warm']);
-  const viaSidecar = async (row: string, target: string) =>
+  let lastResult: Record<string, unknown> = {};
+  const viaSidecar = async (row: string, target: string, extra: Record<string, unknown> = {}) =>
     timed(row, target, async () => {
-      const { jobId } = await sidecar.client.call('render.submit', { blendFile: scene, frames: `1-${frames}`, output: `${target}/`, overwrite: true });
+      const { jobId } = await sidecar.client.call('render.submit', { blendFile: scene, frames: `1-${frames}`, output: `${target}/`, overwrite: true, ...extra });
       const job = await sidecar.client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 });
       if (job.state !== 'completed') throw new Error(`sidecar job ${job.state}: ${job.error}`);
+      lastResult = job.result ?? {};
     });
   await waitWarm(sidecar.client, instances);
   const warm = await viaSidecar('sidecar, warm workers', out('warm'));
+  // What frame previews cost: each one's time inside its worker, and the warm job again without them; and a movie.
+  const previewSeconds = Number(lastResult.averagePreviewSeconds ?? 0);
+  const noPreviews = await viaSidecar('sidecar, warm, previews off', out('no-previews'), { previews: false });
+  const withMovie = await viaSidecar('sidecar, warm, with a preview movie', out('movie'), { movie: { output: join(out('movie'), 'preview.mp4') } });
+  const movie = (lastResult.movie ?? {}) as { frames?: number; width?: number; height?: number };
   await sidecar.stop();
 
   const best = Math.min(plain.wall, plainPersistent.wall);
@@ -107,7 +115,20 @@ async function benchScene(name: string) {
       ['one Blender per frame', perFrame.wall.toFixed(2), perFrame.first.toFixed(2), r(perFrame.wall / plain.wall), r(perFrame.wall / best), r(1)],
       ['blender-sidecar render (cold)', cli.wall.toFixed(2), cli.first.toFixed(2), r(cli.wall / plain.wall), r(cli.wall / best), r(cli.wall / perFrame.wall)],
       ['sidecar, warm workers', warm.wall.toFixed(2), warm.first.toFixed(2), r(warm.wall / plain.wall), r(warm.wall / best), r(warm.wall / perFrame.wall)],
+      ['sidecar, warm, previews off', noPreviews.wall.toFixed(2), noPreviews.first.toFixed(2), r(noPreviews.wall / plain.wall), r(noPreviews.wall / best), r(noPreviews.wall / perFrame.wall)],
+      ['sidecar, warm + preview movie', withMovie.wall.toFixed(2), withMovie.first.toFixed(2), r(withMovie.wall / plain.wall), r(withMovie.wall / best), r(withMovie.wall / perFrame.wall)],
     ]),
+  );
+  const previews = {
+    msPerFrame: Math.round(previewSeconds * 10000) / 10,
+    shareOfFrame: warm.wall > 0 ? previewSeconds / (warm.wall / frames) : 0,
+    jobSecondsMore: warm.wall - noPreviews.wall,
+    movieSecondsMore: withMovie.wall - warm.wall,
+  };
+  console.log(
+    `\npreviews: ${previews.msPerFrame} ms a frame inside its worker (${(previews.shareOfFrame * 100).toFixed(1)}% of a frame's wall time); ` +
+      `the warm job took ${previews.jobSecondsMore.toFixed(2)} s more with them than without (run-to-run noise included). ` +
+      `Preview movie (${movie.frames} frames, ${movie.width}x${movie.height}): ${previews.movieSecondsMore.toFixed(2)} s more.`,
   );
   const goals = {
     [`${name}: warm at most 0.9x the best plain command line`]: warm.wall <= best * 0.9,
@@ -115,7 +136,7 @@ async function benchScene(name: string) {
     [`${name}: warm at least 4x faster than a process per frame`]: perFrame.wall / warm.wall >= 4,
     [`${name}: warm's first frame no later than plain -a's`]: warm.first <= plain.first,
   };
-  return { what, plain, plainPersistent, perFrame, cli, warm, goals };
+  return { what, plain, plainPersistent, perFrame, cli, warm, noPreviews, withMovie, previews, goals };
 }
 
 /** Resolves once `n` workers are idle: `serve --warm` starts them at launch, and a warm row must not time their start. */

@@ -90,6 +90,15 @@ describe('frame previews and the preview movie, on real Blender', () => {
     assert.ok(d < 6, `the EXR frame previews as its PNG render looks (mean differs by ${d.toFixed(1)})`);
   });
 
+  it('writes no previews when asked not to', async () => {
+    const out = join(dir, 'no-previews');
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${out}/`, previews: false });
+    const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
+    assert.equal(job.state, 'completed', job.error);
+    assert.deepEqual(readdirSync(out), ['0001.png']);
+    assert.deepEqual(job.previews, []);
+  });
+
   it('refuses a movie it could not make, naming the field', async () => {
     const bad: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ output: join(dir, 'm.gif') }, 'movie.output', /\.mp4, \.mov, \.mkv/],

@@ -56,6 +56,7 @@ export const renderParams = z.strictObject({
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it; shown with the job).'),
   gn: gnJobParam.optional(),
   farm: farmParam.optional(),
+  previews: z.boolean().default(true).describe('Write a small PNG preview (about 256 px) of each frame, in a hidden .previews folder beside the frames.'),
   movie: movieParam.optional(),
 });
 export type RenderParams = z.output<typeof renderParams>;

@@ -173,8 +173,7 @@ export class RenderRunner implements JobRunner {
         device: unit.forceCpu ? 'CPU' : undefined,
         preRenderScript: p.preRenderScript,
         persistentData: p.persistentData,
-        previewPath: partialPreviewPath(unit.output!, workerId),
-        previewSize: PREVIEW_SIZE,
+        ...(p.previews !== false ? { previewPath: partialPreviewPath(unit.output!, workerId), previewSize: PREVIEW_SIZE } : {}),
       },
       label: unit.label,
       frame: unit.key,
@@ -191,7 +190,7 @@ export class RenderRunner implements JobRunner {
     }
     renameSync(partial, unit.output!);
     const persistentData = outcome.result.persistentData === true;
-    const shown = await placePreview(unit.output!, workerId, outcome.result.previewError);
+    const shown = this.params(job).previews !== false ? await placePreview(unit.output!, workerId, outcome.result.previewError) : {};
     const previewSeconds = typeof outcome.result.previewSeconds === 'number' ? Math.round(outcome.result.previewSeconds * 1000) / 1000 : undefined;
     return {
       ok: true,
