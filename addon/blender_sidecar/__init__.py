@@ -10,7 +10,8 @@ Kept importable without bpy: `blender_sidecar.wire` is also a plain-Python scrip
 Modules, one job each: `wire/` (the JSON-RPC client, no bpy), `launcher` (Node and the sidecar program, no bpy),
 `connection` (finding/starting the sidecar, the client, reconnecting, the message queue; no bpy), `messages`,
 `state` (what the panel shows; no bpy), `timer` (the one drain timer), `preferences`, `properties`, `snapshot`
-(the .blend a job opens), `operators`, `gui`, the package `pipeline/` (the Sidecar Pipeline node editor), and the
+(the .blend a job opens), `operators`, `gui`, `thumbnail` (reading a preview PNG, no bpy), `previews` (render
+jobs' thumbnails), `flipbook` (a job's frames in an Image Editor), the package `pipeline/` (the Sidecar Pipeline node editor), and the
 package `sync/` (Geometry Nodes parameter sync).
 """
 
@@ -30,7 +31,7 @@ _RELOADING = "_MODULES" in globals()
 
 # Registered in this order, unregistered in reverse: preferences first (the timer reads them), the timer last
 # (it starts the connection, which may start the sidecar).
-_MODULES = ("preferences", "properties", "operators", "gui", "pipeline", "sync", "timer")
+_MODULES = ("preferences", "properties", "operators", "gui", "previews", "flipbook", "pipeline", "sync", "timer")
 # Every flat module, dependencies first (the order a reload needs); wire/ is left as it is.
 _RELOAD_ORDER = (
     "errors",
@@ -43,6 +44,9 @@ _RELOAD_ORDER = (
     "properties",
     "operators",
     "gui",
+    "thumbnail",
+    "previews",
+    "flipbook",
     "timer",
     # the pipeline editor (a package: its modules, then the package itself)
     "pipeline.form",

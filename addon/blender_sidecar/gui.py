@@ -7,7 +7,7 @@ import textwrap
 
 import bpy
 
-from . import state
+from . import previews, state
 
 # UILayout.progress (a real progress bar) exists from Blender 4.0; before, a read-only slider stands in.
 HAS_PROGRESS = "progress" in bpy.types.UILayout.bl_rna.functions
@@ -83,6 +83,11 @@ class SIDECAR_PT_render(_SidecarPanel, bpy.types.Panel):
         row.prop(scene, "frame_end", text="End")
         layout.prop(scene.sidecar_settings, "render_instances")
         layout.prop(scene.render, "filepath", text="")
+        row = layout.row(align=True)
+        row.prop(scene.sidecar_settings, "render_movie")
+        sub = row.row(align=True)
+        sub.active = scene.sidecar_settings.render_movie
+        sub.prop(scene.sidecar_settings, "movie_output", text="")
         layout.operator("sidecar.render_background", icon="RENDER_ANIMATION")
 
 
@@ -109,7 +114,11 @@ class SIDECAR_UL_jobs(bpy.types.UIList):
             return
         row = layout.row(align=True)
         split = row.split(factor=0.55, align=True)
-        split.label(text=job.label or job.id, icon=JOB_ICONS.get(job.kind, "QUESTION"))
+        thumbnail = previews.icon_id(job)
+        if thumbnail:
+            split.label(text=job.label or job.id, icon_value=thumbnail)
+        else:
+            split.label(text=job.label or job.id, icon=JOB_ICONS.get(job.kind, "QUESTION"))
         if HAS_PROGRESS:
             split.progress(factor=job.progress, type="BAR", text=job.short_text())
         else:
@@ -151,6 +160,8 @@ class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
             from .pipeline import gui as pipeline_gui  # each node's state, as the pipeline editor shows it
 
             pipeline_gui.draw_job_nodes(col, job)
+        if job.kind == "render":
+            _draw_newest_frame(box, job)
         if job.save_copy_seconds is not None:
             col.label(
                 text="Saving the unsaved file's copy took {}".format(_seconds(job.save_copy_seconds)), icon="FILE_BLEND"
@@ -162,6 +173,21 @@ class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
         sub = row.row(align=True)
         sub.enabled = bool(job.output_folder)
         sub.operator("sidecar.open_output", text="Open Folder", icon="FILE_FOLDER").job_id = job.id
+
+
+def _draw_newest_frame(layout, job):
+    """The newest frame's thumbnail (loaded by previews.py, not here), its number, and the Flipbook button."""
+    thumbnail = previews.icon_id(job)
+    if thumbnail:
+        layout.template_icon(icon_value=thumbnail, scale=7.0)
+        layout.label(text="Frame {}".format(job.last_frame), icon="IMAGE_DATA")
+    result = job.result if isinstance(job.result, dict) else {}
+    movie = result.get("movie") if isinstance(result.get("movie"), dict) else None
+    if movie and movie.get("frames"):
+        layout.label(text="Movie: {} ({} frames)".format(movie.get("path", ""), movie["frames"]), icon="FILE_MOVIE")
+    row = layout.row(align=True)
+    row.enabled = bool(job.last_frame_path or result.get("firstOutput"))
+    row.operator("sidecar.open_flipbook", icon="RENDER_ANIMATION").job_id = job.id
 
 
 def _result_summary(job):

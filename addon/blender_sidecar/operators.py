@@ -169,6 +169,9 @@ class SIDECAR_OT_render_background(_SidecarOperator, bpy.types.Operator):
         instances = scene.sidecar_settings.render_instances
         if instances:
             params["instances"] = instances
+        if scene.sidecar_settings.render_movie:
+            # The sidecar checks the rest (extension, even frame size) and names what to change.
+            params["movie"] = {"output": _absolute(scene.sidecar_settings.movie_output, "the preview movie path")}
         label = "Render {} {}".format(scene.name, frames)
         _submit(self, conn, "render.submit", params, "render", label, output, snap)
 

@@ -6,7 +6,7 @@
 """
 
 import bpy
-from bpy.props import CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from . import state
 
@@ -39,6 +39,17 @@ class SidecarSceneSettings(bpy.types.PropertyGroup):
         max=64,
         default=0,
         description="Background Blenders that render this job at once (0: every worker of the sidecar)",
+    )
+    render_movie: BoolProperty(
+        name="Preview Movie",
+        default=False,
+        description="When the frames are done, encode them into a preview movie (Blender's own FFmpeg, H.264)",
+    )
+    movie_output: StringProperty(
+        name="Movie",
+        subtype="FILE_PATH",
+        default="//preview.mp4",
+        description="The preview movie: .mp4, .mov or .mkv. // is the blend file's folder",
     )
     export_format: EnumProperty(name="Format", items=EXPORT_FORMATS, default="glb")
     export_scope: EnumProperty(

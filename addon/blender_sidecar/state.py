@@ -41,6 +41,9 @@ class JobView(object):
         "eta",
         "running",
         "local",
+        "last_frame",
+        "last_frame_path",
+        "last_preview",
     )
 
     def __init__(self, job_id, kind="", label="", state="queued"):
@@ -60,6 +63,10 @@ class JobView(object):
         self.eta = None
         self.running = []
         self.local = False  # submitted from this Blender
+        # Render jobs: the newest frame that landed, its file and its small PNG preview (None / "" until one has).
+        self.last_frame = None
+        self.last_frame_path = ""
+        self.last_preview = ""
 
     @property
     def active(self):
@@ -277,6 +284,9 @@ class SidecarState(object):
         last = p.get("last") or {}
         if last.get("output") and job.kind == "render" and not job.output:
             job.output = last["output"]
+        if job.kind == "render" and last.get("preview"):
+            # Only frames carry a preview (the movie that may end a job does not): the thumbnail stays a frame.
+            job.last_frame, job.last_frame_path, job.last_preview = last.get("key"), last.get("output") or "", last["preview"]
 
     def _workers(self, msg):
         self.workers = [WorkerView(w) for w in msg.workers if isinstance(w, dict)]

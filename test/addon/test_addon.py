@@ -240,6 +240,45 @@ class AddonTest(unittest.TestCase):
         self.assertEqual(wm.sidecar_jobs[wm.sidecar_jobs_index].job_id, job.id, "the Jobs list selects the new job")
         self.assertAlmostEqual(wm.sidecar_jobs[wm.sidecar_jobs_index].progress, 100.0)
 
+    def test_05b_thumbnail_flipbook_frames_and_preview_movie(self):
+        addon = self.addon
+        scene = bpy.context.scene
+        settings = scene.sidecar_settings
+        settings.render_movie = True
+        settings.movie_output = os.path.join(self.tmp, "movie", "preview.mp4")
+        try:
+            job = self.submit(bpy.ops.sidecar.render_background)
+            self.wait_for(job, ("completed", "failed"), 120)
+        finally:
+            settings.render_movie = False
+        self.assertEqual(job.state, "completed", job.error)
+        # The newest frame, its preview loaded into the panel's preview collection (at the preview's own size).
+        self.assertEqual(job.last_frame, 3, "one worker renders in order: frame 3 lands last")
+        self.assertEqual(job.last_frame_path, os.path.join(self.tmp, "render", "0003.png"))
+        self.assertEqual(job.last_preview, os.path.join(self.tmp, "render", ".previews", "0003.png"))
+        previews = addon.sub("previews")
+        addon.pump(lambda: job.last_preview in previews._collection, 10, "the thumbnail to be read")
+        # (Blender gives previews no icon ids in the background: previews_gui_test.py checks the drawn thumbnail.)
+        self.assertIn(job.last_preview, previews._collection, "the job's thumbnail is loaded")
+        self.assertEqual(tuple(previews._collection[job.last_preview].image_size), (48, 36))
+        pixels = list(previews._collection[job.last_preview].image_pixels_float)
+        self.assertGreater(max(pixels) - min(pixels), 0.1, "the thumbnail is a picture, not a flat fill")
+        # The movie: every frame, at the frame size, reported with the job.
+        movie = job.result.get("movie") or {}
+        self.assertEqual((movie.get("frames"), movie.get("width"), movie.get("height")), (3, 48, 36), job.result)
+        self.assertTrue(os.path.isfile(settings.movie_output))
+        # The flipbook's sequence: every frame on disk, loaded as one SEQUENCE image.
+        flipbook = addon.sub("flipbook")
+        first, frames = flipbook.find_sequence(job.last_frame_path)
+        self.assertEqual((first, frames), (os.path.join(self.tmp, "render", "0001.png"), [1, 2, 3]))
+        image = flipbook.load_sequence(first, frames, "Flipbook test")
+        self.assertEqual(image.source, "SEQUENCE")
+        bpy.data.images.remove(image)
+        # Without an interface there is no Image Editor: the button says so instead of failing.
+        with self.assertRaises(RuntimeError) as caught:
+            bpy.ops.sidecar.open_flipbook(job_id=job.id)
+        self.assertIn("needs Blender's interface", str(caught.exception))
+
     def test_06_export_the_current_unsaved_state(self):
         addon = self.addon
         bpy.ops.mesh.primitive_cone_add(location=(3, 0, 0))

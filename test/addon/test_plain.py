@@ -15,7 +15,7 @@ sys.dont_write_bytecode = True
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "addon"))
 
-from blender_sidecar import connection, launcher, state  # noqa: E402
+from blender_sidecar import connection, launcher, state, thumbnail  # noqa: E402
 from blender_sidecar.errors import SidecarError  # noqa: E402
 from blender_sidecar.messages import (  # noqa: E402
     MsgAlert,
@@ -184,6 +184,15 @@ class StateTest(unittest.TestCase):
         self.assertEqual(list(st.jobs), [])
         self.assertEqual((st.alerts[0].level, st.alerts[0].text), ("ERROR", "The sidecar refused render.submit: bad."))
 
+    def test_a_render_job_keeps_its_newest_frame_and_preview_but_not_the_movie_as_a_frame(self):
+        st = self.st
+        base = {"jobId": "j-7", "kind": "render", "state": "running", "total": 3, "skipped": 0, "failed": 0}
+        st.apply(MsgProgress(dict(base, done=1, last={"key": 4, "label": "frame 4", "output": "/r/0004.png", "preview": "/r/.previews/0004.png"})))
+        job = st.jobs["j-7"]
+        self.assertEqual((job.last_frame, job.last_frame_path, job.last_preview), (4, "/r/0004.png", "/r/.previews/0004.png"))
+        st.apply(MsgProgress(dict(base, done=3, last={"key": 2000000, "label": "preview movie", "output": "/r/m.mp4"})))
+        self.assertEqual((job.last_frame, job.last_preview), (4, "/r/.previews/0004.png"), "the movie is no frame")
+
     def test_progress_then_the_end_alerts_once(self):
         st = self.st
         st.apply(
@@ -338,6 +347,82 @@ class StateTest(unittest.TestCase):
         revision = st.revision
         self.assertTrue(st.apply(MsgAlert("INFO", "hello")))
         self.assertGreater(st.revision, revision)
+
+
+def _png(width, height, rgba, filters, colour=6):
+    """A PNG written here, each row with the filter `filters[y % len(filters)]` (0 none ... 4 Paeth)."""
+    import struct
+    import zlib
+
+    bpp = thumbnail.CHANNELS[colour]
+    stride = width * bpp
+
+    def pred(kind, a, b, c):
+        return [0, a, b, (a + b) // 2, thumbnail._paeth(a, b, c)][kind]
+
+    raw, prev = bytearray(), bytes(stride)
+    for y in range(height):
+        line = rgba[y * stride : (y + 1) * stride]
+        kind = filters[y % len(filters)]
+        raw.append(kind)
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            c = prev[i - bpp] if i >= bpp else 0
+            raw.append((line[i] - pred(kind, a, prev[i], c)) & 255)
+        prev = line
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return thumbnail.SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
+
+
+class ThumbnailTest(unittest.TestCase):
+    """The preview reader runs on a thread, outside Blender: it must read every row filter libpng writes."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_reads_every_row_filter_back_to_the_same_pixels(self):
+        width, height = 7, 10
+        rgba = bytes((x * 37 + y * 11 + c * 53) % 256 for y in range(height) for x in range(width) for c in range(4))
+        path = self.write("a.png", _png(width, height, rgba, [0, 1, 2, 3, 4]))
+        self.assertEqual(thumbnail.read_png(path), (width, height, rgba))
+
+    def test_rgb_becomes_opaque_rgba(self):
+        rgb = bytes([10, 20, 30, 40, 50, 60])
+        path = self.write("rgb.png", _png(2, 1, rgb, [1], colour=2))
+        self.assertEqual(thumbnail.read_png(path), (2, 1, bytes([10, 20, 30, 255, 40, 50, 60, 255])))
+
+    def test_floats_for_blender_are_bottom_row_first(self):
+        rgba = bytes([255, 0, 0, 255]) + bytes([0, 0, 255, 255])  # red on top, blue below
+        floats = thumbnail.rgba_floats(1, 2, rgba)
+        self.assertEqual(list(floats), [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0])
+
+    def test_an_icon_keeps_the_shape(self):
+        rgba = bytes(256 * 128 * 4)
+        self.assertEqual(thumbnail.shrink(256, 128, rgba, 32)[:2], (32, 16))
+        self.assertEqual(thumbnail.shrink(8, 4, bytes(8 * 4 * 4), 32)[:2], (8, 4), "never enlarged")
+
+    def test_what_it_does_not_read_is_one_sentence(self):
+        with self.assertRaisesRegex(thumbnail.NotAPreview, "not a PNG"):
+            thumbnail.read_png(self.write("x.png", b"GIF89a..."))
+        sixteen = _png(1, 1, bytes(4), [0]).replace(struct_pack_depth16(), struct_pack_depth16(16))
+        with self.assertRaisesRegex(thumbnail.NotAPreview, "8-bit"):
+            thumbnail.read_png(self.write("deep.png", sixteen))
+
+
+def struct_pack_depth16(depth=8):
+    import struct
+
+    return struct.pack(">IIB", 1, 1, depth)
 
 
 if __name__ == "__main__":
