@@ -132,6 +132,11 @@ EVERY_SETTING = {
                 "instances": 2,
             },
         },
+        {
+            "id": "movie",
+            "type": "movie",
+            "settings": {"output": "//every/{name}-{variant_index}.mov", "fps": 12.5, "codec": "mpeg4"},
+        },
         {"id": "report", "type": "report", "settings": {"output": "//every/{date}-report.json"}},
     ],
     "links": [
@@ -141,8 +146,10 @@ EVERY_SETTING = {
         link("fix", "mixed"),
         link("mixed", "glb"),
         link("counts", "frames"),
+        link("frames", "movie", "files", "files"),
         link("glb", "report", "files", "files"),
         link("frames", "report", "files", "files"),
+        link("movie", "report", "files", "files"),
     ],
 }
 
@@ -387,7 +394,7 @@ class PipelineEditorTest(unittest.TestCase):
             "node 'fix' has an unknown type \"smooth\"",
             "export node 'Export GLB' (id glb): settings.ratio is not known here; it takes applyModifiers, format, options, output",
             "render node 'frames': settings.format is \"GIF\", but it takes one of PNG, JPEG",
-            "links[8]: there is no node 'nowhere'",
+            "links[{}]: there is no node 'nowhere'".format(len(broken["links"]) - 1),
         ):
             self.assertIn(part, message)
         # Text that does not parse stops an export, naming the node, and marks it.

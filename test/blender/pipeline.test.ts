@@ -10,6 +10,7 @@ import { inspectGltf } from '../../sidecar/domain/verify/gltf.js';
 import { makeScene } from '../helpers/blender.js';
 import { pixels } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
+import { readMovie } from '../helpers/movie.js';
 import { validateGltf } from '../helpers/gltf-validator.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
@@ -271,6 +272,34 @@ describe('pipelines on real Blender', () => {
     );
     const nodes = job.progress.nodes!;
     assert.deepEqual([nodes.counts!.state, nodes.counts!.done, nodes.glb!.done], ['done', 10, 10]);
+  });
+
+  it('encodes each variant\'s frames into a movie with a Movie node, every frame at the frames\' size, listed in the report', async () => {
+    const base = join(dir, 'movies');
+    const graph = template('turntable');
+    graph.nodes[1].settings.values = [2, 4];
+    Object.assign(graph.nodes[2].settings, { frames: '1-2', engine: 'workbench' });
+    graph.nodes.push({ id: 'movie', type: 'movie', name: 'Preview', settings: { output: '//movies/count-{variant}.mp4', fps: 12 } });
+    graph.links = graph.links.filter((l: { to: { node: string } }) => l.to.node !== 'report');
+    graph.links.push(link('render', 'movie', 'files', 'files'), link('movie', 'report', 'files', 'files'));
+    const { jobId } = await client.call('pipeline.submit', { graph, blendFile: scene, baseDir: base });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'completed', job.error);
+    for (const v of [2, 4]) assert.deepEqual(readMovie(join(base, 'movies', `count-${v}.mp4`)), { frames: 2, width: 96, height: 72 });
+    const report = JSON.parse(readFileSync(join(base, 'turntable', 'report.json'), 'utf8'));
+    const movies = report.outputs.filter((o: { kind: string }) => o.kind === 'movie');
+    assert.deepEqual(movies.map((m: { variant: number; frames: number }) => [m.variant, m.frames]), [[2, 2], [4, 2]]);
+    assert.equal(job.progress.nodes?.movie?.state, 'done');
+  });
+
+  it('refuses a Movie node that does not follow a Render node, naming the node', async () => {
+    const graph = structuredClone(assetGraph);
+    graph.nodes.push({ id: 'movie', type: 'movie', name: 'Wrong', settings: { output: '//m-{name}.mp4' } } as never);
+    graph.links.push(link('glb', 'movie', 'files', 'files'));
+    const { jobId } = await client.call('pipeline.submit', { graph, blendFile: scene, baseDir: join(dir, 'wrong-movie') });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'failed');
+    assert.match(job.error!, /movie node 'Wrong' \(id movie\): its files come from export node 'Export GLB' \(id glb\); a Movie takes a Render node's frames/);
   });
 
   it('renders frames per variant, at most `instances` frames of the node at once', async () => {

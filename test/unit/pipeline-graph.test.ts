@@ -103,7 +103,7 @@ describe('pipeline graphs', () => {
       (g.nodes[2] as any).type = 'blur';
       const e = only(errorsOf(g), 'nodes[2].type');
       assert.equal(e.node, 'tri');
-      assert.equal(e.message, "node 'Triangulate' (id tri) has an unknown type 'blur'; the node types are source, validate, transform, gn_variant, export, render, report");
+      assert.equal(e.message, "node 'Triangulate' (id tri) has an unknown type 'blur'; the node types are source, validate, transform, gn_variant, export, render, movie, report");
     });
 
     it('names a node whose required input is not linked', () => {

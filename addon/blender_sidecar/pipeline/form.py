@@ -126,6 +126,8 @@ IMAGE_FORMATS = (
 )
 # The short names the sidecar also takes for a render's format (sidecar/domain/render/render-request.ts).
 IMAGE_FORMAT_ALIASES = {"jpg": "JPEG", "exr": "OPEN_EXR", "tif": "TIFF", "tga": "TARGA"}
+# As sidecar/domain/render/movie.ts MOVIE_CODECS (test_pipeline_editor.py checks them against the sidecar's schema).
+MOVIE_CODECS = (("h264", "H.264", "Small files, plays everywhere"), ("mpeg4", "MPEG-4", "MPEG-4 Part 2"))
 ENGINES = (
     ("scene", "Scene's", "The engine the scene is set to"),
     ("cycles", "Cycles", ""),
@@ -396,6 +398,34 @@ NODE_TYPES = (
                 "At most this many of this node's frames at once (0: any)",
                 limits={"max": 64},
             ),
+        ),
+    ),
+    NodeType(
+        "movie",
+        "Movie",
+        "Encodes a Render node's frames into a preview movie per branch with Blender's own FFmpeg, checked",
+        "FILE_MOVIE",
+        (("files", "files", False),),
+        (("files", "files", False),),
+        (
+            Setting(
+                "output",
+                "text",
+                "Output",
+                "The movie file: .mp4, .mov or .mkv (put {name} or {variant} in it when the pipeline fans out). "
+                + OUTPUT_HELP,
+                required=True,
+            ),
+            Setting(
+                "fps",
+                "number",
+                "FPS",
+                "Frames per second (0: the scene's frame rate)",
+                default=0.0,
+                absent=0.0,
+                limits={"min": 0.0, "max": 240.0},
+            ),
+            Setting("codec", "enum", "Codec", "The video codec", default="h264", items=MOVIE_CODECS),
         ),
     ),
     NodeType(

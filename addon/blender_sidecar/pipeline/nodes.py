@@ -248,6 +248,10 @@ class SidecarPipelineRenderNode(_PipelineNode, bpy.types.Node):
     pass
 
 
+class SidecarPipelineMovieNode(_PipelineNode, bpy.types.Node):
+    pass
+
+
 class SidecarPipelineReportNode(_PipelineNode, bpy.types.Node):
     pass
 
@@ -259,6 +263,7 @@ NODE_CLASSES = (
     SidecarPipelineGnVariantNode,
     SidecarPipelineExportNode,
     SidecarPipelineRenderNode,
+    SidecarPipelineMovieNode,
     SidecarPipelineReportNode,
 )
 

@@ -321,6 +321,9 @@ function settingsProblems(type: NodeType, settings: Record<string, unknown>): Ar
     const problem = templateProblem(output);
     if (problem) out.push({ path: ['output'], message: problem });
   }
+  if (type === 'movie' && typeof output === 'string' && !/\.(mp4|mov|mkv)$/i.test(output)) {
+    out.push({ path: ['output'], message: `"${output}" must end in .mp4, .mov or .mkv (the container follows the extension)` });
+  }
   if (type !== 'render') return out;
   try {
     if (typeof frames === 'string' && frames) parseFrames(frames);
@@ -399,7 +402,7 @@ function fanOutProblems(nodes: CheckedNode[], links: CheckedLink[]): GraphError[
   };
   const errors: GraphError[] = [];
   for (const n of nodes) {
-    if (n.type !== 'export' && n.type !== 'render') continue;
+    if (n.type !== 'export' && n.type !== 'render' && n.type !== 'movie') continue;
     const output = (n.settings as { output: string }).output;
     if (n.type === 'export' && /[\\/]$/.test(output)) continue;
     const fields = new Set(fieldsOf(output));

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { FORMAT_NAMES } from '../export/export-request.js';
+import { MOVIE_CODECS } from '../render/movie.js';
 
 export const SOCKET_TYPES = ['objects', 'files'] as const;
 export type SocketType = (typeof SOCKET_TYPES)[number];
@@ -163,6 +164,12 @@ export const renderSettings = z.strictObject({
   instances: z.number().int().min(1).max(64).optional().describe("At most this many of this node's frames render at once (default: as many as the job may)."),
 });
 
+export const movieSettings = z.strictObject({
+  output: outputTemplate('The movie file, .mp4, .mov or .mkv (one per branch: put {name} or {variant} in it when the pipeline fans out).'),
+  fps: z.number().positive().max(240).optional().describe("Frames per second (default: the scene's frame rate)."),
+  codec: z.enum(MOVIE_CODECS).default('h264').describe("h264 or mpeg4, encoded by Blender's own FFmpeg."),
+});
+
 export const reportSettings = z.strictObject({
   output: outputTemplate('Also write the report as JSON here ({name} is the pipeline\'s name).').optional(),
 });
@@ -227,6 +234,14 @@ export const NODE_TYPES = {
     inputs: [objectsIn],
     outputs: [{ name: 'files', type: 'files' }],
   },
+  movie: {
+    type: 'movie',
+    title: 'Movie',
+    summary: "Encodes a Render node's frames into a preview movie per branch with Blender's own FFmpeg, checked (every frame, the frames' size).",
+    settings: movieSettings,
+    inputs: [{ name: 'files', type: 'files', required: true }],
+    outputs: [{ name: 'files', type: 'files' }],
+  },
   report: {
     type: 'report',
     title: 'Report',
@@ -246,6 +261,7 @@ export type TransformSettings = z.output<typeof transformSettings>;
 export type GnVariantSettings = z.output<typeof gnVariantSettings>;
 export type ExportSettings = z.output<typeof exportSettings>;
 export type RenderSettings = z.output<typeof renderSettings>;
+export type MovieSettings = z.output<typeof movieSettings>;
 export type ReportSettings = z.output<typeof reportSettings>;
 
 export interface SettingsOf {
@@ -255,6 +271,7 @@ export interface SettingsOf {
   gn_variant: GnVariantSettings;
   export: ExportSettings;
   render: RenderSettings;
+  movie: MovieSettings;
   report: ReportSettings;
 }
 

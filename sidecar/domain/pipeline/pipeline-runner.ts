@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import type { JobRecord, NodeProgress, WorkUnit } from '../jobs/job.js';
 import { TERMINAL } from '../jobs/job.js';
 import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
+import { acceptMovie, partialMoviePath } from '../render/movie.js';
 import { partialPath } from '../render/output-path.js';
 import { checkImage } from '../verify/image.js';
 import { placeExport, type Counted } from '../export/place-export.js';
@@ -168,6 +169,11 @@ export class PipelineRunner implements JobRunner {
             persistentData: true,
           },
         };
+      case 'movie':
+        return {
+          ...base,
+          payload: { kind: 'movie', frames: step.frames, fileFormat: step.format, output: step.output, path: partialMoviePath(step.output, workerId), fps: step.fps, codec: step.codec },
+        };
     }
   }
 
@@ -226,6 +232,13 @@ export class PipelineRunner implements JobRunner {
         renameSync(partial, step.output);
         return { ok: true, output: step.output, result: { frame: step.frame, width: check.width, height: check.height, bytes: check.bytes } };
       }
+      case 'movie': {
+        // The frames' size as checked when each was accepted: the movie must hold every frame at that size.
+        const first = job.units.find((u) => u.key === unit.dependsOn?.[0])?.result as { width?: number; height?: number } | undefined;
+        const movie = { output: step.output, fps: step.fps, codec: step.codec, width: Number(first?.width), height: Number(first?.height) };
+        const verdict = acceptMovie(step.frames.length, movie, r, workerId);
+        return verdict.ok ? verdict : fail(verdict.reason.replace(/^preview movie: /, ''), verdict.retryable);
+      }
     }
   }
 
@@ -249,6 +262,7 @@ export class PipelineRunner implements JobRunner {
     if (step.kind === 'transform' || step.kind === 'variant') rmSync(this.stagedBlend(job, unit, workerId), { force: true });
     if (step.kind === 'export') rmSync(this.exportStaging(job, unit, workerId), { recursive: true, force: true });
     if (step.kind === 'render') rmSync(partialPath(step.output, workerId), { force: true });
+    if (step.kind === 'movie') rmSync(partialMoviePath(step.output, workerId), { force: true });
   }
 
   mayStart(job: JobRecord, unit: WorkUnit, running: WorkUnit[]): boolean {

@@ -11,6 +11,7 @@ import { basename, extname, join } from 'node:path';
 import { SidecarError } from '../../errors.js';
 import { parseFrames } from '../render/frame-range.js';
 import { framePath } from '../render/output-path.js';
+import { resolveMovieOutput } from '../render/movie.js';
 import { normalizeImageFormat } from '../render/render-request.js';
 import { imageExtension } from '../verify/image.js';
 import { describeNode, type CheckedGraph, type CheckedNode } from './graph.js';
@@ -21,6 +22,7 @@ import {
   type CheckName,
   type ExportSettings,
   type GnVariantSettings,
+  type MovieSettings,
   type RenderSettings,
   type ReportSettings,
   type SourceSettings,
@@ -40,6 +42,8 @@ export interface Inspection {
   /** Every collection in the scene's tree; `top`: directly under the scene's own collection. */
   collections: Array<{ name: string; objects: number; top: boolean }>;
   objects: Array<{ name: string; type: string; inViewLayer: boolean }>;
+  /** The scene's frame rate (a Movie node's default). */
+  fps?: number;
   /** Geometry Nodes modifiers and their inputs (type: int, float, bool, vector, string, object, material, ...). */
   modifiers: Array<{ object: string; modifier: string; inputs: Array<{ name: string; type: string }> }>;
 }
@@ -90,6 +94,7 @@ export type Step = StepBase &
         turntable?: TurntableOrbit;
         output: string;
       }
+    | { kind: 'movie'; frames: string[]; format: string; output: string; fps: number; codec: MovieSettings['codec'] }
   );
 
 /** Where a turntable camera is on a frame: `turns` times round from `first` over `span` frames. */
@@ -172,6 +177,8 @@ export function planPipeline(graph: CheckedGraph, file: Inspection, ctx: PlanCon
   const problems: Array<{ node: string; message: string }> = [];
   const flows = new Map<string, Flow[]>();
   const files = new Map<string, number[]>();
+  // A Render node's frame steps per branch: what a Movie node after it encodes.
+  const renders = new Map<string, Array<{ flow: Flow; keys: number[]; format: string }>>();
   const steps: Step[] = [];
   const nodes: NodePlan[] = [];
   const upstreamOf = (n: CheckedNode, socket: string) => graph.links.filter((l) => l.to.node.id === n.id && l.to.socket.name === socket).map((l) => l.from.node.id);
@@ -245,9 +252,13 @@ export function planPipeline(graph: CheckedGraph, file: Inspection, ctx: PlanCon
         const keys: number[] = [];
         if (r) {
           if (s.instances) plan.instances = s.instances;
+          renders.set(n.id, []);
           for (const f of input) {
             const pattern = renderPattern(s, f.branch, n, ctx);
+            const group = { flow: f, keys: [] as number[], format: r.format };
+            renders.get(n.id)!.push(group);
             for (const frame of r.frames) {
+              group.keys.push(steps.length);
               keys.push(
                 add({
                   kind: 'render',
@@ -269,6 +280,30 @@ export function planPipeline(graph: CheckedGraph, file: Inspection, ctx: PlanCon
               );
             }
           }
+        }
+        files.set(n.id, keys);
+        break;
+      }
+      case 'movie': {
+        const from = graph.nodes.find((x) => x.id === upstreamOf(n, 'files')[0]);
+        if (from && from.type !== 'render') {
+          fail(`its files come from ${describeNode(from)}; a Movie takes a Render node's frames`);
+          break;
+        }
+        const s = n.settings as MovieSettings;
+        const keys: number[] = [];
+        for (const g of renders.get(from?.id ?? '') ?? []) {
+          const b = g.flow.branch;
+          const output = fillTemplate(s.output, { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir);
+          try {
+            resolveMovieOutput(output, ctx.blendFile);
+          } catch (err) {
+            fail((err as Error).message.replace(/^movie\.output: /, ''));
+            break;
+          }
+          const frames = g.keys.map((k) => (steps[k] as Extract<Step, { kind: 'render' }>).output);
+          const movie = { kind: 'movie', frames, format: g.format, output, fps: s.fps ?? file.fps ?? 24, codec: s.codec } as const;
+          keys.push(add({ ...movie, label: label('Movie', b), branch: b, open: g.flow.open, dependsOn: g.keys, scope: g.flow.scope }));
         }
         files.set(n.id, keys);
         break;
@@ -439,7 +474,7 @@ function collisions(steps: Step[], graph: CheckedGraph): Array<{ node: string; m
   const seen = new Map<string, Step>();
   const out: Array<{ node: string; message: string }> = [];
   for (const step of steps) {
-    if (step.kind !== 'export' && step.kind !== 'render') continue;
+    if (step.kind !== 'export' && step.kind !== 'render' && step.kind !== 'movie') continue;
     const before = seen.get(step.output);
     if (!before) {
       seen.set(step.output, step);

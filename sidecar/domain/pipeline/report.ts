@@ -21,11 +21,13 @@ export interface PipelineReport {
     step: string;
     branch: string;
     variant?: unknown;
-    kind: 'export' | 'render';
+    kind: 'export' | 'render' | 'movie';
     path: string;
     bytes: number;
     format?: string;
     frame?: number;
+    /** Movies: how many frames it holds. */
+    frames?: number;
     triangles?: number;
     meshes?: number;
     width?: number;
@@ -121,8 +123,8 @@ export function buildReport(job: JobRecord, plan: PipelinePlan, keptWorkDir: str
     if (step.kind === 'validate' && (u.state === 'done' || u.state === 'failed')) {
       report.validations.push({ ...where, branch: step.branch.label, passed: u.state === 'done', ...(u.result as Partial<ValidationResult> | undefined) });
     }
-    if (u.state !== 'done' || (step.kind !== 'export' && step.kind !== 'render')) continue;
-    const r = (u.result ?? {}) as { bytes?: number; format?: string; gltf?: { triangles: number; meshes: number }; counted?: { triangles: number }; width?: number; height?: number };
+    if (u.state !== 'done' || (step.kind !== 'export' && step.kind !== 'render' && step.kind !== 'movie')) continue;
+    const r = (u.result ?? {}) as { bytes?: number; format?: string; gltf?: { triangles: number; meshes: number }; counted?: { triangles: number }; width?: number; height?: number; frames?: number };
     report.outputs.push({
       ...where,
       branch: step.branch.label,
@@ -130,8 +132,9 @@ export function buildReport(job: JobRecord, plan: PipelinePlan, keptWorkDir: str
       kind: step.kind,
       path: u.output!,
       bytes: r.bytes ?? 0,
-      format: step.format,
+      format: step.kind === 'movie' ? step.codec : step.format,
       ...(step.kind === 'render' ? { frame: step.frame, width: r.width, height: r.height } : {}),
+      ...(step.kind === 'movie' ? { frames: r.frames, width: r.width, height: r.height } : {}),
       ...(r.gltf ? { triangles: r.gltf.triangles, meshes: r.gltf.meshes } : r.counted ? { triangles: r.counted.triangles } : {}),
     });
   }

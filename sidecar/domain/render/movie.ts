@@ -88,10 +88,9 @@ export function movieTask(job: JobRecord, movie: MoviePlan, scene: string, fileF
   };
 }
 
-/** The movie must hold every frame at the frames' size; then it is renamed into place. */
-export function acceptMovie(job: JobRecord, movie: MoviePlan, result: Record<string, unknown>, workerId: string): UnitVerdict {
+/** The movie must hold `expected` frames at the frames' size; then it is renamed into place. */
+export function acceptMovie(expected: number, movie: Omit<MoviePlan, 'fps' | 'codec'> & Partial<MoviePlan>, result: Record<string, unknown>, workerId: string): UnitVerdict {
   const partial = partialMoviePath(movie.output, workerId);
-  const expected = job.units.filter((u) => !isMovieUnit(u)).length;
   const frames = Number(result.frames);
   const width = Number(result.width);
   const height = Number(result.height);

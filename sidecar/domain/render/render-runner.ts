@@ -181,7 +181,7 @@ export class RenderRunner implements JobRunner {
   }
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
-    if (isMovieUnit(unit)) return acceptMovie(job, (job.plan as RenderPlan).movie!, outcome.result, workerId);
+    if (isMovieUnit(unit)) return acceptMovie(job.units.filter((u) => !isMovieUnit(u)).length, (job.plan as RenderPlan).movie!, outcome.result, workerId);
     const partial = partialPath(unit.output!, workerId);
     const check = await checkImage(partial);
     if (!check.ok) {

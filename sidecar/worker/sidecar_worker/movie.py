@@ -88,6 +88,12 @@ def make_movie(task):
     width, height = _frame_size(frames[0])
     if not width or not height:
         raise RuntimeError("Blender could not read %s, the movie's first frame" % frames[0])
+    if width % 2 or height % 2:
+        # H.264 and MPEG-4 encode 4:2:0 pictures (the render job checks this before it renders; a pipeline cannot).
+        raise TaskInputError(
+            "the frames are %dx%d; %s needs an even width and height: change the resolution"
+            % (width, height, task.get("codec") or "h264")
+        )
     scratch = bpy.data.scenes.new(SCRATCH_SCENE)
     try:
         _strip_of(scratch, frames)

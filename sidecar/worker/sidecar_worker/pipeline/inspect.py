@@ -39,6 +39,7 @@ def inspect_file(task):
         "frameStart": scene.frame_start,
         "frameEnd": scene.frame_end,
         "frameStep": scene.frame_step,
+        "fps": scene.render.fps / scene.render.fps_base,
         "camera": scene.camera.name if scene.camera else None,
         "cameras": [o.name for o in bpy.data.objects if o.type == "CAMERA"],
         "collections": _collections(scene),
