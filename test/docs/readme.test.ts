@@ -78,6 +78,9 @@ describe('the README examples', () => {
     const render = cli(['render', 'shot.blend', '--frames', '1-24', '--output', 'renders2/']);
     assert.equal(render.status, 0, render.stderr);
     assert.match(render.stdout, /done: 24 frames rendered/);
+    const movie = cli(['render', 'shot.blend', '--frames', '1-4', '--output', 'renders3/', '--movie', 'renders3/preview.mp4']);
+    assert.equal(movie.status, 0, movie.stderr);
+    assert.match(movie.stdout, /movie: .*renders3\/preview\.mp4 \(4 frames, \d+x\d+\)/);
     const exp = cli(['export', 'props.blend', '--format', 'glb', '--output', 'crate.glb', '--collection', 'Props']);
     assert.equal(exp.status, 0, exp.stderr);
     writeFileSync(join(abs, 'items.json'), JSON.stringify([{ collection: 'Rocks', format: 'glb', output: 'rocks.glb' }]));

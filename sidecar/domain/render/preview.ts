@@ -49,7 +49,12 @@ export async function placePreview(framePath: string, workerId: string, workerEr
     return { previewError: `no preview: ${check.reason}` };
   }
   const path = previewPath(framePath);
-  renameSync(partial, path);
+  try {
+    renameSync(partial, path);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    return { previewError: `no preview: it could not be put in place (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+  }
   return { preview: { path, width: check.width, height: check.height } };
 }
 
