@@ -276,7 +276,7 @@ describe('pipelines on real Blender', () => {
 
   it('encodes each variant\'s frames into a movie with a Movie node, every frame at the frames\' size, listed in the report', async () => {
     const base = join(dir, 'movies');
-    const graph = template('turntable');
+    const graph = template('variant-sweep');
     graph.nodes[1].settings.values = [2, 4];
     Object.assign(graph.nodes[2].settings, { frames: '1-2', engine: 'workbench' });
     graph.nodes.push({ id: 'movie', type: 'movie', name: 'Preview', settings: { output: '//movies/count-{variant}.mp4', fps: 12 } });
@@ -286,7 +286,7 @@ describe('pipelines on real Blender', () => {
     const job = await wait(jobId);
     assert.equal(job.state, 'completed', job.error);
     for (const v of [2, 4]) assert.deepEqual(readMovie(join(base, 'movies', `count-${v}.mp4`)), { frames: 2, width: 96, height: 72 });
-    const report = JSON.parse(readFileSync(join(base, 'turntable', 'report.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(join(base, 'variants', 'report.json'), 'utf8'));
     const movies = report.outputs.filter((o: { kind: string }) => o.kind === 'movie');
     assert.deepEqual(movies.map((m: { variant: number; frames: number }) => [m.variant, m.frames]), [[2, 2], [4, 2]]);
     assert.equal(job.progress.nodes?.movie?.state, 'done');
