@@ -223,7 +223,7 @@ export class RenderRunner implements JobRunner {
       firstOutput: frames.find((u) => u.output)?.output,
       averageFrameSeconds: average(times),
       averagePreviewSeconds: average(previewTimes),
-      ...(movie ? { movie: movie.state === 'done' ? { path: movie.output, ...movie.result } : { path: movie.output, state: movie.state, error: movie.error } } : {}),
+      ...(movie ? { movie: movie.state === 'done' ? { path: movie.output, seconds: movie.seconds, ...movie.result } : { path: movie.output, state: movie.state, error: movie.error } } : {}),
     };
   }
 
