@@ -47,6 +47,10 @@ def write_preview(scene, frame_path, file_format, preview_path, size):
     scratch = None
     try:
         width, height = image.size[0], image.size[1]
+        if (not width or not height) and file_format == "OPEN_EXR_MULTILAYER":
+            # Checked on 3.4: a multilayer EXR loads without pixels for Python, and the Render Result holds none
+            # once the frame is written in the background.
+            raise RuntimeError("multilayer OpenEXR frames get no preview (Blender's Python cannot read their pixels)")
         if not width or not height:
             raise RuntimeError("Blender could not read the frame back for its preview")
         target = preview_size(width, height, size)
