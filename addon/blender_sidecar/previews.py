@@ -11,6 +11,7 @@ would be). At most one preview per job in the panel's list (state.MAX_JOBS), and
 import logging
 import queue
 import threading
+import time
 
 import bpy
 import bpy.utils.previews
@@ -36,11 +37,12 @@ def icon_id(job):
 
 
 def _read_picture(job_id, path):
-    """On a thread: the preview's pixels and its icon's, ready for Blender (floats, bottom row first)."""
+    """On a thread: the preview's pixels and its icon's, ready for Blender (packed ints, bottom row first). It lets
+    go of the interpreter lock after every row, so the main thread never waits long for it."""
     try:
-        width, height, rgba = thumbnail.read_png(path)
+        width, height, rgba = thumbnail.read_png(path, pause=lambda: time.sleep(0))
         iw, ih, icon = thumbnail.shrink(width, height, rgba, ICON_SIZE)
-        picture = (width, height, thumbnail.rgba_floats(width, height, rgba), iw, ih, thumbnail.rgba_floats(iw, ih, icon))
+        picture = (width, height, thumbnail.rgba_ints(width, height, rgba), iw, ih, thumbnail.rgba_ints(iw, ih, icon))
         _read.put((job_id, path, picture, None))
     except Exception as err:  # noqa: BLE001 - OSError, NotAPreview, zlib.error: a broken file must not end silently
         _read.put((job_id, path, None, err))
@@ -56,9 +58,9 @@ def _create(path, picture):
     width, height, pixels, iw, ih, icon = picture
     preview = _collection.get(path) or _collection.new(path)
     preview.image_size = (width, height)
-    preview.image_pixels_float.foreach_set(pixels)
+    preview.image_pixels.foreach_set(pixels)
     preview.icon_size = (iw, ih)
-    preview.icon_pixels_float.foreach_set(icon)
+    preview.icon_pixels.foreach_set(icon)
 
 
 def _drop(path):

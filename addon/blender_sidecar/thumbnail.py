@@ -3,7 +3,9 @@
 Blender's own image loading must run on the main thread, and its first call in a session can take 150-200 ms on
 Blender 5.x (measured: its image I/O initialises then), more than the add-on's 50 ms budget for a main-thread stall.
 The previews the sidecar writes are small 8-bit PNGs, so this reads them directly: chunks, zlib, the five row filters.
-`rgba_floats` gives what `ImagePreview.image_pixels_float` wants (bottom row first, 0..1), and `shrink` an icon.
+`rgba_ints` gives what `ImagePreview.image_pixels` wants (one packed int per pixel, bottom row first; no per-pixel
+Python), `rgba_floats` the same as floats, and `shrink` an icon. `pause` (called after each row) lets a reading thread
+give Blender's main thread the interpreter lock between rows.
 """
 
 import array
@@ -35,7 +37,7 @@ def _paeth(a, b, c):
     return b if pb <= pc else c
 
 
-def _unfilter(raw, width, height, bpp):
+def _unfilter(raw, width, height, bpp, pause=None):
     stride = width * bpp
     out = bytearray(stride * height)
     prev = bytearray(stride)
@@ -62,10 +64,12 @@ def _unfilter(raw, width, height, bpp):
             raise NotAPreview("row {} has an unknown PNG filter {}".format(y, kind))
         out[y * stride : (y + 1) * stride] = line
         prev = line
+        if pause is not None:
+            pause()
     return out
 
 
-def read_png(path):
+def read_png(path, pause=None):
     """(width, height, RGBA bytes with the top row first) of an 8-bit, non-interlaced PNG."""
     with open(path, "rb") as f:
         data = f.read()
@@ -83,7 +87,7 @@ def read_png(path):
     if depth != 8 or colour not in CHANNELS or interlace or not 0 < max(width, height) <= MAX_SIDE:
         raise NotAPreview("{} is not a small 8-bit, non-interlaced PNG".format(path))
     channels = CHANNELS[colour]
-    pixels = _unfilter(zlib.decompress(b"".join(idat)), width, height, channels)
+    pixels = _unfilter(zlib.decompress(b"".join(idat)), width, height, channels, pause)
     if channels == 4:
         return width, height, bytes(pixels)
     rgba = bytearray(width * height * 4)
@@ -108,8 +112,18 @@ def shrink(width, height, rgba, size):
     return w, h, bytes(out)
 
 
+def _bottom_up(width, height, rgba):
+    stride = width * 4
+    return b"".join(rgba[(height - 1 - y) * stride : (height - y) * stride] for y in range(height))
+
+
+def rgba_ints(width, height, rgba):
+    """RGBA bytes (top row first) as one int per pixel, bottom row first: the bytes as they lie in Blender's buffer."""
+    ints = array.array("i")
+    ints.frombytes(_bottom_up(width, height, rgba))
+    return ints
+
+
 def rgba_floats(width, height, rgba):
     """RGBA bytes (top row first) as floats 0..1 with the bottom row first, as Blender's image buffers are."""
-    stride = width * 4
-    flipped = b"".join(rgba[(height - 1 - y) * stride : (height - y) * stride] for y in range(height))
-    return array.array("f", (b / 255.0 for b in flipped))
+    return array.array("f", (b / 255.0 for b in _bottom_up(width, height, rgba)))

@@ -406,6 +406,10 @@ class ThumbnailTest(unittest.TestCase):
         floats = thumbnail.rgba_floats(1, 2, rgba)
         self.assertEqual(list(floats), [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0])
 
+    def test_ints_for_blender_are_the_bytes_bottom_row_first(self):
+        rgba = bytes([255, 0, 0, 255]) + bytes([0, 0, 255, 255])  # red on top, blue below
+        self.assertEqual(thumbnail.rgba_ints(1, 2, rgba).tobytes(), bytes([0, 0, 255, 255, 255, 0, 0, 255]))
+
     def test_an_icon_keeps_the_shape(self):
         rgba = bytes(256 * 128 * 4)
         self.assertEqual(thumbnail.shrink(256, 128, rgba, 32)[:2], (32, 16))
