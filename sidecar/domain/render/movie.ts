@@ -1,6 +1,7 @@
 /**
- * The preview movie of a render job (`render.submit`'s `movie`): one more unit after the frames, which depends on all
- * of them (a failed frame skips it, saying which). A worker encodes the frames with Blender's own FFmpeg into a hidden
+ * The preview movie of a render job (`render.submit`'s `movie`): one more unit after the frames, which waits for every
+ * frame the job renders (frames already on disk are in it without waiting; a failed frame skips it, saying which), and
+ * counts in the job's progress like a frame. A worker encodes the frames with Blender's own FFmpeg into a hidden
  * partial file and reads the movie back; the sidecar checks that it holds every frame at the frames' size, and only
  * then puts it in place, before the job completes.
  */
