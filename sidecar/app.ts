@@ -9,6 +9,7 @@ import { renderHandlers } from './api/handlers/render.js';
 import { exportHandlers } from './api/handlers/export.js';
 import { ExportRunner } from './domain/export/export-runner.js';
 import { pipelineHandlers } from './api/handlers/pipeline.js';
+import { blendHandlers } from './api/handlers/blend.js';
 import { PipelineRunner } from './domain/pipeline/pipeline-runner.js';
 import { gnHandlers } from './api/handlers/gn.js';
 import { openSyncStore } from './domain/sync/journal-persistence.js';
@@ -22,7 +23,7 @@ import type { Services } from './api/services.js';
 import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
 import { readDiscovery, removeDiscovery, writeDiscovery, newToken, type Discovery } from './discovery.js';
-import { BlenderInstallation } from './domain/blender/blender.js';
+import { BlenderInstallations } from './domain/blender/installations.js';
 import { JobStore } from './domain/jobs/job-store.js';
 import { Scheduler } from './domain/jobs/scheduler.js';
 import { RenderRunner } from './domain/render/render-runner.js';
@@ -48,7 +49,8 @@ export interface SidecarOptions {
   stateDir?: string;
   allowOrigins?: string[];
   allowHosts?: string[];
-  blender?: string;
+  /** The Blender(s) to use (`--blender`, repeatable): exactly these. Default: BLENDER, PATH and the usual install places. */
+  blender?: string | string[];
   logLevel?: LogLevel;
   /** Log to stderr as well as to the state folder's sidecar.log (default true). */
   logToStderr?: boolean;
@@ -134,7 +136,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const token = newToken();
   const bus = new EventBus();
   const metrics = new Metrics();
-  const blender = new BlenderInstallation(options.blender, stateDir);
+  const blenders = new BlenderInstallations(
+    (Array.isArray(options.blender) ? options.blender : [options.blender]).filter((b): b is string => !!b),
+    stateDir,
+  );
+  const blender = blenders.primary;
   let openRpcCache: Record<string, unknown> | undefined;
 
   const alerts = new AlertCenter((alert) => bus.publish('alert', alert));
@@ -269,6 +275,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     bus,
     metrics,
     blender,
+    blenders,
     sync,
     capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync', 'pipeline', 'alerts', 'flamenco'],
     // gn.changed is per channel: it comes through gn.subscribe, not events.subscribe.
@@ -285,6 +292,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...renderHandlers(services, scheduler, farm),
     ...exportHandlers(services, scheduler),
     ...pipelineHandlers(services, scheduler),
+    ...blendHandlers(services),
     ...gnHandlers(sync),
     'alert.list': ({ levels, includeResolved, limit }) => ({ alerts: alerts.list({ levels, includeResolved, limit }) }),
   };

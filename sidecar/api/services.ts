@@ -1,5 +1,6 @@
 /** What method handlers may reach: the sidecar's parts, wired once by app.ts. */
 import type { BlenderInstallation } from '../domain/blender/blender.js';
+import type { BlenderInstallations } from '../domain/blender/installations.js';
 import type { SyncStore } from '../domain/sync/store.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
@@ -13,7 +14,9 @@ export interface Services {
   log: Logger;
   bus: EventBus;
   metrics: Metrics;
+  /** The first Blender found (the default); `blenders` has every one. */
   blender: BlenderInstallation;
+  blenders: BlenderInstallations;
   sync: SyncStore;
   capabilities(): string[];
   topics(): string[];

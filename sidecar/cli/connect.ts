@@ -22,6 +22,11 @@ export interface ConnectOptions {
   requireRunning?: boolean;
 }
 
+/** A command's `--blender`: a path or command name is also what a sidecar started for the command runs; a version is only a pin. */
+export function embeddedBlender(value: unknown): string | undefined {
+  return typeof value === 'string' && !/^\d+\.\d+(\.\d+)?$/.test(value.trim()) ? value : undefined;
+}
+
 export async function connectOrStart(options: ConnectOptions = {}): Promise<Connection> {
   const stateDir = options.stateDir ?? defaultStateDir();
   if (options.requireRunning || readDiscovery(stateDir).state === 'running') {

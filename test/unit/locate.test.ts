@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BlenderNotFoundError, locateBlender } from '../../sidecar/domain/blender/locate.js';
+import { BlenderNotFoundError, locateAllBlenders, locateBlender, resolveCommand } from '../../sidecar/domain/blender/locate.js';
 import { tempDir } from '../helpers/sidecar.js';
 
 describe('finding Blender', () => {
@@ -45,5 +45,39 @@ describe('finding Blender', () => {
     assert.match(err.message, /apt-get install blender/);
     assert.match(err.message, /--blender PATH/);
     assert.equal(err.rpcCode, -32001);
+  });
+});
+
+describe('naming Blenders', () => {
+  it('resolves a bare command name through PATH, as a shell would', () => {
+    const dir = tempDir('locate-');
+    const exe = join(dir, 'blender-4.2');
+    writeFileSync(exe, '#!/bin/sh\n');
+    chmodSync(exe, 0o755);
+    assert.equal(locateBlender({ explicit: 'blender-4.2', env: { PATH: `/nonexistent:${dir}` } }).path, exe);
+    assert.equal(resolveCommand('blender-4.2', { PATH: dir }), exe);
+    assert.throws(() => locateBlender({ explicit: 'blender-9.9', env: { PATH: dir } }), /--blender blender-9\.9: no executable named blender-9\.9 in PATH/);
+  });
+
+  it('keeps every --blender given, once each, and only those', () => {
+    const dir = tempDir('locate-');
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    for (const f of [a, b]) {
+      writeFileSync(f, '#!/bin/sh\n');
+      chmodSync(f, 0o755);
+    }
+    const all = locateAllBlenders({ explicit: [a, b, a], env: { PATH: '/usr/bin' } });
+    assert.deepEqual(all.map((x) => x.path), [a, b]);
+  });
+
+  it('finds every Blender in PATH and the install places when none is given, BLENDER first', () => {
+    const d1 = tempDir('locate-');
+    const d2 = tempDir('locate-');
+    for (const f of [join(d1, 'blender'), join(d2, 'blender')]) {
+      writeFileSync(f, '#!/bin/sh\n');
+      chmodSync(f, 0o755);
+    }
+    const all = locateAllBlenders({ env: { BLENDER: join(d2, 'blender'), PATH: `${d1}:${d2}` }, platform: 'linux' }).map((x) => x.path);
+    assert.deepEqual(all.slice(0, 2), [join(d2, 'blender'), join(d1, 'blender')]);
   });
 });

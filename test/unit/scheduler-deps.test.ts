@@ -12,6 +12,7 @@ import type { WorkerPool } from '../../sidecar/domain/workers/pool.js';
  * events (which the scheduler reads render samples from) never fire. */
 class FakeWorker extends EventEmitter {
   state: 'idle' | 'busy' = 'idle';
+  readonly blender = 'blender';
   openFile: string | undefined;
   openJobKey: string | undefined;
   lastOutputAt = Date.now();
@@ -53,6 +54,12 @@ class FakePool extends EventEmitter {
   }
   idle() {
     return this.workers.filter((w) => w.state === 'idle');
+  }
+  list() {
+    return this.workers;
+  }
+  defaultBlender() {
+    return 'blender';
   }
   get count() {
     return this.workers.length;

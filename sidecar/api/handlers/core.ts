@@ -1,6 +1,6 @@
 /** Handlers for the sidecar's own methods. */
 import { availableParallelism } from 'node:os';
-import { InvalidInputError } from '../../errors.js';
+import { describeError, InvalidInputError } from '../../errors.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { CallContext } from '../session.js';
 import type { coreMethods } from '../spec/core.js';
@@ -22,6 +22,20 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
         startedAt: s.startedAt,
         stateDir: s.stateDir,
         blender,
+        blenders: await Promise.all(
+          (await s.blenders.list()).map(async ({ path, source, version, problem }) => {
+            const one = s.blenders.installation(path);
+            let formats: string[] | undefined;
+            if (version && (probe || one.probed)) {
+              try {
+                formats = (await one.probe()).exportFormats.map((f) => f.format);
+              } catch (err) {
+                problem = describeError(err);
+              }
+            }
+            return { path, source, version, problem, exportFormats: formats };
+          }),
+        ),
         capabilities: s.capabilities(),
         exportFormats: exportFormats.map(({ format, label, extensions, options }) => ({ format, label, extensions, options })),
         pool: s.poolShape?.() ?? { instances: 0, threadsPerInstance: availableParallelism() },

@@ -1,4 +1,6 @@
 /** Handlers for export.submit and export.batch. */
+import { chooseBlenderForJob, type JobBlenderChoice } from '../../domain/blender/routing.js';
+import { checkBlendFile } from '../../domain/render/render-request.js';
 import { checkBatchRequest, checkExportRequest, type ExportItem } from '../../domain/export/export-request.js';
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
 import { takeGnValues } from '../../domain/sync/job-values.js';
@@ -12,6 +14,7 @@ export function exportHandlers(s: Services, scheduler: Scheduler): Handlers<type
   const submit = (
     params: Record<string, unknown> & { priority: JobRecord['priority']; saveCopySeconds?: number; gn?: Parameters<typeof takeGnValues>[1] },
     items: ExportItem[],
+    choice: JobBlenderChoice,
   ) => {
     const { saveCopySeconds, gn, scope: _s, format: _f, output: _o, options: _p, applyModifiers: _a, items: _i, ...rest } = params;
     const gnValues = takeGnValues(s.sync, gn);
@@ -24,22 +27,28 @@ export function exportHandlers(s: Services, scheduler: Scheduler): Handlers<type
       params: { ...rest, items, ...(gnValues ? { gn: { channel: gnValues.channel, revision: gnValues.revision }, gnValues } : {}) },
       units: [],
       saveCopySeconds,
+      blender: choice.blender,
+      blend: choice.blend,
     };
     scheduler.submit(job);
     return job.id;
   };
-  const formats = async () => {
-    s.blender.relocate();
-    return (await s.blender.probe()).exportFormats;
+  // The formats and options of the Blender the file goes to: Blenders differ in what their exporters take.
+  const choose = async (params: { blendFile: string; blender?: string }) => {
+    checkBlendFile(params.blendFile);
+    const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
+    return { choice, formats: (await choice.installation.probe()).exportFormats };
   };
   return {
     'export.submit': async (params) => {
-      const items = checkExportRequest(params, await formats());
-      return { jobId: submit(params, items) };
+      const { choice, formats } = await choose(params);
+      const items = checkExportRequest(params, formats);
+      return { jobId: submit(params, items, choice) };
     },
     'export.batch': async (params) => {
-      const items = checkBatchRequest(params, await formats());
-      return { jobId: submit(params, items), items: items.length };
+      const { choice, formats } = await choose(params);
+      const items = checkBatchRequest(params, formats);
+      return { jobId: submit(params, items, choice), items: items.length };
     },
   };
 }

@@ -45,6 +45,7 @@ export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<ty
         rssMB: Math.round(w.rssBytes / 2 ** 20),
         tasksDone: w.tasksDone,
         blenderVersion: w.blenderVersion,
+        blender: w.blender,
         openFile: w.openFile,
         current: w.current
           ? {

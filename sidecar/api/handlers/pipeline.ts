@@ -9,6 +9,7 @@ import { CHECK_NAMES, NODE_TYPE_NAMES, NODE_TYPES } from '../../domain/pipeline/
 import type { PipelineJobParams } from '../../domain/pipeline/pipeline-runner.js';
 import { TEMPLATE_FIELDS } from '../../domain/pipeline/template.js';
 import { checkBlendFile } from '../../domain/render/render-request.js';
+import { chooseBlenderForJob } from '../../domain/blender/routing.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { Services } from '../services.js';
 import type { CallContext } from '../session.js';
@@ -30,9 +31,9 @@ export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<ty
       if (params.baseDir !== undefined && !isAbsolute(params.baseDir)) throw new InvalidInputError('baseDir', `"${params.baseDir}" must be an absolute path`);
       const checked = checkGraph(params.graph);
       if (!checked.ok) throw new GraphInvalidError(checked.errors);
-      s.blender.relocate();
-      s.blender.path(); // no Blender: say so now, not when the job starts
-      const formatErrors = checkExportFormats(checked.graph, (await s.blender.probe()).exportFormats);
+      // The Blender the input file needs (no Blender: say so now, not when the job starts), and its export formats.
+      const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
+      const formatErrors = checkExportFormats(checked.graph, (await choice.installation.probe()).exportFormats);
       if (formatErrors.length) throw new GraphInvalidError(formatErrors);
       const jobParams: PipelineJobParams = {
         graph: params.graph,
@@ -54,6 +55,8 @@ export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<ty
         params: jobParams as unknown as Record<string, unknown>,
         units: [],
         saveCopySeconds: params.saveCopySeconds,
+        blender: choice.blender,
+        blend: choice.blend,
       };
       scheduler.submit(job);
       return { jobId: job.id, nodes: checked.graph.nodes.length };

@@ -4,6 +4,7 @@ import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkRenderRequest } from '../../domain/render/render-request.js';
 import type { FarmExecutor } from '../../domain/farm/farm-executor.js';
 import { takeGnValues } from '../../domain/sync/job-values.js';
+import { chooseBlenderForJob } from '../../domain/blender/routing.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { Services } from '../services.js';
 import type { CallContext } from '../session.js';
@@ -13,10 +14,8 @@ export function renderHandlers(s: Services, scheduler: Scheduler, farm: FarmExec
   return {
     'render.submit': async (params) => {
       const checked = checkRenderRequest(params);
-      if (!checked.farm) {
-        s.blender.relocate();
-        s.blender.path(); // no Blender: say so now, not when the job starts
-      }
+      // A farm runs its own Blender; a local job gets the Blender its file needs (no Blender: say so now, not later).
+      const choice = checked.farm ? undefined : await chooseBlenderForJob(s.blenders, checked.blendFile, checked.blender);
       const { saveCopySeconds, gn, ...rest } = checked;
       const gnValues = takeGnValues(s.sync, gn);
       const job: JobRecord = {
@@ -28,6 +27,7 @@ export function renderHandlers(s: Services, scheduler: Scheduler, farm: FarmExec
         params: { ...rest, ...(gnValues ? { gn: { channel: gnValues.channel, revision: gnValues.revision }, gnValues } : {}) },
         units: [],
         saveCopySeconds,
+        ...(choice ? { blender: choice.blender, blend: choice.blend } : {}),
       };
       if (checked.farm) {
         // Submitted to the farm before the answer: a refusal there is the caller's error, not a failed job later.

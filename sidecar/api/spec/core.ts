@@ -33,6 +33,17 @@ export const coreMethods = {
       startedAt: z.string(),
       stateDir: z.string(),
       blender: BlenderInfo,
+      blenders: z
+        .array(
+          z.object({
+            path: z.string(),
+            source: z.string().describe('How it was found: --blender, BLENDER, PATH or install location.'),
+            version: z.string().optional(),
+            problem: z.string().optional().describe('Why it cannot be used.'),
+            exportFormats: z.array(z.string()).optional().describe('The formats it can write (after a probe).'),
+          }),
+        )
+        .describe('Every Blender this sidecar knows; a job runs on the one its file needs (see blend.inspect).'),
       capabilities: z.array(z.string()),
       exportFormats: z.array(ExportFormatInfo).describe('Formats the installed Blender can write (probed once).'),
       pool: z.object({ instances: z.number().int(), threadsPerInstance: z.number().int() }),

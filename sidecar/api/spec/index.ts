@@ -8,6 +8,7 @@ import { jobMethods, jobNotifications } from './jobs.js';
 import { renderMethods } from './render.js';
 import { exportMethods } from './export.js';
 import { pipelineMethods } from './pipeline.js';
+import { blendMethods } from './blend.js';
 import { gnMethods, gnNotifications } from './gn.js';
 import { alertMethods, alertNotifications } from './alerts.js';
 import { notifications as allNotifications } from './notifications.js';
@@ -18,6 +19,7 @@ export const methods = {
   ...renderMethods,
   ...exportMethods,
   ...pipelineMethods,
+  ...blendMethods,
   ...gnMethods,
   ...alertMethods,
 };

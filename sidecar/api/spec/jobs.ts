@@ -9,12 +9,13 @@ export const JobKind = z.enum(['render', 'export', 'pipeline']);
 const Attempt = z.object({
   worker: z.string(),
   pid: z.number().int(),
+  blender: z.string().optional().describe('The version of the Blender that ran this attempt.'),
   startedAt: z.string(),
   endedAt: z.string().optional(),
   outcome: z
     .string()
     .optional()
-    .describe('done, segfault, out-of-memory, gpu-out-of-memory, crashed, hung, memory (over memoryLimitMB), missing-file, python-error, input-error, bad-output, canceled, lost'),
+    .describe('done, segfault, out-of-memory, gpu-out-of-memory, crashed, hung, memory (over memoryLimitMB), missing-file, cannot-open (Blender could not read the file: the reason follows), python-error, input-error, bad-output, canceled, lost'),
   reason: z.string().optional(),
 });
 
@@ -94,6 +95,14 @@ export const Job = z.object({
   units: z.array(Unit),
   error: z.string().optional().describe('Why it failed or was canceled, in one sentence (and a traceback\'s last lines for Python errors).'),
   saveCopySeconds: z.number().optional().describe('How long saving the temporary copy of an unsaved file blocked Blender.'),
+  blender: z
+    .object({ path: z.string(), version: z.string(), why: z.string() })
+    .optional()
+    .describe('The Blender that runs this job, chosen at submit from the version that saved the file (or pinned with "blender").'),
+  blend: z
+    .object({ version: z.string().optional(), compression: z.string().optional() })
+    .optional()
+    .describe("The blend file's header: the Blender version that saved it and its compression (none, gzip, zstd)."),
   result: z.record(z.string(), z.unknown()).optional(),
   progress: JobProgress,
   previews: z
@@ -157,6 +166,7 @@ export const jobMethods = {
           rssMB: z.number(),
           tasksDone: z.number().int(),
           blenderVersion: z.string().optional(),
+          blender: z.string().optional().describe('The Blender executable this worker runs (workers belong to one Blender).'),
           openFile: z.string().optional(),
           current: z
             .object({ jobId: z.string().optional(), label: z.string(), frame: z.number().optional(), startedAt: z.string(), seconds: z.number() })

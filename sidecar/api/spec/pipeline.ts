@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../errors.js';
 import { method } from '../../protocol/method.js';
-import { priority } from '../../domain/render/render-request.js';
+import { blenderPin, priority } from '../../domain/render/render-request.js';
 
 const graph = z
   .record(z.string(), z.unknown())
@@ -57,6 +57,7 @@ export const pipelineMethods = {
       memoryLimitMB: z.number().int().min(64).optional(),
       temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
       saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it).'),
+      blender: blenderPin,
     }),
     result: z.object({ jobId: z.string(), nodes: z.number().int().describe('Nodes in the graph.') }),
     errors: [graphErrors, { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' }],

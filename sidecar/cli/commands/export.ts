@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { connectOrStart } from '../connect.js';
+import { connectOrStart, embeddedBlender } from '../connect.js';
 import { followJob } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
@@ -51,7 +51,7 @@ export const exportCommand: Command = {
     priority: { type: 'string', valueName: 'P', description: 'high, normal (default) or low.' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
-    blender: { type: 'string', valueName: 'PATH', description: 'Blender for an embedded sidecar.' },
+    blender: { type: 'string', valueName: 'VERSION|PATH', description: 'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.' },
   },
   epilog:
     'Examples:\n  blender-sidecar export props.blend --format glb --output crate.glb --collection Crate\n  blender-sidecar export props.blend --batch items.json',
@@ -62,6 +62,7 @@ export const exportCommand: Command = {
     const blendFile = resolve(file);
     const instances = intFlag(values, 'instances', { min: 1, max: 64 });
     const priority = values.priority as 'high' | 'normal' | 'low' | undefined;
+    const blender = values.blender as string | undefined;
     let method: 'export.submit' | 'export.batch';
     let params: Record<string, unknown>;
     if (values.batch) {
@@ -69,7 +70,7 @@ export const exportCommand: Command = {
         if (values[flag] !== undefined) throw new UsageError(`--${flag} goes in the items of --batch, not beside it`);
       }
       method = 'export.batch';
-      params = { blendFile, items: readBatchFile(values.batch as string), instances, priority };
+      params = { blendFile, items: readBatchFile(values.batch as string), instances, priority, blender };
     } else {
       if (!values.format) throw new UsageError('--format is required (glb, gltf, fbx, obj, usd, stl, ply, abc), or use --batch');
       if (!values.output) throw new UsageError('--output is required');
@@ -98,9 +99,10 @@ export const exportCommand: Command = {
         options: Object.keys(options).length ? options : undefined,
         instances,
         priority,
+        blender,
       };
     }
-    const conn = await connectOrStart({ stateDir: values['state-dir'] as string | undefined, instances, blender: values.blender as string | undefined });
+    const conn = await connectOrStart({ stateDir: values['state-dir'] as string | undefined, instances, blender: embeddedBlender(values.blender) });
     try {
       const mode = progressMode(values.json === true);
       const view = new ProgressView(mode, 'export', 'items');

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { connectOrStart } from '../connect.js';
+import { connectOrStart, embeddedBlender } from '../connect.js';
 import { followJob } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
@@ -33,7 +33,7 @@ export const renderCommand: Command = {
     'movie-codec': { type: 'string', valueName: 'CODEC', description: 'h264 (default) or mpeg4.' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines (each progress event names the last frame and its preview).' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
-    blender: { type: 'string', valueName: 'PATH', description: 'Blender for an embedded sidecar.' },
+    blender: { type: 'string', valueName: 'VERSION|PATH', description: 'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.' },
   },
   epilog: 'Examples:\n  blender-sidecar render shot.blend --frames 1-24 --output renders/\n  blender-sidecar render shot.blend --frames 1-24 --output renders/ --movie renders/preview.mp4\n  blender-sidecar render shot.blend --frames 1-240x2 --output "renders/shot_####.exr" --format OPEN_EXR --json',
   async run({ values, positionals }) {
@@ -61,12 +61,13 @@ export const renderCommand: Command = {
       maxRetries: intFlag(values, 'max-retries', { min: 0, max: 20 }),
       memoryLimitMB: intFlag(values, 'memory-limit-mb', { min: 64 }),
       movie: movieFlags(values),
+      blender: values.blender as string | undefined,
       farm: farmOf(values),
     };
     const conn = await connectOrStart({
       stateDir: values['state-dir'] as string | undefined,
       instances: instances ?? parseInstances(undefined),
-      blender: values.blender as string | undefined,
+      blender: embeddedBlender(values.blender),
     });
     try {
       const mode = progressMode(values.json === true);

@@ -6,14 +6,20 @@ import { slurmFlags } from './slurm-flags.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the sidecar: JSON-RPC over WebSocket on ws://127.0.0.1:PORT/rpc, with /healthz and /metrics on the same port.',
-  usage: 'serve [--port N|0] [--host H] [--state-dir DIR] [--blender PATH]',
+  usage: 'serve [--port N|0] [--host H] [--state-dir DIR] [--blender PATH ...]',
   options: {
     port: { type: 'string', valueName: 'N', description: 'Port to listen on; 0 (the default) picks a free one.' },
     host: { type: 'string', valueName: 'H', description: 'Address to bind (default 127.0.0.1). Anything else is reachable by others: a warning is printed.' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'Where sidecar.json, the job store and the log live (default: $XDG_STATE_HOME/blender-sidecar).' },
     'allow-origin': { type: 'string', multiple: true, valueName: 'ORIGIN', description: 'Accept WebSocket connections from this browser Origin (repeatable).' },
     'allow-host': { type: 'string', multiple: true, valueName: 'HOST:PORT', description: 'Accept this Host header too (repeatable), when bound to another interface.' },
-    blender: { type: 'string', valueName: 'PATH', description: 'The Blender executable (or wrapper script) to run. Default: $BLENDER, then PATH, then the usual install places.' },
+    blender: {
+      type: 'string',
+      multiple: true,
+      valueName: 'PATH',
+      description:
+        'A Blender to run: a path, a wrapper script or a command name in PATH (repeatable: then exactly these). Default: $BLENDER, every blender in PATH and the usual install places. Each job runs on the one its file needs.',
+    },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error.' },
     instances: { type: 'string', valueName: 'auto|N', description: 'Blender workers to run at most (default auto: from cores and free memory).' },
     threads: { type: 'string', valueName: 'N', description: 'Render threads per worker (default: cores divided among the workers).' },
@@ -52,7 +58,7 @@ export const serveCommand: Command = {
       stateDir: values['state-dir'] as string | undefined,
       allowOrigins: values['allow-origin'] as string[] | undefined,
       allowHosts: values['allow-host'] as string[] | undefined,
-      blender: values.blender as string | undefined,
+      blender: values.blender as string[] | undefined,
       logLevel: level as LogLevel,
       instances,
       threads,

@@ -2,7 +2,7 @@
  * Finding Blender: `--blender PATH`, then `BLENDER` (either may name a wrapper script), then PATH, then the places
  * installers put it on Linux, macOS and Windows. When none is found the error lists everything tried.
  */
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ErrorCode, SidecarError } from '../../errors.js';
@@ -20,6 +20,7 @@ export class BlenderNotFoundError extends SidecarError {
 }
 
 export interface LocateOptions {
+  /** A path, a wrapper script, or a command name looked up in PATH. */
   explicit?: string;
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
@@ -58,7 +59,9 @@ function globDirs(parent: string, prefix: RegExp): string[] {
 export function installLocations(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string[] {
   const home = homedir();
   if (platform === 'darwin') {
-    return ['/Applications/Blender.app/Contents/MacOS/Blender', join(home, 'Applications/Blender.app/Contents/MacOS/Blender')];
+    // Side-by-side versions are usually renamed Blender 4.2.app, Blender-3.6.app.
+    const apps = (root: string) => [join(root, 'Blender.app'), ...globDirs(root, /^Blender.+\.app$/i)].map((a) => join(a, 'Contents/MacOS/Blender'));
+    return [...apps('/Applications'), ...apps(join(home, 'Applications'))];
   }
   if (platform === 'win32') {
     const roots = [env.ProgramFiles ?? 'C:\\Program Files', env['ProgramFiles(x86)'] ?? 'C:\\Program Files (x86)'];
@@ -79,6 +82,72 @@ export function installLocations(platform: NodeJS.Platform, env: NodeJS.ProcessE
   ];
 }
 
+/**
+ * A bare command name ("blender", "blender-4.2") is looked up in PATH as a shell would; anything with a slash is a path.
+ * Returns the name unchanged when PATH has no such executable, so the error can quote what the user typed.
+ */
+export function resolveCommand(name: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (/[\\/]/.test(name)) return name;
+  const names = platform === 'win32' && !/\.exe$/i.test(name) ? [name, `${name}.exe`] : [name];
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    for (const n of names) if (isExecutable(join(dir, n))) return join(dir, n);
+  }
+  return name;
+}
+
+/** One `--blender` value (a path, a wrapper script, or a command name found through PATH), or the error that says what to fix. */
+export function locateExplicit(value: string, source: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): LocatedBlender {
+  const path = resolveCommand(value, env, platform);
+  const tried = [`${path} (${source})`];
+  if (isExecutable(path)) return { path, source, tried };
+  // An explicit choice that does not work is an error, not a reason to quietly run some other Blender.
+  const bare = !/[\\/]/.test(value);
+  throw new SidecarError(
+    bare
+      ? `${source} ${value}: no executable named ${value} in PATH; give the path to blender (or a wrapper script), or a command name in PATH`
+      : `${source} ${value} is not an executable file; give the path to blender (or a wrapper script)`,
+    ErrorCode.BlenderNotFound,
+    { tried },
+  );
+}
+
+/**
+ * Every Blender this machine has, first the one a plain `locateBlender` would pick: with explicit paths, exactly those
+ * (the user chose); otherwise BLENDER, every `blender` in PATH, and every install location that exists. Duplicates (the
+ * same file through a link) are listed once. Throws what `locateBlender` throws when there is none.
+ */
+export function locateAllBlenders(options: { explicit?: string[]; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {}): LocatedBlender[] {
+  const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
+  if (options.explicit?.length) return dedupe(options.explicit.map((e) => locateExplicit(e, '--blender', env, platform)));
+  const first = locateBlender({ env, platform });
+  const found: LocatedBlender[] = [first];
+  const exe = platform === 'win32' ? 'blender.exe' : 'blender';
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const path = join(dir, exe);
+    if (isExecutable(path)) found.push({ path, source: 'PATH', tried: first.tried });
+  }
+  for (const path of installLocations(platform, env)) {
+    if (existsSync(path) && isExecutable(path)) found.push({ path, source: 'install location', tried: first.tried });
+  }
+  return dedupe(found);
+}
+
+function dedupe(list: LocatedBlender[]): LocatedBlender[] {
+  const seen = new Set<string>();
+  return list.filter((b) => {
+    let key = b.path;
+    try {
+      key = realpathSync(b.path);
+    } catch {
+      // Keep the path as given.
+    }
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export function locateBlender(options: LocateOptions = {}): LocatedBlender {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
@@ -89,18 +158,9 @@ export function locateBlender(options: LocateOptions = {}): LocatedBlender {
     return isExecutable(path) ? { path, source, tried } : undefined;
   };
 
-  if (options.explicit) {
-    const found = attempt(options.explicit, '--blender');
-    if (found) return found;
-    // An explicit choice that does not work is an error, not a reason to quietly run some other Blender.
-    throw new SidecarError(
-      `--blender ${options.explicit} is not an executable file; give the path to blender (or a wrapper script)`,
-      ErrorCode.BlenderNotFound,
-      { tried },
-    );
-  }
+  if (options.explicit) return locateExplicit(options.explicit, '--blender', env, platform);
   if (env.BLENDER) {
-    const found = attempt(env.BLENDER, 'BLENDER');
+    const found = attempt(resolveCommand(env.BLENDER, env, platform), 'BLENDER');
     if (found) return found;
     throw new SidecarError(
       `BLENDER=${env.BLENDER} is not an executable file; point it at blender (or a wrapper script), or unset it`,

@@ -3,6 +3,7 @@
  * option names. Running Blender costs about two seconds, so the answer is cached in the state folder, keyed by the
  * executable's path, size and modification time.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -52,7 +53,8 @@ function workerScriptStamp(): number {
 
 export async function probeBlender(blender: string, stateDir?: string): Promise<BlenderProbe> {
   const key = cacheKey(blender);
-  const cacheFile = stateDir ? join(stateDir, 'blender-probe.json') : undefined;
+  // One cache file per executable: a sidecar that knows several Blenders keeps each one's answer.
+  const cacheFile = stateDir ? join(stateDir, `blender-probe-${createHash('sha1').update(blender).digest('hex').slice(0, 12)}.json`) : undefined;
   if (cacheFile) {
     try {
       const cached = CacheEntry.parse(JSON.parse(readFileSync(cacheFile, 'utf8')));
@@ -86,4 +88,24 @@ export async function probeBlender(blender: string, stateDir?: string): Promise<
     }
   }
   return probe;
+}
+
+/**
+ * Only the version, from `blender --version` (a fraction of a second, no Python started): what routing needs to know of
+ * every installed Blender. Cached in memory by path, size and modification time.
+ */
+const versionCache = new Map<string, string>();
+
+export async function probeVersion(blender: string): Promise<string> {
+  const key = cacheKey(blender);
+  const known = versionCache.get(key);
+  if (known) return known;
+  const run = await execa(blender, ['--version'], { reject: false, timeout: 60_000, all: true });
+  const version = /Blender (\d+\.\d+(?:\.\d+)?)/.exec(run.stdout ?? '')?.[1];
+  if (run.exitCode !== 0 || !version) {
+    const tail = (run.all ?? '').split('\n').slice(-3).join(' | ').trim();
+    throw new SidecarError(`Blender at ${blender} did not say its version (exit ${run.exitCode ?? run.signal}): ${tail || 'no output'}`, ErrorCode.BlenderNotFound, { blender });
+  }
+  versionCache.set(key, version);
+  return version;
 }

@@ -6,7 +6,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 import type { ExportFormat } from '../blender/probe.js';
-import { checkBlendFile, priority } from '../render/render-request.js';
+import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 import { gnJobParam } from '../sync/job-values.js';
 
 export const FORMAT_NAMES = ['glb', 'gltf', 'fbx', 'obj', 'usd', 'stl', 'ply', 'abc'] as const;
@@ -33,6 +33,7 @@ const common = {
   temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
   saveCopySeconds: z.number().min(0).optional().describe('How long saving the temporary copy blocked Blender (the add-on reports it).'),
   gn: gnJobParam.optional(),
+  blender: blenderPin,
 };
 
 export const exportParams = z.strictObject({

@@ -18,7 +18,9 @@ export interface Classification {
 const GPU_OOM = /\b(CUDA|OptiX|HIP|Metal|oneAPI)\b[^\n]*\bout of (device )?memory|out of GPU memory|System is out of GPU( and shared host)? memory/i;
 const HOST_OOM = /std::bad_alloc|\bMemoryError\b|Cannot allocate memory|Out of memory/i;
 const SEGFAULT = /Segmentation fault|SIGSEGV|EXCEPTION_ACCESS_VIOLATION/;
-const MISSING_FILE = /does not exist|No such file or directory|could not open|Cannot read file/i;
+const MISSING_FILE = /does not exist|No such file or directory/i;
+/** Blender read the file and refused it: too new, not a .blend, truncated. The file is there; saying "missing" would mislead. */
+const CANNOT_OPEN = /could not open|Cannot read file|Failed to read blend file|not a blend file|truncated|File format is not supported/i;
 
 /** A worker process that ended during the attempt. `killedFor` is set when the sidecar killed it on purpose. */
 export function classifyDeath(signal: string | null, code: number | null, output: string, killedFor: 'hung' | 'memory' | 'canceled' | undefined): Classification {
@@ -38,6 +40,7 @@ export function classifyTaskError(kind: 'input' | 'python', message: string, tra
   if (GPU_OOM.test(text)) return { outcome: 'gpu-out-of-memory', transient: true, cpuFallback: true, label: 'GPU out of memory' };
   if (kind === 'python' && /\bMemoryError\b/.test(text)) return { outcome: 'out-of-memory', transient: true, label: 'out of memory' };
   if (kind === 'input' && MISSING_FILE.test(message)) return { outcome: 'missing-file', transient: false, label: 'missing file' };
+  if (kind === 'input' && CANNOT_OPEN.test(message)) return { outcome: 'cannot-open', transient: false, label: 'cannot open' };
   if (kind === 'input') return { outcome: 'input-error', transient: false, label: 'input error' };
   return { outcome: 'python-error', transient: false, label: 'Python error' };
 }

@@ -20,6 +20,7 @@ export type AttemptOutcome =
   | 'hung'
   | 'memory'
   | 'missing-file'
+  | 'cannot-open'
   | 'python-error'
   | 'input-error'
   | 'bad-output'
@@ -29,6 +30,8 @@ export type AttemptOutcome =
 export interface Attempt {
   worker: string;
   pid: number;
+  /** The version of the Blender that ran this attempt ("4.3.2"). */
+  blender?: string;
   startedAt: string;
   endedAt?: string;
   outcome?: AttemptOutcome;
@@ -93,6 +96,10 @@ export interface JobRecord {
   result?: Record<string, unknown>;
   /** Time spent saving a temporary copy in Blender before submitting (reported by the add-on). */
   saveCopySeconds?: number;
+  /** The Blender the job's workers run, chosen at submit from the file's version (or the job's pin). */
+  blender?: { path: string; version: string; why: string };
+  /** The blend file as its header says: the version of Blender that saved it, and its compression. */
+  blend?: { version?: string; compression?: string };
 }
 
 export function newJobId(): string {

@@ -19,6 +19,10 @@ import type { AlertCenter } from '../alerts/alerts.js';
 import { backoffSeconds, classifyDeath, classifyTaskError, type Classification } from './classify.js';
 import { CrashLoopGuard, superviseTasks } from './supervisor.js';
 import type { ExternalJobHost, FarmExecutor } from '../farm/farm-executor.js';
+import { blendVersionNumber } from '../blender/blend-header.js';
+
+/** Outcomes of a worker that died on its own while on a unit: twice on one unit, and the file is the cause. */
+const CRASHES: ReadonlySet<string> = new Set(['segfault', 'crashed']);
 
 export interface SchedulerEvents {
   state(job: JobRecord, previous: JobState): void;
@@ -46,6 +50,10 @@ interface LiveJob {
   planExcluded: Set<string>;
   excluded: Map<number, Set<string>>;
   tasks: Map<string, Task>;
+  /** Crashes not yet counted towards the crash-loop rest, by unit key (-1: planning): the file may be the cause. */
+  heldCrashes: Map<number, string>;
+  /** Workers that died while this job's planning task opened the file (not killed by the sidecar). */
+  planCrashes: string[];
   finishTimes: number[];
   last?: JobProgress['last'];
   progressQueued: boolean;
@@ -74,7 +82,10 @@ export class Scheduler {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly runners = new Map<string, JobRunner>();
   private nextTaskId = 1;
-  private starting = 0;
+  /** Workers being started, by Blender ('' for the pool's default). */
+  private readonly starting = new Map<string, number>();
+  /** Files that killed Blender in a row, by Blender, with no task succeeding on it between: "crashes on every file". */
+  private readonly fileCrashStreak = new Map<string, number>();
   private closed = false;
   private readonly supervisor: NodeJS.Timeout;
   private startError: string | undefined;
@@ -251,6 +262,8 @@ export class Scheduler {
       planExcluded: new Set(),
       excluded: new Map(),
       tasks: new Map(),
+      heldCrashes: new Map(),
+      planCrashes: [],
       finishTimes: [],
       progressQueued: false,
     });
@@ -269,9 +282,21 @@ export class Scheduler {
     );
   }
 
+  /** The Blender a job's workers run: chosen at submit; jobs from before routing existed run on the pool's default. */
+  private blenderOf(job: LiveJob): string {
+    if (job.record.blender) return job.record.blender.path;
+    try {
+      return this.pool.defaultBlender();
+    } catch {
+      return '';
+    }
+  }
+
   /** A unit this job could give worker `w` now, or the planning task. */
   private candidate(job: LiveJob, w: BlenderWorker | undefined): 'plan' | WorkUnit | undefined {
     if (TERMINAL.has(job.record.state)) return undefined;
+    // Workers belong to one Blender: a job only takes workers of the Blender it was routed to.
+    if (w && w.blender !== this.blenderOf(job)) return undefined;
     if (job.phase === 'waiting') {
       if (w && job.planExcluded.has(w.id)) return undefined;
       return 'plan';
@@ -371,41 +396,63 @@ export class Scheduler {
   }
 
   private growIfNeeded(jobs: LiveJob[]) {
-    let demand = 0;
-    let blockedByExclusion = false;
+    // Demand by Blender: each job wants workers of its own Blender; all Blenders share the pool's size.
+    const demand = new Map<string, number>();
+    const blocked = new Set<string>();
     for (const job of jobs) {
       if (TERMINAL.has(job.record.state)) continue;
+      const blender = this.blenderOf(job);
       // A job still opening its file will want its workers in a moment: start them now, they take seconds to boot.
       if (job.phase !== 'running') {
-        demand += job.limits.instances - (job.phase === 'planning' ? 1 : 0);
+        demand.set(blender, (demand.get(blender) ?? 0) + job.limits.instances - (job.phase === 'planning' ? 1 : 0));
         continue;
       }
       const room = job.limits.instances - job.tasks.size;
       const pending = [...this.startable(job)];
-      demand += Math.min(room, pending.length);
-      if (pending.length > 0 && room > 0) blockedByExclusion ||= pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0);
+      demand.set(blender, (demand.get(blender) ?? 0) + Math.min(room, pending.length));
+      if (pending.length > 0 && room > 0 && pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0)) blocked.add(blender);
     }
-    const idle = this.pool.idle().length;
     if (this.crashLoop.resting) return;
-    let wanted = demand - idle - this.starting;
-    while (wanted > 0 && this.pool.count + this.starting < this.pool.size) {
+    for (const [blender, wanted] of demand) this.growFor(blender, wanted, demand, blocked.has(blender));
+  }
+
+  private get startingTotal(): number {
+    let n = 0;
+    for (const v of this.starting.values()) n += v;
+    return n;
+  }
+
+  /** Starts workers of one Blender for `wanted` more units, making room by ending idle workers of Blenders nobody waits for. */
+  private growFor(blender: string, demand: number, allDemand: Map<string, number>, blockedByExclusion: boolean) {
+    const idle = blender ? this.pool.idle(blender).length : 0;
+    let wanted = demand - idle - (this.starting.get(blender) ?? 0);
+    while (wanted > 0) {
+      if (this.pool.count + this.startingTotal >= this.pool.size) {
+        // Full. An idle worker of a Blender no job waits for gives way (one at a time: it counts until it has exited).
+        if (this.pool.list().some((w) => w.state === 'stopping')) break;
+        const spare = this.pool.idle().find((w) => w.blender !== blender && !(allDemand.get(w.blender)! > 0));
+        if (!spare) break;
+        this.log('info', `ending idle worker ${spare.id} (${spare.blender}) to make room for a worker of ${blender}`);
+        this.pool.retire(spare, 'retired');
+        break;
+      }
       wanted -= 1;
-      this.starting += 1;
+      this.starting.set(blender, (this.starting.get(blender) ?? 0) + 1);
       this.pool
-        .grow()
+        .grow(blender || undefined)
         .then(() => {
           this.startError = undefined;
         })
         .catch((err: unknown) => this.workerFailedToStart(err))
         .finally(() => {
-          this.starting -= 1;
+          this.starting.set(blender, (this.starting.get(blender) ?? 1) - 1);
           this.pump();
         });
     }
     // Every pending unit is barred from every idle worker (each already failed there) and the pool is full:
     // replace one idle worker with a fresh one, which no unit has failed on.
-    if (blockedByExclusion && demand > 0 && this.starting === 0 && this.pool.count >= this.pool.size && idle > 0) {
-      const w = this.pool.idle()[0]!;
+    if (blockedByExclusion && demand > 0 && !(this.starting.get(blender) ?? 0) && this.pool.count >= this.pool.size && idle > 0) {
+      const w = this.pool.idle(blender)[0]!;
       this.log('info', `replacing worker ${w.id}: the remaining frames already failed on it`);
       this.pool.retire(w, 'recycled');
     }
@@ -430,7 +477,7 @@ export class Scheduler {
     if (!request) return;
     const file = { ...job.runner.fileOf(record), ...request.file };
     const id = `t${this.nextTaskId++}`;
-    const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, startedAt: new Date().toISOString() } : undefined;
+    const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, blender: w.blenderVersion, startedAt: new Date().toISOString() } : undefined;
     const task: Task = { id, unit, request, worker: w, attempt };
     job.tasks.set(id, task);
     if (unit) {
@@ -479,6 +526,14 @@ export class Scheduler {
   private async planEnded(job: LiveJob, task: Task, result: TaskOutcome | unknown) {
     if (result instanceof WorkerDiedError || !(result && typeof result === 'object' && 'ok' in result)) {
       job.planExcluded.add(task.worker.id);
+      if (result instanceof WorkerDiedError && result.reason === 'crashed') {
+        job.planCrashes.push(task.worker.id);
+        // The second worker that dies opening the same file: the file kills this Blender. Fail now, do not try a third.
+        if (job.planCrashes.length >= 2) {
+          this.finish(job.record, 'failed', this.fileKillsBlender(job, task.worker, result, job.planCrashes, 'opening it'));
+          return;
+        }
+      }
       if (job.planAttempts > job.limits.maxRetries) {
         this.finish(job.record, 'failed', `Blender kept failing while opening ${job.runner.fileOf(job.record).blendFile}: ${diedReason(result, 'opening the file')}`);
       } else {
@@ -488,9 +543,11 @@ export class Scheduler {
     }
     const outcome = result as TaskOutcome;
     if (!outcome.ok) {
-      this.finish(job.record, 'failed', taskErrorSentence(outcome));
+      const cannotOpen = classifyTaskError(outcome.errorKind, outcome.message, outcome.traceback).outcome === 'cannot-open';
+      this.finish(job.record, 'failed', cannotOpen ? this.cannotOpenSentence(job, task.worker, outcome) : taskErrorSentence(outcome));
       return;
     }
+    this.fileCrashStreak.delete(task.worker.blender);
     await this.planned(job, outcome.result);
   }
 
@@ -526,12 +583,33 @@ export class Scheduler {
       outcome = cls.outcome;
       reason = this.deathSentence(job, unit, result, seconds, cls);
       retryable = cls.transient;
-      if (!killedFor) this.crashLoop.noteCrash(reason);
+      if (!killedFor) {
+        const crashedOn = unit.attempts.filter((a) => a !== attempt && CRASHES.has(a.outcome ?? '')).map((a) => a.worker);
+        if (crashedOn.length > 0 && CRASHES.has(outcome)) {
+          // The second worker this unit kills: the file (or what it asks of Blender) is the cause, not the pool.
+          reason = this.fileKillsBlender(job, task.worker, result, [...crashedOn, task.worker.id], `running ${unit.label}`);
+          retryable = false;
+          job.heldCrashes.delete(unit.key);
+        } else if (job.record.units.some((u) => u.state === 'done')) {
+          // This Blender opened the file before and crashed now: the Blender (or the machine) is the suspect.
+          this.crashLoop.noteCrash(reason);
+        } else {
+          // Maybe the file: counted only if a retry elsewhere succeeds.
+          job.heldCrashes.set(unit.key, reason);
+        }
+      }
     } else if (result && typeof result === 'object' && 'ok' in result) {
       const o = result as TaskOutcome;
       if (o.ok) {
         const verdict = await job.runner.accept(record, unit, o, task.worker.id);
         if (verdict.ok) {
+          this.fileCrashStreak.delete(task.worker.blender);
+          const held = job.heldCrashes.get(unit.key);
+          if (held !== undefined) {
+            // It crashed once and then worked elsewhere: that crash was Blender's, and counts after all.
+            job.heldCrashes.delete(unit.key);
+            this.crashLoop.noteCrash(held);
+          }
           Object.assign(attempt, { outcome: 'done' });
           unit.state = 'done';
           unit.output = verdict.output;
@@ -552,7 +630,10 @@ export class Scheduler {
       } else {
         cls = classifyTaskError(o.errorKind, o.message, o.traceback);
         outcome = cls.outcome;
-        reason = `${unit.label}: ${cls.transient ? `${cls.label}: ` : ''}${taskErrorSentence(o)}`;
+        reason =
+          cls.outcome === 'cannot-open'
+            ? `${unit.label}: ${this.cannotOpenSentence(job, task.worker, o)}`
+            : `${unit.label}: ${cls.transient ? `${cls.label}: ` : ''}${taskErrorSentence(o)}`;
         retryable = cls.transient;
       }
     } else {
@@ -590,6 +671,45 @@ export class Scheduler {
     this.store.save(record);
     this.queueProgress(job);
     this.maybeFinished(job);
+  }
+
+  /**
+   * A file that killed Blender on two workers: the sentence names the file, the Blender, and Blender's own crash report
+   * (its path and first lines). A Blender that does this to several files in a row, with nothing succeeding between,
+   * crashes on every file: that still makes the pool rest.
+   */
+  private fileKillsBlender(job: LiveJob, worker: BlenderWorker, err: WorkerDiedError, workers: string[], doing: string): string {
+    const file = job.runner.fileOf(job.record).blendFile;
+    const version = worker.blenderVersion ?? job.record.blender?.version ?? 'unknown version';
+    const how = err.exit.signal ? `killed by ${err.exit.signal}` : `exit status ${err.exit.code}`;
+    const report = err.crashReport
+      ? `Blender's crash report: ${err.crashReport.path}${err.crashReport.firstLines.length ? ` (${err.crashReport.firstLines.join(' | ')})` : ''}`
+      : 'Blender wrote no crash report';
+    const sentence =
+      `${file} kills Blender ${version} (${worker.blender}): it crashed on ${workers.length} workers (${workers.join(', ')}) while ${doing}, ${how}; ` +
+      `not retried. ${report}.${this.newerFileHint(job, version)}`;
+    const streak = (this.fileCrashStreak.get(worker.blender) ?? 0) + 1;
+    this.fileCrashStreak.set(worker.blender, streak);
+    if (streak >= (this.options.crashLoopCount ?? 3)) {
+      this.fileCrashStreak.delete(worker.blender);
+      this.crashLoop.rest(`Blender ${version} was killed by ${streak} files or frames in a row with nothing succeeding between (the last: ${file})`);
+    }
+    return sentence;
+  }
+
+  /** "cannot open" with Blender's reason, and what the header says when the file is newer than the Blender that tried. */
+  private cannotOpenSentence(job: LiveJob, worker: BlenderWorker, o: Extract<TaskOutcome, { ok: false }>): string {
+    const file = job.runner.fileOf(job.record).blendFile;
+    const why = o.message.replace(/^Blender could not open [^:]*: /, '');
+    return `cannot open ${file} with Blender ${worker.blenderVersion ?? ''} (${worker.blender}): ${why}.${this.newerFileHint(job, worker.blenderVersion)}`;
+  }
+
+  private newerFileHint(job: LiveJob, blenderVersion: string | undefined): string {
+    const saved = job.record.blend?.version;
+    const a = saved ? blendVersionNumber(saved) : undefined;
+    const b = blenderVersion ? blendVersionNumber(blenderVersion) : undefined;
+    if (a === undefined || b === undefined || a <= b) return '';
+    return ` The file was saved by Blender ${saved}, newer than this Blender: run it on Blender ${saved} or newer.`;
   }
 
   private deathSentence(job: LiveJob, unit: WorkUnit, err: WorkerDiedError, seconds: number, cls: Classification): string {

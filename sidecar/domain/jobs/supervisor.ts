@@ -72,14 +72,19 @@ export class CrashLoopGuard {
     this.crashTimes.push(now);
     while (this.crashTimes.length && this.crashTimes[0]! < now - windowMs) this.crashTimes.shift();
     if (this.crashTimes.length < count) return;
+    this.rest(`Blender workers crashed ${count} times within ${Math.round(windowMs / 1000)} s (last: ${reason})`);
+  }
+
+  /** Rests the pool now: `what` says why (a crash loop, or a Blender that every file kills). */
+  rest(what: string): void {
     const restMs = this.options.restMs ?? 30_000;
-    this.restingUntil = now + restMs;
+    this.restingUntil = Date.now() + restMs;
     this.crashTimes.length = 0;
-    this.log(`workers crashed ${count} times in ${windowMs / 1000} s; resting the pool for ${restMs / 1000} s`);
+    this.log(`${what}; resting the pool for ${restMs / 1000} s`);
     this.alerts?.raise({
       key: 'worker-crash-loop',
       level: 'WARN',
-      what: `Blender workers crashed ${count} times within ${Math.round(windowMs / 1000)} s (last: ${reason})`,
+      what,
       where: 'worker pool',
       action: `no new worker starts for ${Math.round(restMs / 1000)} s; check the scene at the frame named, the Blender build and the machine's memory`,
     });

@@ -24,6 +24,12 @@ export function normalizeImageFormat(format: string): string {
   throw new InvalidInputError('format', `"${format}" is not an image format a render can write; use one of ${IMAGE_FORMATS.join(', ')} (or png, jpg, exr, tiff)`);
 }
 
+export const blenderPin = z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Pin the Blender this job runs on: a version such as "4.2" (of an installed Blender) or a path. Default: the installed Blender the file needs (its major.minor, else the oldest newer one).');
+
 export const priority = z.enum(['high', 'normal', 'low']).default('normal').describe('Jobs of higher priority get workers first.');
 
 export const renderParams = z.strictObject({
@@ -58,6 +64,7 @@ export const renderParams = z.strictObject({
   farm: farmParam.optional(),
   previews: z.boolean().default(true).describe('Write a small PNG preview (about 256 px) of each frame, in a hidden .previews folder beside the frames.'),
   movie: movieParam.optional(),
+  blender: blenderPin,
 });
 export type RenderParams = z.output<typeof renderParams>;
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { MessageDecoder, encodeMessage } from './framing.js';
+import { findCrashReport, type CrashReport } from './crash-report.js';
 
 export type WorkerState = 'starting' | 'idle' | 'busy' | 'stopping' | 'exited';
 
@@ -36,6 +37,8 @@ export class WorkerDiedError extends Error {
     message: string,
     readonly exit: { code: number | null; signal: string | null },
     readonly outputTail: string[],
+    /** The report Blender wrote when it crashed (in the worker's own temporary folder), if any. */
+    readonly crashReport?: CrashReport,
   ) {
     super(message);
   }
@@ -49,6 +52,8 @@ export interface WorkerOptions {
   factorySettings?: boolean;
   threads?: number;
   env?: NodeJS.ProcessEnv;
+  /** The worker's own temporary folder (TMPDIR): where Blender writes its crash report. */
+  tempDir?: string;
 }
 
 export interface CurrentTask {
@@ -77,6 +82,9 @@ function spawnBlender(blender: string, args: string[], env: NodeJS.ProcessEnv | 
 export class BlenderWorker extends EventEmitter {
   readonly id: string;
   readonly pid: number;
+  /** The Blender executable (or wrapper script) this worker runs. */
+  readonly blender: string;
+  readonly tempDir: string | undefined;
   state: WorkerState = 'starting';
   tasksDone = 0;
   startedAt = Date.now();
@@ -103,12 +111,15 @@ export class BlenderWorker extends EventEmitter {
   constructor(options: WorkerOptions) {
     super();
     this.id = options.id;
+    this.blender = options.blender;
+    this.tempDir = options.tempDir;
     const args = ['-b'];
     if (options.factorySettings) args.push('--factory-startup');
     args.push('-noaudio', '--python-exit-code', '1');
     if (options.threads) args.push('-t', String(options.threads));
     args.push('--python', join(options.workerDir, 'worker_main.py'), '--', '--worker-id', options.id);
-    this.proc = spawnBlender(options.blender, args, options.env);
+    const tempEnv = options.tempDir ? { TMPDIR: options.tempDir, TEMP: options.tempDir, TMP: options.tempDir } : {};
+    this.proc = spawnBlender(options.blender, args, { ...options.env, ...tempEnv });
     if (this.proc.pid === undefined) throw new Error(`could not start ${options.blender}`);
     this.pid = this.proc.pid;
     this.stdin = this.proc.stdin!;
@@ -233,7 +244,8 @@ export class BlenderWorker extends EventEmitter {
     if (this.pending) {
       const pending = this.pending;
       this.pending = undefined;
-      pending.reject(new WorkerDiedError(reason, `Blender (worker ${this.id}, pid ${this.pid}) ${how}`, { code, signal }, [...this.outputTail]));
+      const report = reason === 'crashed' && this.tempDir ? findCrashReport(this.tempDir) : undefined;
+      pending.reject(new WorkerDiedError(reason, `Blender (worker ${this.id}, pid ${this.pid}) ${how}`, { code, signal }, [...this.outputTail], report));
     }
     this.current = undefined;
     this.emit('exit', this.exitInfo);

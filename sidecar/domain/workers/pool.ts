@@ -8,10 +8,16 @@ import { availableParallelism, freemem } from 'node:os';
 import pidusage from 'pidusage';
 import { BlenderWorker, type DeathReason } from './blender-worker.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import { cleanWorkerTempDir, makeWorkerTempDir, workerTempRoot } from './crash-report.js';
 
 export interface PoolOptions {
-  /** Where Blender is; a function so that a Blender installed after start is found. Throws when there is none. */
+  /**
+   * The Blender a worker runs when `grow` is not told which: a function so that a Blender installed after start is
+   * found. Throws when there is none.
+   */
   blender: () => string;
+  /** Where workers' own temporary folders go (their crash reports); default: one folder per user in the system's. */
+  tempRoot?: string;
   workerDir: string;
   /** Number of workers, or 'auto' (from cores and free memory). */
   instances: number | 'auto';
@@ -60,8 +66,19 @@ export class WorkerPool extends EventEmitter {
     return [...this.workers.values()];
   }
 
-  idle(): BlenderWorker[] {
-    return this.list().filter((w) => w.state === 'idle');
+  /** Idle workers, of one Blender when `blender` is given. */
+  idle(blender?: string): BlenderWorker[] {
+    return this.list().filter((w) => w.state === 'idle' && (blender === undefined || w.blender === blender));
+  }
+
+  /** Live or starting workers of one Blender. */
+  countOf(blender: string): number {
+    return this.list().filter((w) => w.state !== 'exited' && w.blender === blender).length;
+  }
+
+  /** The Blender a worker runs when none is named. */
+  defaultBlender(): string {
+    return this.options.blender();
   }
 
   /** Live or starting workers. */
@@ -74,14 +91,18 @@ export class WorkerPool extends EventEmitter {
   }
 
   /**
-   * Starts one more worker (if there is room). Resolves with it once ready; emits 'ready' with it. A worker that fails
-   * to start rejects with the reason (Blender missing, a broken install), which the scheduler reports to the job.
+   * Starts one more worker of `blender` (default: the pool's Blender) if there is room: workers of every Blender together
+   * stay within the pool's size. Resolves with it once ready; emits 'ready' with it. A worker that fails to start
+   * rejects with the reason (Blender missing, a broken install), which the scheduler reports to the job.
    */
-  async grow(): Promise<BlenderWorker | undefined> {
+  async grow(blender = this.options.blender()): Promise<BlenderWorker | undefined> {
     if (!this.canGrow()) return undefined;
-    const blender = this.options.blender();
+    const id = `w${this.nextId++}`;
+    const tempRoot = this.options.tempRoot ?? workerTempRoot();
+    const tempDir = makeWorkerTempDir(tempRoot, id);
     const worker = new BlenderWorker({
-      id: `w${this.nextId++}`,
+      tempDir,
+      id,
       blender,
       workerDir: this.options.workerDir,
       factorySettings: this.options.factorySettings,
@@ -100,6 +121,8 @@ export class WorkerPool extends EventEmitter {
       this.baselineRss.delete(worker.id);
       this.idleSince.delete(worker.id);
       this.options.registry?.remove(worker.pid);
+      // After the scheduler has read the crash report (it did when the task's promise was rejected, before 'exit').
+      setImmediate(() => cleanWorkerTempDir(tempRoot, tempDir));
       this.restarts.set(info.reason, (this.restarts.get(info.reason) ?? 0) + 1);
       this.options.log?.(
         info.reason === 'crashed' ? 'warn' : 'debug',
