@@ -181,7 +181,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     jobStore,
     {
       state: (job, previous) => {
-        bus.publish('job.state', { jobId: job.id, kind: job.kind, state: job.state, previous, error: job.error, result: job.result });
+        bus.publish('job.state', { jobId: job.id, kind: job.kind, state: job.state, previous, error: job.error, result: job.result, blender: job.blender });
         metrics.jobsByState.reset();
         const counts = new Map<string, number>();
         for (const j of scheduler.list()) counts.set(`${j.kind}|${j.state}`, (counts.get(`${j.kind}|${j.state}`) ?? 0) + 1);

@@ -147,6 +147,8 @@ class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
         col = box.column(align=True)
         col.label(text=job.label or job.id, icon=JOB_ICONS.get(job.kind, "QUESTION"))
         col.label(text="{} ({})".format(job.progress_text(), job.id))
+        if job.blender:
+            col.label(text="Blender {}".format(job.blender), icon="BLENDER")
         if job.running:
             col.label(text="On: {}".format(", ".join(job.running)))
         if job.output:

@@ -79,6 +79,8 @@ def _submit(op, conn, method, params, kind, label, output, snap, extra_context=N
     """Sends a job; `extra_context` travels with the answer (the pipeline editor names its tree in it)."""
     sidecar_state = state.get()
     params.update(snap.params())
+    # This Blender opened (and saved) the file: prefer it over whichever installed Blender the sidecar would pick.
+    params.setdefault("blender", bpy.app.binary_path)
     placeholder = sidecar_state.add_submission(
         kind, label, output, snap.path, snap.temporary, snap.seconds if snap.temporary else None
     )

@@ -44,6 +44,7 @@ class JobView(object):
         "last_frame",
         "last_frame_path",
         "last_preview",
+        "blender",
     )
 
     def __init__(self, job_id, kind="", label="", state="queued"):
@@ -67,6 +68,7 @@ class JobView(object):
         self.last_frame = None
         self.last_frame_path = ""
         self.last_preview = ""
+        self.blender = ""  # the version of the Blender that runs the job, as the sidecar chose it
 
     @property
     def active(self):
@@ -386,6 +388,9 @@ def _set_state(job, data):
         job.error = data["error"]
     if isinstance(data.get("result"), dict):
         job.result = data["result"]
+    blender = data.get("blender")
+    if isinstance(blender, dict) and blender.get("version"):
+        job.blender = str(blender["version"])
 
 
 def _running_label(r):

@@ -30,6 +30,13 @@ describe('failure classification', () => {
   it('fails fast on deterministic task errors, and retries a Python MemoryError', () => {
     assert.deepEqual(classifyTaskError('input', 'the blend file /x/shot.blend does not exist', undefined), { outcome: 'missing-file', transient: false, label: 'missing file' });
     assert.equal(classifyTaskError('input', 'the file has no scene named "X"', undefined).outcome, 'input-error');
+    // Blender read the file and refused it: the file is there, so "missing file" would send the user looking for it.
+    for (const message of [
+      "Blender could not open /x/new.blend: Error: Cannot read file '/x/new.blend': File format is not supported",
+      "Blender could not open /x/new.blend: Failed to read blend file '/x/new.blend', not a blend file",
+    ]) {
+      assert.deepEqual(classifyTaskError('input', message, undefined), { outcome: 'cannot-open', transient: false, label: 'cannot open' }, message);
+    }
     assert.equal(classifyTaskError('python', 'ZeroDivisionError: division by zero', 'Traceback...').outcome, 'python-error');
     assert.deepEqual(classifyTaskError('python', 'MemoryError: ', 'Traceback...\nMemoryError'), { outcome: 'out-of-memory', transient: true, label: 'out of memory' });
     assert.equal(classifyTaskError('python', 'RuntimeError: Error: CUDA error: Out of memory in cuMemAlloc', undefined).cpuFallback, true);

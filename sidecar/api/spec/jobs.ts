@@ -188,6 +188,7 @@ export const jobNotifications = {
       previous: JobState,
       error: z.string().optional(),
       result: z.record(z.string(), z.unknown()).optional(),
+      blender: z.object({ path: z.string(), version: z.string(), why: z.string() }).optional().describe('The Blender that runs the job.'),
     }),
   }),
   'job.progress': notification({
