@@ -303,6 +303,8 @@ class AddonTest(unittest.TestCase):
         self.assertEqual(job.output, expected)
         addon.pump(lambda: job.state in ("completed", "failed", "canceled"), 120, "the export")
         self.assertEqual(job.state, "completed", job.error)
+        # The add-on prefers its own Blender for the file it edits, and the panel shows the Blender that ran the job.
+        self.assertEqual(job.blender, bpy.app.version_string.split(" ")[0], "the job ran on this Blender")
         self.assertIn('"DirtyCone"', harness.glb_json(expected), "the unsaved cone was exported")
         self.assertNotIn('"Cube"', harness.glb_json(expected), "only the selection")
         addon.pump(lambda: not os.path.exists(job.blend_file), 10, "the sidecar to delete the temporary copy")
