@@ -50,7 +50,7 @@ interface LiveJob {
   planExcluded: Set<string>;
   excluded: Map<number, Set<string>>;
   tasks: Map<string, Task>;
-  /** Crashes not yet counted towards the crash-loop rest, by unit key (-1: planning): the file may be the cause. */
+  /** Crashes not yet counted towards the crash-loop rest, by unit key: the file may be the cause (counted if a retry works). */
   heldCrashes: Map<number, string>;
   /** Workers that died while this job's planning task opened the file (not killed by the sidecar). */
   planCrashes: string[];
@@ -685,10 +685,13 @@ export class Scheduler {
     const report = err.crashReport
       ? `Blender's crash report: ${err.crashReport.path}${err.crashReport.firstLines.length ? ` (${err.crashReport.firstLines.join(' | ')})` : ''}`
       : 'Blender wrote no crash report';
+    // A file newer than the Blender that crashed on it explains the crash by itself; only files this Blender should
+    // open count towards "it crashes on every file".
+    const hint = this.newerFileHint(job, version);
     const sentence =
       `${file} kills Blender ${version} (${worker.blender}): it crashed on ${workers.length} workers (${workers.join(', ')}) while ${doing}, ${how}; ` +
-      `not retried. ${report}.${this.newerFileHint(job, version)}`;
-    const streak = (this.fileCrashStreak.get(worker.blender) ?? 0) + 1;
+      `not retried. ${report}.${hint}`;
+    const streak = (this.fileCrashStreak.get(worker.blender) ?? 0) + (hint ? 0 : 1);
     this.fileCrashStreak.set(worker.blender, streak);
     if (streak >= (this.options.crashLoopCount ?? 3)) {
       this.fileCrashStreak.delete(worker.blender);
