@@ -443,7 +443,7 @@ export class Scheduler {
         .then(() => {
           this.startError = undefined;
         })
-        .catch((err: unknown) => this.workerFailedToStart(err))
+        .catch((err: unknown) => this.workerFailedToStart(err, blender))
         .finally(() => {
           this.starting.set(blender, (this.starting.get(blender) ?? 1) - 1);
           this.pump();
@@ -458,14 +458,15 @@ export class Scheduler {
     }
   }
 
-  private workerFailedToStart(err: unknown) {
+  private workerFailedToStart(err: unknown, blender: string) {
     const message = describeError(err);
     this.log('error', `a Blender worker could not start: ${message}`);
     this.startError = message;
-    // Without any worker nothing can run: fail what is waiting, rather than retry a broken Blender forever.
-    if (this.pool.count === 0) {
+    // Without any working worker of that Blender its jobs cannot run: fail what waits for it, rather than start a
+    // broken Blender forever (workers still starting do not count: they are as likely to fail). Other Blenders go on.
+    if (!this.pool.list().some((w) => w.blender === blender && (w.state === 'idle' || w.state === 'busy'))) {
       for (const job of this.live.values()) {
-        if (job.tasks.size === 0) this.finish(job.record, 'failed', `no Blender worker could start: ${message}`);
+        if (job.tasks.size === 0 && this.blenderOf(job) === blender) this.finish(job.record, 'failed', `no Blender worker could start: ${message}`);
       }
     }
   }

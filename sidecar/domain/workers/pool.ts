@@ -71,11 +71,6 @@ export class WorkerPool extends EventEmitter {
     return this.list().filter((w) => w.state === 'idle' && (blender === undefined || w.blender === blender));
   }
 
-  /** Live or starting workers of one Blender. */
-  countOf(blender: string): number {
-    return this.list().filter((w) => w.state !== 'exited' && w.blender === blender).length;
-  }
-
   /** The Blender a worker runs when none is named. */
   defaultBlender(): string {
     return this.options.blender();
