@@ -27,6 +27,7 @@ import { BlenderInstallations } from './domain/blender/installations.js';
 import { JobStore } from './domain/jobs/job-store.js';
 import { Scheduler } from './domain/jobs/scheduler.js';
 import { RenderRunner } from './domain/render/render-runner.js';
+import { Placement } from './domain/workers/placement.js';
 import { WorkerPool } from './domain/workers/pool.js';
 import { WorkerRegistry } from './domain/workers/worker-registry.js';
 import { workerDir } from './paths.js';
@@ -59,8 +60,10 @@ export interface SidecarOptions {
   discoverable?: boolean;
   /** Worker pool size: a number, or 'auto' (from cores and free memory; the default). */
   instances?: number | 'auto';
-  /** Render threads per worker (default: cores divided among workers). */
+  /** Render threads per frame, fixed (default: they follow the work, see Placement). */
   threads?: number;
+  /** Resident memory all workers together stay within (default: the machine's free memory less a margin). */
+  memoryBudgetMB?: number;
   /** Start workers with factory settings instead of the user's preferences. */
   factorySettings?: boolean;
   /** Retire a worker idle this long (default 10 minutes). */
@@ -169,6 +172,9 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     registry,
     log: (level, message) => log[level](message),
   });
+  const placement = new Placement({ fixedThreads: options.threads, memoryBudgetBytes: options.memoryBudgetMB && options.memoryBudgetMB * 1024 ** 2 });
+  // A frame starting while others render gets its share of the cores; one rendering alone gets all of them.
+  const threads = () => placement.threads(pool.list().filter((w) => w.state === 'busy').length);
   const jobStore = new JobStore(stateDir);
   const farmLog = (level: 'info' | 'warn', message: string) => log[level](message);
   const farm = new FarmExecutor([
@@ -205,9 +211,9 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       },
     },
     (level, message) => log[level](message),
-    [new RenderRunner(() => pool.size, () => pool.threads), new ExportRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, () => pool.threads)],
+    [new RenderRunner(() => pool.size, threads), new ExportRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, threads)],
     alerts,
-    { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm },
+    { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm, placement },
   );
   const stopDiskWatch = watchDisks(
     alerts,

@@ -18,6 +18,8 @@ export interface SceneOptions {
   format?: string;
   collections?: boolean;
   gn?: boolean;
+  /** The cube samples a generated float image of about this many MB (Cycles holds it while it renders). */
+  textureMB?: number;
   /** A collection "Faulty" that fails validation: n-gons, scale 2 and a missing texture file; an open plane; a mesh without faces. */
   faults?: boolean;
 }
@@ -34,6 +36,7 @@ export function makeScene(dir: string, name: string, options: SceneOptions = {},
   if (options.collections) args.push('--collections');
   if (options.gn) args.push('--gn');
   if (options.faults) args.push('--faults');
+  if (options.textureMB) args.push('--texture-mb', String(options.textureMB));
   const r = spawnSync(blender, args, { encoding: 'utf8', env: { ...process.env, PYTHONPATH: fixtures } });
   if (r.status !== 0) throw new Error(`making ${name} failed: ${r.stdout}\n${r.stderr}`);
   return out;

@@ -79,6 +79,10 @@ export const JobProgress = z.object({
     })
     .optional()
     .describe('The unit finished last (the frame just rendered).'),
+  placement: z
+    .string()
+    .optional()
+    .describe('While memory holds the job to fewer workers than it could use, why: "1 of 4 workers: 11.8 GB each, 14 GB free".'),
   nodes: z.record(z.string(), NodeProgress).optional().describe('Pipeline jobs: where each node stands, by node id.'),
 });
 
@@ -103,6 +107,7 @@ export const Job = z.object({
     .object({ version: z.string().optional(), compression: z.string().optional() })
     .optional()
     .describe("The blend file's header: the Blender version that saved it and its compression (none, gzip, zstd)."),
+  placement: z.string().optional().describe('The last time memory held the job to fewer workers than it could use, why (see progress.placement).'),
   result: z.record(z.string(), z.unknown()).optional(),
   progress: JobProgress,
   previews: z

@@ -22,7 +22,12 @@ export const serveCommand: Command = {
     },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error.' },
     instances: { type: 'string', valueName: 'auto|N', description: 'Blender workers to run at most (default auto: from cores and free memory).' },
-    threads: { type: 'string', valueName: 'N', description: 'Render threads per worker (default: cores divided among the workers).' },
+    threads: { type: 'string', valueName: 'N', description: 'Render threads per frame, fixed (default: they follow the work: a frame rendering alone takes every core).' },
+    'memory-budget': {
+      type: 'string',
+      valueName: 'MB',
+      description: 'Resident memory all workers together stay within: a job gets another worker only while one more of the size its workers measured fits (default: the machine\'s free memory less a margin).',
+    },
     'factory-settings': { type: 'boolean', description: 'Start workers with factory settings, not your preferences (GPU device choice lives there).' },
     warm: { type: 'boolean', description: 'Start the workers now, not with the first job (then kept until --idle-retire).' },
     'idle-retire': { type: 'string', valueName: 'SECONDS', description: 'Stop a worker idle this long (default 600).' },
@@ -51,6 +56,7 @@ export const serveCommand: Command = {
     let stopRequested: ((reason: string) => void) | undefined;
     const instances = parseInstances(values.instances as string | undefined);
     const threads = intFlag(values, 'threads', { min: 1, max: 1024 });
+    const memoryBudgetMB = intFlag(values, 'memory-budget', { min: 64 });
     const idleRetire = intFlag(values, 'idle-retire', { min: 1 });
     const sidecar = await startSidecar({
       port,
@@ -62,6 +68,7 @@ export const serveCommand: Command = {
       logLevel: level as LogLevel,
       instances,
       threads,
+      memoryBudgetMB,
       factorySettings: values['factory-settings'] === true,
       warm: values.warm === true,
       idleRetireMs: idleRetire === undefined ? undefined : idleRetire * 1000,

@@ -100,6 +100,8 @@ export interface JobRecord {
   blender?: { path: string; version: string; why: string };
   /** The blend file as its header says: the version of Blender that saved it, and its compression. */
   blend?: { version?: string; compression?: string };
+  /** Why the job runs on fewer workers than it could, when memory is the reason ("1 of 4 workers: 11.8 GB each, ..."). */
+  placement?: string;
 }
 
 export function newJobId(): string {

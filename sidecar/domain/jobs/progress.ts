@@ -28,6 +28,8 @@ export interface JobProgress {
   unitsPerSecond: number;
   etaSeconds: number | null;
   last?: { key: number; label: string; output?: string; preview?: string };
+  /** Why the job runs on fewer workers than it could, when memory is the reason. */
+  placement?: string;
   /** Per pipeline node, by node id (pipeline jobs only). */
   nodes?: Record<string, NodeProgress>;
 }
@@ -37,6 +39,7 @@ export interface LiveProgress {
   finishTimes: readonly number[];
   last?: JobProgress['last'];
   running: RunningUnit[];
+  placement?: string;
 }
 
 export function jobProgress(record: JobRecord, runner: Pick<JobRunner, 'nodeProgress'> | undefined, live: LiveProgress | undefined): JobProgress {
@@ -62,6 +65,7 @@ export function jobProgress(record: JobRecord, runner: Pick<JobRunner, 'nodeProg
     unitsPerSecond: Math.round(rate * 1000) / 1000,
     etaSeconds: TERMINAL.has(record.state) ? 0 : rate > 0 ? Math.round(remaining / rate) : null,
     last: live?.last,
+    ...(live?.placement && !TERMINAL.has(record.state) ? { placement: live.placement } : {}),
     ...(runner?.nodeProgress ? { nodes: runner.nodeProgress(record) } : {}),
   };
 }

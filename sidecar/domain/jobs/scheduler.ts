@@ -14,6 +14,7 @@ import type { JobLimits, JobRunner, TaskRequest } from './runner.js';
 import { jobProgress, type JobProgress } from './progress.js';
 
 import { parseSamples, type SampleProgress } from '../render/render-stats.js';
+import { Placement } from '../workers/placement.js';
 export type { JobProgress, RunningUnit } from './progress.js';
 import type { AlertCenter } from '../alerts/alerts.js';
 import { backoffSeconds, classifyDeath, classifyTaskError, type Classification } from './classify.js';
@@ -39,6 +40,8 @@ interface Task {
   /** The frame's samples so far (render tasks), and the listener that reads them from the worker's output. */
   samples?: SampleProgress;
   stopWatching?: () => void;
+  /** The highest resident memory its worker reached while on it (sampled by the supervisor). */
+  peakRssBytes: number;
 }
 
 interface LiveJob {
@@ -59,6 +62,11 @@ interface LiveJob {
   progressQueued: boolean;
   /** When samples last moved the job's progress: they come many times a second, notifications at most twice. */
   samplesEmittedAt?: number;
+  /** The highest memory one of its workers reached on a frame that finished: what one more worker would need. */
+  peakRssBytes?: number;
+  /** The workers memory allows it now, and why when that is fewer than it could use. */
+  memoryCap?: number;
+  memoryNote?: string;
 }
 
 const SUPERVISE_MS = 250;
@@ -74,6 +82,8 @@ export interface SchedulerOptions {
   memoryWarnShare?: number;
   /** Runs render jobs that name a farm. */
   farm?: FarmExecutor;
+  /** Threads per task and workers per job by memory (default: the machine's cores and free memory, no budget). */
+  placement?: Placement;
 }
 
 export class Scheduler {
@@ -91,6 +101,7 @@ export class Scheduler {
   private startError: string | undefined;
   private readonly crashLoop: CrashLoopGuard;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly placement: Placement;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -102,6 +113,7 @@ export class Scheduler {
     private readonly options: SchedulerOptions = {},
   ) {
     for (const r of runners) this.runners.set(r.kind, r);
+    this.placement = options.placement ?? new Placement();
     pool.on('idle', () => this.pump());
     pool.on('exit', () => this.pump());
     this.crashLoop = new CrashLoopGuard(
@@ -301,7 +313,7 @@ export class Scheduler {
       if (w && job.planExcluded.has(w.id)) return undefined;
       return 'plan';
     }
-    if (job.phase !== 'running' || job.tasks.size >= job.limits.instances) return undefined;
+    if (job.phase !== 'running' || job.tasks.size >= this.workerCap(job)) return undefined;
     for (const unit of this.startable(job)) {
       if (w && job.excluded.get(unit.key)?.has(w.id)) continue;
       return unit;
@@ -395,6 +407,34 @@ export class Scheduler {
     this.growIfNeeded(jobs);
   }
 
+  /**
+   * How many workers a job may have at once: its instances limit, and what fits in memory at the size its workers
+   * measured (see Placement). Says so on the job when memory is what holds it back.
+   */
+  private workerCap(job: LiveJob): number {
+    const mine = new Set([...job.tasks.values()].map((t) => t.worker));
+    let jobRss = 0;
+    let otherRss = 0;
+    for (const w of this.pool.list()) {
+      if (w.state === 'exited') continue;
+      if (mine.has(w)) jobRss += w.rssBytes;
+      else otherRss += w.rssBytes;
+    }
+    const left = job.record.units.filter((u) => u.state === 'pending' || u.state === 'running').length;
+    const wanted = Math.min(job.limits.instances, this.pool.size, Math.max(1, left));
+    const fit = this.placement.fit({ perWorkerBytes: job.peakRssBytes, jobWorkers: job.tasks.size, jobRssBytes: jobRss, otherRssBytes: otherRss, wanted });
+    // The note's numbers move with free memory; only a new cap is news worth a log line and a notification.
+    const news = fit.cap !== job.memoryCap || !fit.note !== !job.memoryNote;
+    job.memoryNote = fit.note;
+    job.memoryCap = fit.cap;
+    if (fit.note) job.record.placement = fit.note; // kept after the job: why it ran on fewer workers
+    if (news) {
+      if (fit.note) this.log('info', `job ${job.record.id}: ${fit.note}`);
+      this.queueProgress(job);
+    }
+    return fit.cap;
+  }
+
   private growIfNeeded(jobs: LiveJob[]) {
     // Demand by Blender: each job wants workers of its own Blender; all Blenders share the pool's size.
     const demand = new Map<string, number>();
@@ -407,7 +447,7 @@ export class Scheduler {
         demand.set(blender, (demand.get(blender) ?? 0) + job.limits.instances - (job.phase === 'planning' ? 1 : 0));
         continue;
       }
-      const room = job.limits.instances - job.tasks.size;
+      const room = this.workerCap(job) - job.tasks.size;
       const pending = [...this.startable(job)];
       demand.set(blender, (demand.get(blender) ?? 0) + Math.min(room, pending.length));
       if (pending.length > 0 && room > 0 && pending.every((u) => (job.excluded.get(u.key)?.size ?? 0) > 0)) blocked.add(blender);
@@ -479,7 +519,7 @@ export class Scheduler {
     const file = { ...job.runner.fileOf(record), ...request.file };
     const id = `t${this.nextTaskId++}`;
     const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, blender: w.blenderVersion, startedAt: new Date().toISOString() } : undefined;
-    const task: Task = { id, unit, request, worker: w, attempt };
+    const task: Task = { id, unit, request, worker: w, attempt, peakRssBytes: w.rssBytes };
     job.tasks.set(id, task);
     if (unit) {
       unit.state = 'running';
@@ -619,6 +659,7 @@ export class Scheduler {
           unit.error = undefined;
           job.finishTimes.push(Date.now());
           job.last = { key: unit.key, label: unit.label, output: verdict.output, ...(verdict.preview ? { preview: verdict.preview } : {}) };
+          job.peakRssBytes = Math.max(job.peakRssBytes ?? 0, task.peakRssBytes, task.worker.rssBytes);
           this.events.unitFinished(record, unit, 'done', o.seconds);
           this.store.save(record);
           this.queueProgress(job);
@@ -831,6 +872,7 @@ export class Scheduler {
     return jobProgress(record, this.runners.get(record.kind), job && {
       finishTimes: job.finishTimes,
       last: job.last,
+      placement: job.memoryNote,
       running: [...job.tasks.values()].map((t) => ({
         worker: t.worker.id,
         pid: t.worker.pid,
@@ -845,6 +887,7 @@ export class Scheduler {
   // ---- supervision ----
 
   private supervise() {
+    for (const job of this.live.values()) for (const t of job.tasks.values()) t.peakRssBytes = Math.max(t.peakRssBytes, t.worker.rssBytes);
     const tasks = [...this.live.values()].flatMap((job) =>
       [...job.tasks.values()].map((t) => ({
         worker: t.worker,

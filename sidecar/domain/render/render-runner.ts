@@ -192,11 +192,12 @@ export class RenderRunner implements JobRunner {
     const persistentData = outcome.result.persistentData === true;
     const shown = this.params(job).previews !== false ? await placePreview(unit.output!, workerId, outcome.result.previewError) : {};
     const previewSeconds = typeof outcome.result.previewSeconds === 'number' ? Math.round(outcome.result.previewSeconds * 1000) / 1000 : undefined;
+    const threads = typeof outcome.result.threads === 'number' ? outcome.result.threads : undefined;
     return {
       ok: true,
       output: unit.output!,
       preview: shown.preview?.path,
-      result: { width: check.width, height: check.height, bytes: check.bytes, persistentData, ...shown, ...(previewSeconds !== undefined ? { previewSeconds } : {}) },
+      result: { width: check.width, height: check.height, bytes: check.bytes, persistentData, threads, ...shown, ...(previewSeconds !== undefined ? { previewSeconds } : {}) },
     };
   }
 

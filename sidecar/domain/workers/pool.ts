@@ -101,7 +101,9 @@ export class WorkerPool extends EventEmitter {
       blender,
       workerDir: this.options.workerDir,
       factorySettings: this.options.factorySettings,
-      threads: this.threads,
+      // Blender's -t caps every render of the process: only a fixed --threads goes there; otherwise each frame is
+      // given its threads as it starts (see Placement), which the scene setting can do only without -t.
+      threads: this.options.threads,
       env: this.options.env,
     });
     this.workers.set(worker.id, worker);

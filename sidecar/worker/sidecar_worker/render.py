@@ -133,6 +133,7 @@ def render_frame(task):
         "renderSeconds": seconds,
         "fileFormat": scene.render.image_settings.file_format,
         "persistentData": scene.render.use_persistent_data,
+        "threads": scene.render.threads,
     }
     if task.get("previewPath"):
         result.update(_preview(scene, task))

@@ -1,0 +1,73 @@
+// Placement on real Blender: a job whose workers need more memory than the budget leaves gets fewer workers and says
+// why; a frame rendering alone takes every core. The scene's memory is controlled by a generated float texture.
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { NotificationParams } from '../../sidecar/api/spec/index.js';
+import { makeScene } from '../helpers/blender.js';
+import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+
+describe('placement: memory and threads on real Blender', () => {
+  let dir: string;
+  let heavy: string;
+  before(() => {
+    dir = tempDir('placement-');
+    // About 200 MB of float texture: a worker rendering it holds several hundred MB (the image, and Cycles' copy).
+    heavy = makeScene(dir, 'heavy.blend', { frames: 4, textureMB: 200, size: '64x48', samples: 1 });
+  });
+
+  describe('with a memory budget that fits one such worker', () => {
+    let sidecar: TestSidecar;
+    before(async () => {
+      sidecar = await testSidecar({ instances: 2, memoryBudgetMB: 1200 });
+    });
+    after(() => sidecar.stop());
+
+    it('renders every frame on one worker at a time, and says why it got no more', async () => {
+      const client = await sidecar.client();
+      const progress: Array<NotificationParams<'job.progress'>> = [];
+      await client.subscribe(['job.progress']);
+      client.on('job.progress', (p) => progress.push(p));
+      const { jobId } = await client.call('render.submit', { blendFile: heavy, frames: '1-4', output: join(dir, 'budget') + '/' });
+      const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
+      assert.equal(job.state, 'completed', job.error);
+      assert.equal(job.result?.rendered, 4);
+      const mine = progress.filter((p) => p.jobId === jobId);
+      assert.ok(mine.every((p) => p.running.length <= 1), 'never two of its frames at once');
+      assert.ok(mine.some((p) => /^1 of 2 workers: /.test(p.placement ?? '')), 'the progress said why while it ran');
+      // Kept on the job, from a measured frame: "1 of 2 workers: 612 MB each, 20.1 GB free, a budget of 1.2 GB ..."
+      assert.match(job.placement ?? '', /^1 of 2 workers: (\d+) MB each, .* free, a budget of 1\.2 GB/);
+      const each = Number(/(\d+) MB each/.exec(job.placement!)![1]);
+      assert.ok(each > 300 && each < 1200, `a worker measured at ${each} MB`);
+      assert.doesNotMatch(job.placement!, /assumed/, 'measured on a finished frame, not assumed');
+    });
+  });
+
+  describe('without a budget', () => {
+    let sidecar: TestSidecar;
+    before(async () => {
+      sidecar = await testSidecar({ instances: 2, warm: true });
+    });
+    after(() => sidecar.stop());
+
+    it('gives a frame rendering alone every core, and frames rendering side by side their share', async () => {
+      const client = await sidecar.client();
+      const light = makeScene(dir, 'light.blend', { frames: 6 });
+      const alone = await client.call('render.submit', { blendFile: light, frames: '1', output: join(dir, 'alone') + '/' });
+      const a = await client.call('job.wait', { jobId: alone.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      assert.equal(a.state, 'completed', a.error);
+      assert.equal((a.units[0]!.result as { threads?: number }).threads, availableParallelism());
+      const both = await client.call('render.submit', { blendFile: light, frames: '1-6', output: join(dir, 'both') + '/' });
+      const b = await client.call('job.wait', { jobId: both.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      assert.equal(b.state, 'completed', b.error);
+      const threads = b.units.map((u) => (u.result as { threads?: number }).threads!);
+      assert.ok(threads.every((t) => t >= 1 && t <= availableParallelism()), JSON.stringify(threads));
+      const workers = new Set(b.units.map((u) => u.attempts.at(-1)!.worker));
+      assert.equal(workers.size, 2, 'both warm workers rendered');
+      // Two workers rendering at once share the cores (on one core each gets the one).
+      assert.ok(threads.some((t) => t === Math.max(1, Math.floor(availableParallelism() / 2))), `side by side, a frame got its share: ${threads}`);
+      assert.equal(b.placement, undefined, 'memory held nothing back');
+    });
+  });
+});
