@@ -151,6 +151,8 @@ class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
             col.label(text="Blender {}".format(job.blender), icon="BLENDER")
         if job.running:
             col.label(text="On: {}".format(", ".join(job.running)))
+        if job.placement and job.active:
+            _wrapped(col, context, "Memory: {}".format(job.placement), "INFO")
         if job.output:
             _wrapped(col, context, "Output: {}".format(job.output))
         if job.error:

@@ -45,6 +45,7 @@ class JobView(object):
         "last_frame_path",
         "last_preview",
         "blender",
+        "placement",
     )
 
     def __init__(self, job_id, kind="", label="", state="queued"):
@@ -69,6 +70,7 @@ class JobView(object):
         self.last_frame_path = ""
         self.last_preview = ""
         self.blender = ""  # the version of the Blender that runs the job, as the sidecar chose it
+        self.placement = ""  # why memory holds the job to fewer workers, while it does
 
     @property
     def active(self):
@@ -412,6 +414,7 @@ def _set_progress(job, p):
         job.eta = p["etaSeconds"]
     if isinstance(p.get("running"), list):
         job.running = [_running_label(r) for r in p["running"] if isinstance(r, dict)]
+    job.placement = p["placement"] if isinstance(p.get("placement"), str) else ""
 
 
 def _set_output_from_result(job):

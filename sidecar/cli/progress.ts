@@ -35,6 +35,7 @@ export class ProgressView {
   private drawnLines = 0;
   private lastPlainDone = -1;
   private lastPlainKey: number | undefined;
+  private lastPlacement: string | undefined;
   private readonly started = Date.now();
 
   constructor(
@@ -55,6 +56,8 @@ export class ProgressView {
         this.lastPlainKey = p.last.key;
       }
       this.lastPlainDone = finished;
+      if (p.placement && !this.lastPlacement) this.out.write(`memory: ${p.placement}\n`);
+      this.lastPlacement = p.placement;
       return;
     }
     this.draw();
@@ -120,6 +123,7 @@ export class ProgressView {
       const marks: Record<string, string> = { done: '✓', failed: '✗', skipped: '-', partial: '~', canceled: '-' };
       lines.push(`  nodes: ${Object.entries(p.nodes).map(([id, n]) => `${id} ${marks[n.state] ?? `${n.done}/${n.total}`}`).join('  ')}`);
     }
+    if (p.placement && !final) lines.push(`  memory: ${p.placement}`);
     if (p.last?.output) lines.push(`  last: ${p.last.output}${p.last.preview ? `  (preview ${p.last.preview})` : ''}`);
     this.clear();
     const width = this.out.columns || 120;

@@ -210,12 +210,14 @@ class StateTest(unittest.TestCase):
                         {"worker": "w1", "label": "Frame 2", "samples": {"done": 9, "total": 16}},
                         {"worker": "w2", "label": "Frame 3"},
                     ],
+                    "placement": "1 of 2 workers: 11.8 GB each, 14.0 GB free",
                 }
             )
         )
         job = st.jobs["j-2"]
         self.assertEqual((job.state, job.progress, job.short_text()), ("running", 0.25, "1/4"))
         self.assertEqual(job.running, ["Frame 2 (sample 9/16)", "Frame 3"], "a long frame shows its samples moving")
+        self.assertEqual(job.placement, "1 of 2 workers: 11.8 GB each, 14.0 GB free")
         st.apply(
             MsgProgress(
                 {
