@@ -7,6 +7,8 @@ import { coreHandlers } from './api/handlers/core.js';
 import { jobHandlers } from './api/handlers/jobs.js';
 import { renderHandlers } from './api/handlers/render.js';
 import { exportHandlers } from './api/handlers/export.js';
+import { bakeHandlers } from './api/handlers/bake.js';
+import { BakeRunner } from './domain/bake/bake-runner.js';
 import { ExportRunner } from './domain/export/export-runner.js';
 import { pipelineHandlers } from './api/handlers/pipeline.js';
 import { blendHandlers } from './api/handlers/blend.js';
@@ -211,7 +213,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       },
     },
     (level, message) => log[level](message),
-    [new RenderRunner(() => pool.size, threads), new ExportRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, threads)],
+    [new RenderRunner(() => pool.size, threads), new ExportRunner(() => pool.size), new BakeRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, threads)],
     alerts,
     { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm, placement },
   );
@@ -283,7 +285,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     blender,
     blenders,
     sync,
-    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'gn-sync', 'pipeline', 'alerts', 'flamenco'],
+    capabilities: () => ['rpc', 'events', 'metrics', 'render', 'export', 'bake', 'gn-sync', 'pipeline', 'alerts', 'flamenco'],
     // gn.changed is per channel: it comes through gn.subscribe, not events.subscribe.
     topics: () => Object.keys(notifications).filter((t) => t !== 'gn.changed'),
     openRpc: () => (openRpcCache ??= openRpcDocument()),
@@ -297,6 +299,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...jobHandlers(scheduler, pool),
     ...renderHandlers(services, scheduler, farm),
     ...exportHandlers(services, scheduler),
+    ...bakeHandlers(services, scheduler),
     ...pipelineHandlers(services, scheduler),
     ...blendHandlers(services),
     ...gnHandlers(sync),

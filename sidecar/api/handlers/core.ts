@@ -12,7 +12,8 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
       s.blender.relocate();
       const blender = await s.blender.status({ probe });
       let exportFormats: Awaited<ReturnType<typeof s.blender.probe>>['exportFormats'] = [];
-      if (blender.found && (probe || s.blender.probed)) exportFormats = (await s.blender.probe()).exportFormats;
+      let bakeTypes: string[] = [];
+      if (blender.found && (probe || s.blender.probed)) ({ exportFormats, bakeTypes } = await s.blender.probe());
       return {
         name: 'blender-sidecar' as const,
         version: s.version,
@@ -38,6 +39,7 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
         ),
         capabilities: s.capabilities(),
         exportFormats: exportFormats.map(({ format, label, extensions, options }) => ({ format, label, extensions, options })),
+        bakeTypes,
         pool: s.poolShape?.() ?? { instances: 0, threadsPerInstance: availableParallelism() },
       };
     },

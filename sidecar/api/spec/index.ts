@@ -7,6 +7,7 @@ import { coreMethods } from './core.js';
 import { jobMethods, jobNotifications } from './jobs.js';
 import { renderMethods } from './render.js';
 import { exportMethods } from './export.js';
+import { bakeMethods } from './bake.js';
 import { pipelineMethods } from './pipeline.js';
 import { blendMethods } from './blend.js';
 import { gnMethods, gnNotifications } from './gn.js';
@@ -18,6 +19,7 @@ export const methods = {
   ...jobMethods,
   ...renderMethods,
   ...exportMethods,
+  ...bakeMethods,
   ...pipelineMethods,
   ...blendMethods,
   ...gnMethods,

@@ -26,6 +26,8 @@ export const BlenderProbe = z.object({
   python: z.string(),
   exportFormats: z.array(ExportFormat),
   engines: z.array(z.string()),
+  /** Cycles bake types, lower case (`bpy.ops.object.bake` type enum). */
+  bakeTypes: z.array(z.string()).default([]),
 });
 export type BlenderProbe = z.infer<typeof BlenderProbe>;
 

@@ -1,0 +1,30 @@
+/** bake.submit: texture bakes on the worker pool, every map checked before it counts. */
+import { z } from 'zod';
+import { ErrorCode } from '../../errors.js';
+import { method } from '../../protocol/method.js';
+import { bakeParams } from '../../domain/bake/bake-request.js';
+
+export const bakeMethods = {
+  'bake.submit': method({
+    summary: 'Queues texture bakes (normal, AO, diffuse, ...) of objects or a collection, one object per worker at a time; the artist\'s file is never changed.',
+    description:
+      'A planning task first checks the targets in the file (they exist, are meshes, have UV maps) and fails the job with a sentence naming ' +
+      'each one that cannot be baked. Each worker adds image nodes to its own copy of the materials, bakes with Cycles, saves the maps ' +
+      'into a staging folder, and the sidecar checks every map (a readable image of the asked size, with baked pixels) before moving it ' +
+      'into place. The job result lists every map written (object, type, output); job.get has each map\'s size, bytes and coverage.',
+    params: bakeParams,
+    result: z.object({ jobId: z.string(), maps: z.number().int().describe('Maps per target object.') }),
+    errors: [
+      { code: -32602, message: 'a field is wrong (data.errors names it): a bake type this Blender does not offer (the offered ones are listed), outputs that collide, a bad path' },
+      { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' },
+    ],
+    example: {
+      blendFile: '/assets/crate.blend',
+      objects: ['Crate_low'],
+      selectedToActive: { sources: ['Crate_high'], extrusion: 0.05 },
+      maps: [{ type: 'normal' }, { type: 'ao' }],
+      size: 2048,
+      output: '/textures/{object}_{map}.png',
+    },
+  }),
+};

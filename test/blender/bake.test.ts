@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { RpcCallError } from '../../sidecar/client/errors.js';
+import type { SidecarClient } from '../../sidecar/client/sidecar-client.js';
+import { blenderPath } from '../helpers/blender.js';
+import { pixels } from '../helpers/images.js';
+import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+function runBlender(args: string[]): string {
+  const r = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python-exit-code', '1', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`blender ${args.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The game-asset scene of fixtures/bake_scene.py: Low/High pair, CrateA, CrateB, NoUV. */
+export function makeBakeScene(dir: string): string {
+  const out = join(dir, 'asset.blend');
+  runBlender(['--python', join(fixtures, 'bake_scene.py'), '--', out]);
+  return out;
+}
+
+/** Mean and largest difference of the RGB channels of two PNGs of the same size (0-255). */
+function difference(a: string, b: string): { mean: number; max: number } {
+  const pa = pixels(a);
+  const pb = pixels(b);
+  assert.deepEqual([pa.width, pa.height], [pb.width, pb.height]);
+  let sum = 0;
+  let max = 0;
+  let n = 0;
+  for (let i = 0; i < pa.data.length; i += 4) {
+    for (let c = 0; c < 3; c++) {
+      const d = Math.abs(pa.data[i + c]! - pb.data[i + c]!);
+      sum += d;
+      max = Math.max(max, d);
+      n += 1;
+    }
+  }
+  return { mean: sum / n, max };
+}
+
+/** How many distinct RGB colours an image holds: a real map has many, a flat fill one. */
+function colours(path: string): number {
+  const { data } = pixels(path);
+  const seen = new Set<number>();
+  for (let i = 0; i < data.length; i += 4) seen.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+  return seen.size;
+}
+
+describe('bake.submit on real Blender', () => {
+  let sidecar: TestSidecar;
+  let client: SidecarClient;
+  let dir: string;
+  let asset: string;
+  const wait = async (jobId: string) => client.call('job.wait', { jobId, timeoutMs: 180_000 }, { timeoutMs: 190_000 });
+
+  before(async () => {
+    dir = tempDir('bake-');
+    asset = makeBakeScene(dir);
+    sidecar = await testSidecar({ instances: 2 });
+    client = await sidecar.client();
+  });
+  after(() => sidecar.stop());
+
+  it('lists the bake types of the installed Blender in sidecar.info', async () => {
+    const info = await client.call('sidecar.info', {});
+    for (const t of ['normal', 'ao', 'diffuse', 'roughness', 'emit', 'combined']) assert.ok(info.bakeTypes.includes(t), `${t} in ${info.bakeTypes}`);
+    assert.ok(info.capabilities.includes('bake'));
+  });
+
+  it('bakes a high-poly/low-poly pair to normal and AO maps that match the same bake done by hand in plain Blender', async () => {
+    const before = readFileSync(asset);
+    const out = join(dir, 'maps');
+    const { jobId, maps } = await client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['Low'],
+      selectedToActive: { sources: ['High'], extrusion: 0.3 },
+      maps: [{ type: 'normal' }, { type: 'ao' }],
+      size: 64,
+      margin: 4,
+      samples: 4,
+      output: `${out}/`,
+    });
+    assert.equal(maps, 2);
+    const job = await wait(jobId);
+    assert.equal(job.state, 'completed', job.error);
+    assert.deepEqual(readdirSync(out).sort(), ['Low_ao.png', 'Low_normal.png'], 'the maps and nothing else (no staging folder left)');
+    const result = job.units[0]!.result as { maps: Array<{ type: string; width: number; coverage: number }> };
+    assert.deepEqual(result.maps.map((m) => [m.type, m.width]), [['normal', 64], ['ao', 64]]);
+    assert.ok(result.maps.every((m) => m.coverage > 0.3), 'most of the image was baked');
+    assert.ok(readFileSync(asset).equals(before), "the artist's file is not changed by the worker");
+
+    for (const type of ['normal', 'ao']) {
+      const byHand = join(dir, `by-hand-${type}.png`);
+      runBlender([asset, '--python', join(fixtures, 'bake_by_hand.py'), '--', 'Low', 'High', type, '64', '4', '0.3', '4', byHand]);
+      const d = difference(join(out, `Low_${type}.png`), byHand);
+      assert.ok(d.mean < 1, `${type}: mean difference ${d.mean.toFixed(3)} of 255 from the bake done by hand`);
+      assert.ok(colours(byHand) > 20, `${type}: the reference holds a real map, not a flat colour`);
+    }
+    // The studs on High's top face show in the normal map: more than the flat blue of a plain cube.
+    assert.ok(colours(join(out, 'Low_normal.png')) > 20);
+  });
+
+  it('bakes a batch of objects as one job, one unit per object, spread over two workers', async () => {
+    const out = join(dir, 'batch');
+    const { jobId } = await client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['CrateA', 'CrateB'],
+      maps: [{ type: 'diffuse' }, { type: 'roughness', size: 32 }],
+      size: 64,
+      samples: 1,
+      output: `${out}/{object}/{map}.png`,
+    });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'completed', job.error);
+    assert.deepEqual(
+      (job.result!.maps as Array<{ object: string; type: string }>).map((m) => `${m.object}/${m.type}`).sort(),
+      ['CrateA/diffuse', 'CrateA/roughness', 'CrateB/diffuse', 'CrateB/roughness'],
+    );
+    assert.equal(pixels(join(out, 'CrateB', 'roughness.png')).width, 32, 'a map keeps its own size');
+    const workers = new Set(job.units.map((u) => u.attempts.at(-1)!.worker));
+    assert.equal(workers.size, 2, `both workers baked (${[...workers].join(', ')})`);
+    // CrateA is red and CrateB blue: each diffuse map is its own object's colour.
+    const red = pixels(join(out, 'CrateA', 'diffuse.png')).data;
+    const blue = pixels(join(out, 'CrateB', 'diffuse.png')).data;
+    const centre = (32 * 64 + 32) * 4;
+    assert.ok(red[centre]! > red[centre + 2]!, 'CrateA diffuse is red');
+    assert.ok(blue[centre + 2]! > blue[centre]!, 'CrateB diffuse is blue');
+  });
+
+  it('refuses a bake type the Blender does not offer, in a sentence that lists the offered ones', async () => {
+    await assert.rejects(
+      client.call('bake.submit', { blendFile: asset, objects: ['Low'], maps: [{ type: 'curvature' }], output: `${dir}/x/` }),
+      (err: unknown) => {
+        assert.ok(err instanceof RpcCallError);
+        assert.equal(err.code, -32602);
+        assert.match(err.message, /maps\[0\]\.type: "curvature" is not a bake type this Blender offers; it offers: .*\bao\b.*\bnormal\b/);
+        return true;
+      },
+    );
+  });
+
+  it('refuses outputs that would collide, naming the missing placeholder', async () => {
+    await assert.rejects(client.call('bake.submit', { blendFile: asset, objects: ['CrateA', 'CrateB'], maps: [{ type: 'normal' }], output: `${dir}/same.png` }), /has no \{object\}/);
+    await assert.rejects(
+      client.call('bake.submit', { blendFile: asset, objects: ['CrateA'], maps: [{ type: 'normal' }, { type: 'ao' }], output: `${dir}/{object}.png` }),
+      /put \{map\} in the name/,
+    );
+  });
+
+  it('fails a job whose target has no UV map with a sentence naming the object, and bakes nothing', async () => {
+    const out = join(dir, 'nouv');
+    const { jobId } = await client.call('bake.submit', { blendFile: asset, objects: ['CrateA', 'NoUV'], maps: [{ type: 'normal' }], size: 32, output: `${out}/` });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'failed');
+    assert.match(job.error ?? '', /'NoUV' has no UV map: unwrap it/);
+    assert.throws(() => readdirSync(out), 'nothing was written');
+  });
+});
