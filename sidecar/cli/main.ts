@@ -10,11 +10,12 @@ import { callCommand } from './commands/call.js';
 import { docsCommand } from './commands/docs.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
+import { bakeCommand } from './commands/bake.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { renderCommand } from './commands/render.js';
 import { serveCommand } from './commands/serve.js';
 
-export const commands: Command[] = [serveCommand, renderCommand, exportCommand, pipelineCommand, callCommand, demoCommand, docsCommand];
+export const commands: Command[] = [serveCommand, renderCommand, exportCommand, bakeCommand, pipelineCommand, callCommand, demoCommand, docsCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { RpcCallError } from '../../sidecar/client/errors.js';
 import type { SidecarClient } from '../../sidecar/client/sidecar-client.js';
-import { blenderPath } from '../helpers/blender.js';
+import { bakeByHand, makeBakeScene } from '../helpers/bake.js';
 import { pixels } from '../helpers/images.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
-
-const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
-
-function runBlender(args: string[]): string {
-  const r = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python-exit-code', '1', ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`blender ${args.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** The game-asset scene of fixtures/bake_scene.py: Low/High pair, CrateA, CrateB, NoUV. */
-export function makeBakeScene(dir: string): string {
-  const out = join(dir, 'asset.blend');
-  runBlender(['--python', join(fixtures, 'bake_scene.py'), '--', out]);
-  return out;
-}
 
 /** Mean and largest difference of the RGB channels of two PNGs of the same size (0-255). */
 function difference(a: string, b: string): { mean: number; max: number } {
@@ -97,7 +80,7 @@ describe('bake.submit on real Blender', () => {
 
     for (const type of ['normal', 'ao']) {
       const byHand = join(dir, `by-hand-${type}.png`);
-      runBlender([asset, '--python', join(fixtures, 'bake_by_hand.py'), '--', 'Low', 'High', type, '64', '4', '0.3', '4', byHand]);
+      bakeByHand(asset, { target: 'Low', source: 'High', type, size: 64, margin: 4, extrusion: 0.3, samples: 4, out: byHand });
       const d = difference(join(out, `Low_${type}.png`), byHand);
       assert.ok(d.mean < 1, `${type}: mean difference ${d.mean.toFixed(3)} of 255 from the bake done by hand`);
       assert.ok(colours(byHand) > 20, `${type}: the reference holds a real map, not a flat colour`);

@@ -5,7 +5,8 @@ import { followJob } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
 
-function absolute(path: string, base: string): string {
+/** A path given on the command line, made absolute against `base` (a trailing / kept: it means a folder). */
+export function absolute(path: string, base: string): string {
   if (path.startsWith('//') || isAbsolute(path)) return path;
   return resolve(base, path) + (/[\\/]$/.test(path) ? '/' : '');
 }
