@@ -31,7 +31,19 @@ _RELOADING = "_MODULES" in globals()
 
 # Registered in this order, unregistered in reverse: preferences first (the timer reads them), the timer last
 # (it starts the connection, which may start the sidecar).
-_MODULES = ("preferences", "properties", "operators", "gui", "previews", "flipbook", "pipeline", "sync", "timer")
+_MODULES = (
+    "preferences",
+    "properties",
+    "operators",
+    "gui",
+    "previews",
+    "flipbook",
+    "bake",
+    "baked_maps",
+    "pipeline",
+    "sync",
+    "timer",
+)
 # Every flat module, dependencies first (the order a reload needs); wire/ is left as it is.
 _RELOAD_ORDER = (
     "errors",
@@ -47,7 +59,9 @@ _RELOAD_ORDER = (
     "thumbnail",
     "previews",
     "flipbook",
+    "bake",
     "timer",
+    "baked_maps",
     # the pipeline editor (a package: its modules, then the package itself)
     "pipeline.form",
     "pipeline.runs",

@@ -20,7 +20,7 @@ STATE_ICONS = {
     "failed": "ERROR",
     "disconnected": "UNLINKED",
 }
-JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT", "pipeline": "NODETREE"}
+JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT", "pipeline": "NODETREE", "bake": "TEXTURE"}
 ALERT_ICONS = {"INFO": "INFO", "WARN": "ERROR", "ERROR": "CANCEL"}
 ALERTS_SHOWN = 8
 
@@ -134,6 +134,7 @@ class SIDECAR_UL_jobs(bpy.types.UIList):
 class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
     bl_label = "Jobs"
     bl_parent_id = "SIDECAR_PT_main"
+    bl_order = 1  # after the job boxes (Render, Export, Bake), whatever order they register in
 
     def draw(self, context):
         layout = self.layout
@@ -223,6 +224,8 @@ def _result_summary(job):
         if first.get("bytes"):
             parts.append(_size(first["bytes"]))
         return ", ".join(parts)
+    if job.kind == "bake" and isinstance(result.get("maps"), list):
+        return "{} baked".format(_count(len(result["maps"]), "map", "maps"))
     return ""
 
 
@@ -245,6 +248,7 @@ def _size(n):
 class SIDECAR_PT_workers(_SidecarPanel, bpy.types.Panel):
     bl_label = "Workers"
     bl_parent_id = "SIDECAR_PT_main"
+    bl_order = 1  # after the job boxes (Render, Export, Bake), whatever order they register in
 
     def draw(self, context):
         layout = self.layout
@@ -270,6 +274,7 @@ class SIDECAR_PT_workers(_SidecarPanel, bpy.types.Panel):
 class SIDECAR_PT_alerts(_SidecarPanel, bpy.types.Panel):
     bl_label = "Alerts"
     bl_parent_id = "SIDECAR_PT_main"
+    bl_order = 1  # after the job boxes (Render, Export, Bake), whatever order they register in
 
     def draw_header_preset(self, context):
         self.layout.operator("sidecar.clear_alerts", text="", icon="TRASH", emboss=False)

@@ -168,6 +168,7 @@ class SidecarState(object):
         self.blender_version = ""
         self.blender_path = ""
         self.export_formats = []  # [{"format", "label", "extensions", "options"}] from sidecar.info
+        self.bake_types = []  # ["normal", "ao", ...] from sidecar.info
         self.pool_size = 0
         self.jobs = collections.OrderedDict()  # newest first
         self.workers = []
@@ -236,6 +237,7 @@ class SidecarState(object):
         self.blender_path = blender.get("path") or ""
         self.blender_version = blender.get("version") or ""
         self.export_formats = list(info.get("exportFormats") or [])
+        self.bake_types = list(info.get("bakeTypes") or [])
         self.pool_size = (info.get("pool") or {}).get("instances") or 0
         if not blender.get("found"):
             self.alert(
@@ -427,6 +429,10 @@ def _set_output_from_result(job):
             job.output = outputs[0]
     elif job.kind == "render":
         job.output = result.get("firstOutput") or result.get("outputPattern") or job.output
+    elif job.kind == "bake":
+        outputs = [o.get("output") for o in result.get("maps") or [] if isinstance(o, dict) and o.get("output")]
+        if outputs:
+            job.output = outputs[0]
     elif job.kind == "pipeline":
         outputs = [o.get("path") for o in result.get("outputs") or [] if isinstance(o, dict) and o.get("path")]
         if outputs:

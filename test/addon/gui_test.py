@@ -250,4 +250,5 @@ def main():
         test.finish(False, traceback.format_exc())
 
 
-main()
+if __name__ == "__main__":  # bake_gui_test.py builds on GuiTest
+    main()

@@ -1,0 +1,146 @@
+"""The Bake box inside real Blender, against the real sidecar (dist/, from `npm run build`); no mocks.
+
+    blender -b --factory-startup --python-exit-code 1 --python test/addon/test_bake.py
+
+Bake in Background sends the selected objects from the current (unsaved) state of the file; when the job completes,
+the maps are in this file's images without a reload of the file: new images the first time, the same images reloaded
+the next, and wired into the material when asked. Without an event loop (-b) the tests pump the drain themselves.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bpy  # noqa: E402
+
+import harness  # noqa: E402
+
+BUNDLE = os.path.join(harness.ROOT, "dist", "blender-sidecar.mjs")
+
+
+def base_colour(mat, rgba):
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Base Color"].default_value = rgba
+    bpy.ops.ed.undo_push(message="change the colour")  # what the interface does after each change: the file is dirty
+    return bsdf
+
+
+def centre_pixel(image):
+    width, height = image.size
+    i = ((height // 2) * width + width // 2) * 4
+    return tuple(image.pixels[i : i + 4])
+
+
+class BakeBoxTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.isfile(BUNDLE):
+            raise RuntimeError("{} is missing: run `npm run build` first".format(BUNDLE))
+        cls.tmp = tempfile.mkdtemp(prefix="sidecar-bake-test-")
+        cls.state_dir = os.path.join(cls.tmp, "state")
+        cls.addon = harness.Addon()
+        cls.addon.enable()
+        cls.addon.set_prefs(
+            node_path=harness.node_for_tests(), sidecar_path="", state_dir=cls.state_dir, port=harness.free_port(), instances=1, auto_start=False
+        )
+        bpy.ops.wm.save_as_mainfile(filepath=os.path.join(cls.tmp, "scene.blend"))
+        bpy.ops.sidecar.connect(start=True)
+        cls.addon.pump(lambda: cls.addon.state.connected and cls.addon.state.bake_types, 60, "the connection and sidecar.info")
+
+    @classmethod
+    def tearDownClass(cls):
+        addon = cls.addon
+        try:
+            bpy.ops.sidecar.stop_sidecar()
+            addon.pump(lambda: addon.state.connection in ("disconnected", "failed"), 20, "the sidecar to stop")
+        finally:
+            left = harness.sidecars(cls.state_dir)
+            harness.kill_all(left)
+            addon.remove()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def bake(self):
+        """Presses Bake in Background; returns the finished job (completed)."""
+        st = self.addon.state
+        before = set(st.jobs)
+        bpy.ops.sidecar.bake_background()
+
+        def accepted():
+            return next((j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None)
+
+        job = self.addon.pump(accepted, 30, "the sidecar to accept the bake")
+        self.addon.pump(lambda: job.state in ("completed", "failed", "canceled"), 120, "the bake to end")
+        self.assertEqual(job.state, "completed", job.error)
+        return job
+
+    def test_1_maps_come_back_as_new_images_then_reloaded_and_wired(self):
+        cube = bpy.data.objects["Cube"]
+        mat = cube.active_material
+        for obj in bpy.context.view_layer.objects:
+            obj.select_set(obj is cube)
+        bpy.context.view_layer.objects.active = cube
+        base_colour(mat, (0.8, 0.05, 0.05, 1.0))  # red, unsaved: the bake must see the current state
+        settings = bpy.context.scene.sidecar_bake
+        settings.maps = {"DIFFUSE", "NORMAL"}
+        settings.size = "64"
+        settings.samples = 1
+        settings.margin = 2
+        settings.output = "//textures/"
+        settings.wire = False
+        images_before = len(bpy.data.images)
+        self.bake()
+        self.addon.pump(lambda: "Cube_diffuse" in bpy.data.images, 10, "the maps to be loaded")
+        diffuse = bpy.data.images["Cube_diffuse"]
+        normal = bpy.data.images["Cube_normal"]
+        self.assertEqual(len(bpy.data.images), images_before + 2)
+        self.assertEqual(bpy.path.abspath(diffuse.filepath), os.path.join(self.tmp, "textures", "Cube_diffuse.png"))
+        self.assertEqual(tuple(diffuse.size), (64, 64))
+        self.assertEqual(normal.colorspace_settings.name, "Non-Color")
+        r, g, b, _a = centre_pixel(diffuse)
+        self.assertGreater(r, 3 * b, "the diffuse map is red")
+        self.assertIn("2 new, 0 reloaded", self.addon.state.alerts[0].text)
+
+        base_colour(mat, (0.05, 0.05, 0.8, 1.0))  # blue now
+        settings.wire = True
+        self.bake()
+        self.addon.pump(lambda: "1 reloaded" in self.addon.state.alerts[0].text or "2 reloaded" in self.addon.state.alerts[0].text, 10, "the reload")
+        self.assertEqual(len(bpy.data.images), images_before + 2, "the same images, reloaded, no new ones")
+        r, g, b, _a = centre_pixel(bpy.data.images["Cube_diffuse"])
+        self.assertGreater(b, 3 * r, "the reloaded diffuse map shows the new bake")
+        nodes, links = mat.node_tree.nodes, mat.node_tree.links
+        tex = nodes["Sidecar diffuse"]
+        self.assertIs(tex.image, diffuse)
+        bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
+        self.assertTrue(any(l.from_node == tex and l.to_socket == bsdf.inputs["Base Color"] for l in links))
+        self.assertTrue(any(l.from_node == nodes["Sidecar normal map"] and l.to_socket == bsdf.inputs["Normal"] for l in links))
+        self.assertEqual(bpy.data.filepath, os.path.join(self.tmp, "scene.blend"), "the open file is still the artist's")
+
+    def test_2_an_object_without_uvs_is_refused_before_sending(self):
+        bpy.ops.mesh.primitive_cube_add(location=(4, 0, 0))
+        bare = bpy.context.active_object
+        bare.name = "Bare"
+        while bare.data.uv_layers:
+            bare.data.uv_layers.remove(bare.data.uv_layers[0])
+        for obj in bpy.context.view_layer.objects:
+            obj.select_set(obj is bare)
+        with self.assertRaisesRegex(RuntimeError, "Bare has no UV map: unwrap it before baking"):
+            bpy.ops.sidecar.bake_background()
+
+
+def main():
+    print("bake box tests on Blender {}".format(bpy.app.version_string), flush=True)
+    suite = unittest.TestLoader().loadTestsFromTestCase(BakeBoxTest)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, failfast=True).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    if code:
+        sys.exit(code)
