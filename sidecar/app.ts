@@ -9,6 +9,7 @@ import { renderHandlers } from './api/handlers/render.js';
 import { exportHandlers } from './api/handlers/export.js';
 import { bakeHandlers } from './api/handlers/bake.js';
 import { BakeRunner } from './domain/bake/bake-runner.js';
+import { SimulationBakeRunner } from './domain/bake/simulation-runner.js';
 import { ExportRunner } from './domain/export/export-runner.js';
 import { pipelineHandlers } from './api/handlers/pipeline.js';
 import { blendHandlers } from './api/handlers/blend.js';
@@ -213,7 +214,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
       },
     },
     (level, message) => log[level](message),
-    [new RenderRunner(() => pool.size, threads), new ExportRunner(() => pool.size), new BakeRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, threads)],
+    [new RenderRunner(() => pool.size, threads), new ExportRunner(() => pool.size), new BakeRunner(() => pool.size), new SimulationBakeRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, threads)],
     alerts,
     { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm, placement },
   );

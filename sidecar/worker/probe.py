@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bpy  # noqa: E402
 
-from sidecar_worker import bake, formats  # noqa: E402
+from sidecar_worker import bake, formats, simulation  # noqa: E402
 
 
 def available_engines():
@@ -35,6 +35,7 @@ def main():
         "exportFormats": formats.available_formats(),
         "engines": engines,
         "bakeTypes": bake.bake_types(),
+        "simulationBake": simulation.supported(),
     }
     sys.stdout.write("SIDECAR_PROBE " + json.dumps(info) + "\n")
     sys.stdout.flush()

@@ -1,5 +1,6 @@
 /** Handler for bake.submit. */
 import { checkBakeRequest } from '../../domain/bake/bake-request.js';
+import { checkSimulationRequest } from '../../domain/bake/simulation-request.js';
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { Handlers } from '../../protocol/method.js';
@@ -25,6 +26,23 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
       };
       scheduler.submit(job);
       return { jobId: job.id, maps: maps.length };
+    },
+    'bake.simulation': async (params) => {
+      s.blender.relocate();
+      const output = checkSimulationRequest(params, await s.blender.probe());
+      const { saveCopySeconds, ...rest } = params;
+      const job: JobRecord = {
+        id: newJobId(),
+        kind: 'simulation',
+        state: 'queued',
+        priority: params.priority,
+        createdAt: new Date().toISOString(),
+        params: { ...rest, output },
+        units: [],
+        saveCopySeconds,
+      };
+      scheduler.submit(job);
+      return { jobId: job.id };
     },
   };
 }

@@ -13,7 +13,8 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
       const blender = await s.blender.status({ probe });
       let exportFormats: Awaited<ReturnType<typeof s.blender.probe>>['exportFormats'] = [];
       let bakeTypes: string[] = [];
-      if (blender.found && (probe || s.blender.probed)) ({ exportFormats, bakeTypes } = await s.blender.probe());
+      let simulationBake = false;
+      if (blender.found && (probe || s.blender.probed)) ({ exportFormats, bakeTypes, simulationBake } = await s.blender.probe());
       return {
         name: 'blender-sidecar' as const,
         version: s.version,
@@ -40,6 +41,7 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
         capabilities: s.capabilities(),
         exportFormats: exportFormats.map(({ format, label, extensions, options }) => ({ format, label, extensions, options })),
         bakeTypes,
+        simulationBake,
         pool: s.poolShape?.() ?? { instances: 0, threadsPerInstance: availableParallelism() },
       };
     },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ErrorCode } from '../../errors.js';
 import { method } from '../../protocol/method.js';
 import { bakeParams } from '../../domain/bake/bake-request.js';
+import { simulationParams } from '../../domain/bake/simulation-request.js';
 
 export const bakeMethods = {
   'bake.submit': method({
@@ -26,5 +27,21 @@ export const bakeMethods = {
       size: 2048,
       output: '/textures/{object}_{map}.png',
     },
+  }),
+  'bake.simulation': method({
+    summary: 'Queues Geometry Nodes simulation and Bake node bakes to disk (Blender 4.1 and later), one object per worker at a time.',
+    description:
+      'Each Geometry Nodes modifier of an object that holds simulation zones or Bake nodes is baked, in the worker\'s copy of the file, ' +
+      'into its own folder (output with {object} and {modifier}); a bake must have written frames before its folder replaces the one in place. ' +
+      'A running Blender reads such a folder as soon as its modifier\'s bake folder points there with the bake target on disk, without reopening ' +
+      'its file: the add-on does this when the job completes. The result lists {object, modifier, directory, bakes}. A Blender without simulation ' +
+      'zones (3.4) is refused with -32602 naming its version.',
+    params: simulationParams,
+    result: z.object({ jobId: z.string() }),
+    errors: [
+      { code: -32602, message: 'a field is wrong (data.errors names it), or the sidecar\'s Blender is older than 4.1 and has no simulation zones or Bake nodes (the sentence names its version)' },
+      { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' },
+    ],
+    example: { blendFile: '/shots/smoke.blend', objects: ['Emitter'], output: '//bake/{object}_{modifier}/' },
   }),
 };

@@ -46,6 +46,7 @@ export const coreMethods = {
         .describe('Every Blender this sidecar knows; a job runs on the one its file needs (see blend.inspect).'),
       capabilities: z.array(z.string()),
       exportFormats: z.array(ExportFormatInfo).describe('Formats the installed Blender can write (probed once).'),
+      simulationBake: z.boolean().describe('Whether the installed Blender can bake Geometry Nodes simulations and Bake nodes (bake.simulation; Blender 4.1+).'),
       bakeTypes: z.array(z.string()).describe('Texture bake types the installed Blender\'s Cycles offers (bake.submit maps[].type), probed with the formats.'),
       pool: z.object({ instances: z.number().int(), threadsPerInstance: z.number().int() }),
     }),

@@ -4,7 +4,7 @@ import { ErrorCode } from '../../errors.js';
 import { method, notification } from '../../protocol/method.js';
 
 export const JobState = z.enum(['queued', 'running', 'completed', 'failed', 'canceled']);
-export const JobKind = z.enum(['render', 'export', 'pipeline', 'bake']);
+export const JobKind = z.enum(['render', 'export', 'pipeline', 'bake', 'simulation']);
 
 const Attempt = z.object({
   worker: z.string(),

@@ -28,6 +28,8 @@ export const BlenderProbe = z.object({
   engines: z.array(z.string()),
   /** Cycles bake types, lower case (`bpy.ops.object.bake` type enum). */
   bakeTypes: z.array(z.string()).default([]),
+  /** Geometry Nodes simulation zones and Bake nodes can be baked to disk (Blender 4.1+). */
+  simulationBake: z.boolean().default(false),
 });
 export type BlenderProbe = z.infer<typeof BlenderProbe>;
 

@@ -2,7 +2,7 @@
  * A job as the sidecar keeps it and as clients see it (job.get): what was asked, where it stands, and what happened to
  * each unit of work (a frame of a render, an item of an export), attempt by attempt.
  */
-export type JobKind = 'render' | 'export' | 'pipeline' | 'bake';
+export type JobKind = 'render' | 'export' | 'pipeline' | 'bake' | 'simulation';
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 export type Priority = 'high' | 'normal' | 'low';
 export const PRIORITY_ORDER: Record<Priority, number> = { high: 0, normal: 1, low: 2 };

@@ -10,7 +10,7 @@ import traceback
 
 import bpy
 
-from . import bake, blendfile, export, framing, gn, inspect, movie, render, scripts
+from . import bake, blendfile, export, framing, gn, inspect, movie, render, scripts, simulation
 from .errors import TaskInputError
 from .pipeline import checks as pipeline_checks
 from .pipeline import inspect as pipeline_inspect
@@ -30,6 +30,8 @@ def _handlers():
         "export": lambda task: export.export_item(task),
         "bake.plan": lambda task: bake.plan(task),
         "bake": lambda task: bake.bake_object(task),
+        "bake.simulation.plan": lambda task: simulation.plan(task),
+        "bake.simulation": lambda task: simulation.bake_object(task),
         "pipeline.inspect": lambda task: pipeline_inspect.inspect_file(task),
         "pipeline.validate": lambda task: pipeline_checks.validate(task),
         "pipeline.transform": lambda task: pipeline_transform.transform(task),
