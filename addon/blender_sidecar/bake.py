@@ -50,6 +50,12 @@ class SidecarBakeSettings(bpy.types.PropertyGroup):
     )
     extrusion: FloatProperty(name="Extrusion", min=0.0, default=0.05, description="How far out the rays start")
     max_ray_distance: FloatProperty(name="Max Ray Distance", min=0.0, default=0.0, description="0: no limit")
+    cache_output: StringProperty(
+        name="Simulation Bakes",
+        subtype="DIR_PATH",
+        default="//bake/",
+        description="The folder simulation bakes go to, one folder per object and modifier. // is the blend file's folder",
+    )
     wire: BoolProperty(
         name="Use in Materials",
         default=False,
@@ -119,6 +125,36 @@ class SIDECAR_OT_bake_background(operators._SidecarOperator, bpy.types.Operator)
         operators._submit(self, conn, "bake.submit", params, "bake", label, folder, snap, {"bake_wire": settings.wire})
 
 
+class SIDECAR_OT_bake_simulations_background(operators._SidecarOperator, bpy.types.Operator):
+    """Bake the Geometry Nodes simulations and Bake nodes of the selected objects on a background Blender; this file
+    reads the bakes from disk when they are done"""
+
+    bl_idname = "sidecar.bake_simulations_background"
+    bl_label = "Bake Simulations in Background"
+
+    def run(self, context):
+        conn = operators._connected()
+        sidecar_state = state.get()
+        if not sidecar_state.simulation_bake:
+            raise SidecarError(
+                "The sidecar's Blender {} has no simulation zones or Bake nodes to bake: run the sidecar with Blender 4.1 "
+                "or newer.".format(sidecar_state.blender_version or "(unknown version)")
+            )
+        objects = [o for o in context.selected_objects if _has_bakes(o)]
+        if not objects:
+            raise SidecarError("Select objects with a Geometry Nodes simulation zone or Bake node.")
+        folder = operators._absolute(context.scene.sidecar_bake.cache_output, "the simulation bake folder")
+        snap = snapshot.blend_to_send()
+        self.saved_copy_seconds = snap.seconds if snap.temporary else 0.0
+        params = {"objects": [o.name for o in objects], "output": folder.rstrip("/\\") + "/{object}_{modifier}"}
+        what = objects[0].name if len(objects) == 1 else "{} objects".format(len(objects))
+        operators._submit(self, conn, "bake.simulation", params, "simulation", "Bake {} (simulation)".format(what), folder, snap, {"bake_wire": False})
+
+
+def _has_bakes(obj):
+    return any(m.type == "NODES" and len(getattr(m, "bakes", ())) > 0 for m in obj.modifiers)
+
+
 class SIDECAR_PT_bake(_SidecarPanel, bpy.types.Panel):
     bl_label = "Bake"
     bl_parent_id = "SIDECAR_PT_main"
@@ -141,9 +177,13 @@ class SIDECAR_PT_bake(_SidecarPanel, bpy.types.Panel):
             row.prop(settings, "max_ray_distance", text="Max Ray")
         layout.prop(settings, "wire")
         layout.operator("sidecar.bake_background", icon="TEXTURE")
+        if state.get().simulation_bake:
+            layout.separator()
+            layout.prop(settings, "cache_output", text="")
+            layout.operator("sidecar.bake_simulations_background", icon="PHYSICS")
 
 
-classes = (SidecarBakeSettings, SIDECAR_OT_bake_background, SIDECAR_PT_bake)
+classes = (SidecarBakeSettings, SIDECAR_OT_bake_background, SIDECAR_OT_bake_simulations_background, SIDECAR_PT_bake)
 _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 

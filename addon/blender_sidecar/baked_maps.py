@@ -41,10 +41,15 @@ def _apply(msg):
     if not isinstance(msg, MsgJobState):
         return
     p = msg.params
-    if p.get("kind") != "bake" or p.get("state") not in ("completed", "failed", "canceled"):
+    if p.get("kind") not in ("bake", "simulation") or p.get("state") not in ("completed", "failed", "canceled"):
         return
     wanted = _pending.pop(p.get("jobId"), None)
     if wanted is None:
+        return
+    if p.get("kind") == "simulation":
+        caches = [c for c in (p.get("result") or {}).get("caches") or [] if isinstance(c, dict) and c.get("directory")]
+        if caches:
+            point_at_caches(caches)
         return
     maps = [m for m in (p.get("result") or {}).get("maps") or [] if isinstance(m, dict) and m.get("output")]
     if maps:
@@ -104,6 +109,31 @@ def load(maps, wire=False):
     for problem in problems:
         sidecar_state.alert("ERROR", problem)
     return new, reloaded
+
+
+def point_at_caches(caches):
+    """Points each baked modifier [{object, modifier, directory}] at its bake folder on disk, and shows the frame
+    again: Blender reads a disk bake as soon as the modifier's folder points there (4.1+), no reopening."""
+    pointed = []
+    for c in caches:
+        obj = bpy.data.objects.get(c.get("object") or "")
+        mod = obj.modifiers.get(c.get("modifier") or "") if obj is not None else None
+        if mod is None or not hasattr(mod, "bake_directory"):
+            state.get().alert("WARN", "{} / {} is not in this file any more: its bake is in {}.".format(c.get("object"), c.get("modifier"), c["directory"]))
+            continue
+        mod.bake_target = "DISK"
+        for bake in mod.bakes:
+            if bake.bake_target == "PACKED":
+                bake.bake_target = "INHERIT"
+        # Assigning the folder (even the same one) resets the modifier's cache, so the new bake is read.
+        mod.bake_directory = c["directory"]
+        obj.update_tag()
+        pointed.append("{} ({})".format(obj.name, mod.name))
+    scene = bpy.context.scene
+    if scene is not None:
+        scene.frame_set(scene.frame_current)
+    if pointed:
+        state.get().alert("INFO", "Simulation bakes read from disk: {}.".format(", ".join(pointed)))
 
 
 def _principled(tree):

@@ -20,7 +20,7 @@ STATE_ICONS = {
     "failed": "ERROR",
     "disconnected": "UNLINKED",
 }
-JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT", "pipeline": "NODETREE", "bake": "TEXTURE"}
+JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT", "pipeline": "NODETREE", "bake": "TEXTURE", "simulation": "PHYSICS"}
 ALERT_ICONS = {"INFO": "INFO", "WARN": "ERROR", "ERROR": "CANCEL"}
 ALERTS_SHOWN = 8
 
@@ -226,6 +226,8 @@ def _result_summary(job):
         return ", ".join(parts)
     if job.kind == "bake" and isinstance(result.get("maps"), list):
         return "{} baked".format(_count(len(result["maps"]), "map", "maps"))
+    if job.kind == "simulation" and isinstance(result.get("caches"), list):
+        return "{} baked to disk".format(_count(len(result["caches"]), "simulation", "simulations"))
     return ""
 
 

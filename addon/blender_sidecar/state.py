@@ -169,6 +169,7 @@ class SidecarState(object):
         self.blender_path = ""
         self.export_formats = []  # [{"format", "label", "extensions", "options"}] from sidecar.info
         self.bake_types = []  # ["normal", "ao", ...] from sidecar.info
+        self.simulation_bake = False  # whether the sidecar's Blender bakes simulations (4.1+), from sidecar.info
         self.pool_size = 0
         self.jobs = collections.OrderedDict()  # newest first
         self.workers = []
@@ -238,6 +239,7 @@ class SidecarState(object):
         self.blender_version = blender.get("version") or ""
         self.export_formats = list(info.get("exportFormats") or [])
         self.bake_types = list(info.get("bakeTypes") or [])
+        self.simulation_bake = bool(info.get("simulationBake"))
         self.pool_size = (info.get("pool") or {}).get("instances") or 0
         if not blender.get("found"):
             self.alert(
@@ -429,8 +431,10 @@ def _set_output_from_result(job):
             job.output = outputs[0]
     elif job.kind == "render":
         job.output = result.get("firstOutput") or result.get("outputPattern") or job.output
-    elif job.kind == "bake":
-        outputs = [o.get("output") for o in result.get("maps") or [] if isinstance(o, dict) and o.get("output")]
+    elif job.kind in ("bake", "simulation"):
+        key = "maps" if job.kind == "bake" else "caches"
+        outputs = [o.get("output") or o.get("directory") for o in result.get(key) or [] if isinstance(o, dict)]
+        outputs = [o for o in outputs if o]
         if outputs:
             job.output = outputs[0]
     elif job.kind == "pipeline":
