@@ -52,7 +52,7 @@ class FormTest(unittest.TestCase):
     def test_every_node_type_has_its_sockets_and_an_id(self):
         self.assertEqual(
             [t.type for t in form.NODE_TYPES],
-            ["source", "validate", "transform", "gn_variant", "export", "render", "movie", "report"],
+            ["source", "validate", "transform", "gn_variant", "export", "render", "movie", "bake", "report"],
         )
         self.assertEqual(form.BY_TYPE["gn_variant"].idname, "SidecarPipelineGnVariantNode")
         self.assertEqual(form.BY_TYPE["report"].inputs, (("files", "files", True),))

@@ -103,14 +103,14 @@ describe('pipeline graphs', () => {
       (g.nodes[2] as any).type = 'blur';
       const e = only(errorsOf(g), 'nodes[2].type');
       assert.equal(e.node, 'tri');
-      assert.equal(e.message, "node 'Triangulate' (id tri) has an unknown type 'blur'; the node types are source, validate, transform, gn_variant, export, render, movie, report");
+      assert.equal(e.message, "node 'Triangulate' (id tri) has an unknown type 'blur'; the node types are source, validate, transform, gn_variant, export, render, movie, bake, report");
     });
 
     it('names a node whose required input is not linked', () => {
       const g = graph({ links: [link('src', 'chk'), link('chk', 'tri'), link('glb', 'rep', 'files', 'files')] });
       const e = only(errorsOf(g), 'nodes[3]');
       assert.equal(e.node, 'glb');
-      assert.match(e.message, /^export node 'Export GLB' \(id glb\) needs its input 'objects' linked \(from a node that gives objects: source, validate, transform, gn_variant\)$/);
+      assert.match(e.message, /^export node 'Export GLB' \(id glb\) needs its input 'objects' linked \(from a node that gives objects: source, validate, transform, gn_variant, bake\)$/);
     });
 
     it('names both ends of a link between sockets of different types', () => {

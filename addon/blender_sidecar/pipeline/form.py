@@ -429,6 +429,41 @@ NODE_TYPES = (
         ),
     ),
     NodeType(
+        "bake",
+        "Bake",
+        "Bakes texture maps of the meshes (from high-poly sources, if named); the maps go into the materials for the "
+        "steps after",
+        "TEXTURE",
+        OBJECTS_IN,
+        OBJECTS_OUT,
+        (
+            Setting(
+                "maps",
+                "names",
+                "Maps",
+                "Bake types, separated by commas: normal, ao, diffuse, roughness, emit, ...",
+                required=True,
+            ),
+            Setting(
+                "output",
+                "text",
+                "Output",
+                "The folder the maps go to, as <object>_<map>.png. " + OUTPUT_HELP,
+                required=True,
+            ),
+            Setting("size", "count", "Size", "Width and height in pixels", default=1024, limits={"min": 8, "max": 16384}),
+            Setting("margin", "count", "Margin", "Pixels baked past the UV islands", default=16, limits={"max": 256}),
+            Setting("samples", "count", "Samples", "Cycles samples (0: the scene's)", limits={"max": 65536}),
+            Setting("objects", "names", "Targets", "The targets, by name (empty: every mesh in scope but the sources)"),
+            Setting("sources", "names", "From", "High-poly objects baked onto each target, separated by commas"),
+            Setting("extrusion", "number", "Extrusion", "How far out rays start (with sources)", default=0.0, limits={"min": 0.0}),
+            Setting(
+                "maxRayDistance", "number", "Max Ray", "How far rays reach (0: no limit)", default=0.0, limits={"min": 0.0}
+            ),
+            Setting("useInMaterials", "bool", "Use in Materials", "Put the maps into the materials (packed)", default=True),
+        ),
+    ),
+    NodeType(
         "report",
         "Report",
         "Collects what the pipeline produced; with an output it is also written there as JSON",

@@ -128,7 +128,13 @@ def _prop(setting):
             **common,
         )
     if kind == "count":
-        return IntProperty(default=0, min=0, max=setting.limits.get("max", 1000000), **common)
+        # 0 is "not set" (the sidecar's default applies), unless the setting has a default of its own (a bake's size).
+        return IntProperty(
+            default=setting.default or 0,
+            min=setting.limits.get("min", 0),
+            max=setting.limits.get("max", 1000000),
+            **common,
+        )
     return StringProperty(**common)
 
 
@@ -252,6 +258,10 @@ class SidecarPipelineMovieNode(_PipelineNode, bpy.types.Node):
     pass
 
 
+class SidecarPipelineBakeNode(_PipelineNode, bpy.types.Node):
+    pass
+
+
 class SidecarPipelineReportNode(_PipelineNode, bpy.types.Node):
     pass
 
@@ -264,6 +274,7 @@ NODE_CLASSES = (
     SidecarPipelineExportNode,
     SidecarPipelineRenderNode,
     SidecarPipelineMovieNode,
+    SidecarPipelineBakeNode,
     SidecarPipelineReportNode,
 )
 

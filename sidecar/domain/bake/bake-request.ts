@@ -11,6 +11,8 @@ import { checkBlendFile, priority } from '../render/render-request.js';
 /** Image formats a baked map can be saved as, by extension (Blender's file_format names). */
 export const BAKE_IMAGE_FORMATS: Readonly<Record<string, string>> = { '.png': 'PNG', '.exr': 'OPEN_EXR', '.tif': 'TIFF', '.tiff': 'TIFF', '.jpg': 'JPEG', '.jpeg': 'JPEG' };
 const PLACEHOLDERS = ['object', 'map'];
+/** Cycles' bake types in 3.4, 4.3 and 5.2 alike; `sidecar.info` lists what the installed Blender offers. */
+export const CYCLES_BAKE_TYPES = ['combined', 'ao', 'shadow', 'position', 'normal', 'uv', 'roughness', 'emit', 'environment', 'diffuse', 'glossy', 'transmission'] as const;
 export const DEFAULT_NAME = '{object}_{map}.png';
 
 const mapSpec = z.strictObject({

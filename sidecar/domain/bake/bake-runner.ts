@@ -4,14 +4,14 @@
  * beside the outputs; each map is checked (a readable image of the asked size, with baked pixels in it) before it is
  * moved into place, so a map on disk is always a whole, checked one.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError } from '../../errors.js';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
 import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
-import { checkImage } from '../verify/image.js';
 import { expandOutput, type BakeMap } from './bake-request.js';
+import { placeMaps } from './place-maps.js';
 
 interface BakeJobParams {
   blendFile: string;
@@ -33,8 +33,6 @@ interface BakeJobParams {
 interface BakedMap {
   type: string;
   path: string;
-  width: number;
-  height: number;
   coverage: number;
   min: number;
   max: number;
@@ -121,33 +119,15 @@ export class BakeRunner implements JobRunner {
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
     const object = this.objectsOf(job)[unit.key]!;
     const reported = (outcome.result.maps as BakedMap[] | undefined) ?? [];
-    const fail = (reason: string, retryable = false): UnitVerdict => ({ ok: false, retryable, outcome: 'bad-output', reason: `${unit.label}: ${reason}` });
-    const maps: Array<Record<string, unknown>> = [];
-    const specs = this.params(job).maps;
-    for (const [i, spec] of specs.entries()) {
+    const staged = this.params(job).maps.map((spec, i) => {
       const output = expandOutput(spec.output, object, spec.type);
-      const staged = this.staged(job, unit, workerId, output);
-      const baked = reported[i];
-      const image = await checkImage(staged);
-      if (!image.ok) return fail(`the ${spec.type} map is not a usable image: ${image.reason}`, true);
-      if (image.width !== spec.size || image.height !== spec.size) {
-        return fail(`the ${spec.type} map is ${image.width}x${image.height}, not the asked ${spec.size}x${spec.size}`, true);
-      }
-      if (!baked || baked.coverage <= 0) {
-        return fail(
-          `the ${spec.type} map is blank: the bake wrote no pixel (are ${object}'s UVs inside the 0-1 square?` +
-            `${this.params(job).selectedToActive ? ' do the rays reach the sources? raise extrusion or maxRayDistance' : ''})`,
-        );
-      }
-      maps.push({ type: spec.type, output, width: image.width, height: image.height, bytes: image.bytes, coverage: round(baked.coverage), min: round(baked.min), max: round(baked.max) });
-    }
-    // Only once every map passed: a target's maps are in place together or not at all.
-    for (const m of maps) {
-      const output = m.output as string;
-      rmSync(output, { force: true });
-      renameSync(this.staged(job, unit, workerId, output), output);
-    }
+      return { object, type: spec.type, output, staged: this.staged(job, unit, workerId, output), size: spec.size, baked: reported[i] };
+    });
+    const hint = this.params(job).selectedToActive ? ' do the rays reach the sources? raise extrusion or maxRayDistance' : '';
+    const placed = await placeMaps(staged, hint);
+    if (!placed.ok) return { ok: false, retryable: placed.retryable, outcome: 'bad-output', reason: `${unit.label}: ${placed.reason}` };
     this.discard(job, unit, workerId);
+    const maps = placed.maps.map(({ object: _o, ...m }) => m);
     return { ok: true, output: maps[0]!.output as string, result: { object, maps } };
   }
 
@@ -174,8 +154,4 @@ export class BakeRunner implements JobRunner {
       rmSync(`${p.blendFile}1`, { force: true });
     }
   }
-}
-
-function round(n: number): number {
-  return Math.round(n * 10_000) / 10_000;
 }

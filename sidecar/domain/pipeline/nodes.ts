@@ -4,6 +4,7 @@
  * .blend and a scope within it), `files` is what an export or a render wrote.
  */
 import { z } from 'zod';
+import { CYCLES_BAKE_TYPES } from '../bake/bake-request.js';
 import { FORMAT_NAMES } from '../export/export-request.js';
 import { MOVIE_CODECS } from '../render/movie.js';
 
@@ -170,6 +171,19 @@ export const movieSettings = z.strictObject({
   codec: z.enum(MOVIE_CODECS).default('h264').describe("h264 or mpeg4, encoded by Blender's own FFmpeg."),
 });
 
+export const bakeSettings = z.strictObject({
+  maps: z.array(z.enum(CYCLES_BAKE_TYPES)).min(1).max(12).describe('The maps to bake: normal, ao, diffuse, roughness, emit, ... (Cycles bake types).'),
+  output: outputTemplate('The folder the maps go to, as <object>_<map>.png.'),
+  size: z.number().int().min(8).max(16384).default(1024).describe('Width and height of the maps in pixels.'),
+  margin: z.number().int().min(0).max(256).default(16).describe('Pixels baked past the UV islands.'),
+  samples: z.number().int().min(1).max(65_536).optional().describe("Cycles samples (default: the scene's)."),
+  objects: z.array(z.string().min(1)).min(1).optional().describe('The targets, by name (default: every mesh in scope, the sources excepted).'),
+  sources: z.array(z.string().min(1)).min(1).optional().describe('High-poly objects baked onto each target (Selected to Active); they need not be in scope.'),
+  extrusion: z.number().min(0).max(1e4).default(0).describe('With sources: how far out the rays start from the target.'),
+  maxRayDistance: z.number().min(0).max(1e4).default(0).describe('With sources: how far the rays reach (0: no limit).'),
+  useInMaterials: z.boolean().default(true).describe("Put the maps into the targets' materials (packed), so an export downstream carries them."),
+});
+
 export const reportSettings = z.strictObject({
   output: outputTemplate('Also write the report as JSON here ({name} is the pipeline\'s name).').optional(),
 });
@@ -242,6 +256,14 @@ export const NODE_TYPES = {
     inputs: [{ name: 'files', type: 'files', required: true }],
     outputs: [{ name: 'files', type: 'files' }],
   },
+  bake: {
+    type: 'bake',
+    title: 'Bake',
+    summary: "Bakes texture maps of the meshes (from high-poly sources, if named), each map checked; with useInMaterials the maps go into the materials for the steps after.",
+    settings: bakeSettings,
+    inputs: [objectsIn],
+    outputs: [{ name: 'objects', type: 'objects' }],
+  },
   report: {
     type: 'report',
     title: 'Report',
@@ -263,6 +285,7 @@ export type ExportSettings = z.output<typeof exportSettings>;
 export type RenderSettings = z.output<typeof renderSettings>;
 export type MovieSettings = z.output<typeof movieSettings>;
 export type ReportSettings = z.output<typeof reportSettings>;
+export type BakeSettings = z.output<typeof bakeSettings>;
 
 export interface SettingsOf {
   source: SourceSettings;
@@ -273,6 +296,7 @@ export interface SettingsOf {
   render: RenderSettings;
   movie: MovieSettings;
   report: ReportSettings;
+  bake: BakeSettings;
 }
 
 /** The values a gn_variant node fans out over. */

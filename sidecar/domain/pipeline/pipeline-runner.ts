@@ -13,6 +13,7 @@ import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/run
 import { acceptMovie, partialMoviePath } from '../render/movie.js';
 import { partialPath } from '../render/output-path.js';
 import { checkImage } from '../verify/image.js';
+import { placeMaps } from '../bake/place-maps.js';
 import { placeExport, type Counted } from '../export/place-export.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
@@ -114,6 +115,10 @@ export class PipelineRunner implements JobRunner {
     return join(this.workDir(job), `.${unit.key}-${workerId}.partial.blend`);
   }
 
+  private bakeStaging(step: Extract<Step, { kind: 'bake' }>, unit: WorkUnit, workerId: string): string {
+    return join(step.folder, `.sidecar-${unit.key}-${workerId}`);
+  }
+
   private exportStaging(job: JobRecord, unit: WorkUnit, workerId: string): string {
     return join(dirname(unit.output!), `.sidecar-${job.id}-${unit.key}-${workerId}`);
   }
@@ -146,6 +151,29 @@ export class PipelineRunner implements JobRunner {
             options: step.options,
             applyModifiers: step.applyModifiers,
             path: join(staging, basename(step.output)),
+          },
+        };
+      }
+      case 'bake': {
+        const staging = this.bakeStaging(step, unit, workerId);
+        rmSync(staging, { recursive: true, force: true });
+        mkdirSync(staging, { recursive: true });
+        const s = step.settings;
+        return {
+          ...base,
+          payload: {
+            kind: 'pipeline.bake',
+            scope: step.scope,
+            targets: s.objects,
+            sources: s.sources,
+            extrusion: s.extrusion,
+            maxRayDistance: s.maxRayDistance,
+            samples: s.samples,
+            maps: s.maps.map((type) => ({ type, size: s.size, margin: s.margin })),
+            staging,
+            folder: step.folder,
+            useInMaterials: s.useInMaterials,
+            path: this.stagedBlend(job, unit, workerId),
           },
         };
       }
@@ -191,7 +219,7 @@ export class PipelineRunner implements JobRunner {
     if (this.params(job).keepWorkFiles) return;
     const steps = this.planOf(job).steps;
     const open = this.step(job, unit).open;
-    if (!steps.some((s) => (s.kind === 'transform' || s.kind === 'variant') && s.output === open)) return; // the input file
+    if (!steps.some((s) => (s.kind === 'transform' || s.kind === 'variant' || s.kind === 'bake') && s.output === open)) return; // the input file
     const state = new Map(job.units.map((u) => [u.key, u.state]));
     const ended = (key: number) => ['done', 'skipped', 'failed'].includes(state.get(key) ?? 'pending');
     if (steps.every((s) => s.open !== open || s.key === unit.key || ended(s.key))) rmSync(open, { force: true });
@@ -225,6 +253,20 @@ export class PipelineRunner implements JobRunner {
       }
       case 'export':
         return this.acceptExport(job, unit, step, r, workerId, fail);
+      case 'bake': {
+        const reported = (r.maps ?? []) as Array<{ object: string; type: string; path: string; output: string; coverage: number; min: number; max: number }>;
+        const placed = await placeMaps(
+          reported.map((m) => ({ object: m.object, type: m.type, staged: m.path, output: m.output, size: step.settings.size, baked: m })),
+          step.settings.sources ? ' do the rays reach the sources? raise extrusion or maxRayDistance' : '',
+        );
+        if (!placed.ok) return fail(placed.reason, placed.retryable);
+        if (placed.maps.length === 0) return fail('Blender reported success, but baked no map');
+        rmSync(this.bakeStaging(step, unit, workerId), { recursive: true, force: true });
+        const staged = this.stagedBlend(job, unit, workerId);
+        if (!fileSize(staged)) return fail(`Blender reported success, but saved no ${basename(step.output)}`, true);
+        renameSync(staged, step.output);
+        return { ok: true, output: step.output, result: { maps: placed.maps } };
+      }
       case 'render': {
         const partial = partialPath(step.output, workerId);
         const check = await checkImage(partial);
@@ -263,6 +305,10 @@ export class PipelineRunner implements JobRunner {
     if (step.kind === 'export') rmSync(this.exportStaging(job, unit, workerId), { recursive: true, force: true });
     if (step.kind === 'render') rmSync(partialPath(step.output, workerId), { force: true });
     if (step.kind === 'movie') rmSync(partialMoviePath(step.output, workerId), { force: true });
+    if (step.kind === 'bake') {
+      rmSync(this.bakeStaging(step, unit, workerId), { recursive: true, force: true });
+      rmSync(this.stagedBlend(job, unit, workerId), { force: true });
+    }
   }
 
   mayStart(job: JobRecord, unit: WorkUnit, running: WorkUnit[]): boolean {

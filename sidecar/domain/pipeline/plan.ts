@@ -25,6 +25,7 @@ import {
   type MovieSettings,
   type RenderSettings,
   type ReportSettings,
+  type BakeSettings,
   type SourceSettings,
   type TransformSettings,
   type ValidateSettings,
@@ -81,6 +82,7 @@ export type Step = StepBase &
     | { kind: 'transform'; settings: TransformSettings; output: string }
     | { kind: 'variant'; object: string; modifier: string; input: string; value: unknown; output: string }
     | { kind: 'export'; format: string; options?: Record<string, unknown>; applyModifiers: boolean; output: string }
+    | { kind: 'bake'; settings: BakeSettings; folder: string; output: string }
     | {
         kind: 'render';
         frame: number;
@@ -232,6 +234,17 @@ export function planPipeline(graph: CheckedGraph, file: Inspection, ctx: PlanCon
             add({ kind: 'variant', label: label('GN Variant', branch), branch, open: f.open, dependsOn: deps(f), scope: f.scope, object: s.object, modifier: target.modifier, input: s.input, value, output });
             out.push({ ...f, branch, open: output, after: key });
           });
+        }
+        break;
+      }
+      case 'bake': {
+        const s = n.settings as BakeSettings;
+        for (const f of input) {
+          const key = steps.length;
+          const folder = fillTemplate(s.output, { name: f.branch.name, variant: f.branch.variant, variant_index: f.branch.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir).replace(/\/$/, '');
+          const output = join(ctx.workDir, `${key}-${fileSafe(n.id)}.blend`);
+          add({ kind: 'bake', label: label('Bake', f.branch), branch: f.branch, open: f.open, dependsOn: deps(f), scope: f.scope, settings: s, folder, output });
+          out.push({ ...f, open: output, after: key });
         }
         break;
       }

@@ -21,6 +21,11 @@ COLOUR_ONLY = {"diffuse", "glossy", "transmission"}
 FILE_FORMATS = {".png": "PNG", ".exr": "OPEN_EXR", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
+def safe_name(name):
+    """An object name as a file name (as the sidecar's {object} does)."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
 def bake_types():
     """The bake types this Blender's Cycles offers, lower case (what `sidecar.info` lists)."""
     prop = bpy.ops.object.bake.get_rna_type().properties["type"]

@@ -12,6 +12,7 @@ import bpy
 
 from . import bake, blendfile, export, framing, gn, inspect, movie, render, scripts, simulation
 from .errors import TaskInputError
+from .pipeline import bake_step as pipeline_bake
 from .pipeline import checks as pipeline_checks
 from .pipeline import inspect as pipeline_inspect
 from .pipeline import transform as pipeline_transform
@@ -36,6 +37,7 @@ def _handlers():
         "pipeline.validate": lambda task: pipeline_checks.validate(task),
         "pipeline.transform": lambda task: pipeline_transform.transform(task),
         "pipeline.variant": lambda task: pipeline_variant.set_variant(task),
+        "pipeline.bake": lambda task: pipeline_bake.bake_step(task),
     }
 
 
