@@ -152,7 +152,33 @@ class BakeBoxTest(unittest.TestCase):
         self.assertTrue(any(l.from_node == nodes["Sidecar normal map"] and l.to_socket == bsdf.inputs["Normal"] for l in links))
         self.assertEqual(bpy.data.filepath, os.path.join(self.tmp, "scene.blend"), "the open file is still the artist's")
 
-    def test_2_an_object_without_uvs_is_refused_before_sending(self):
+    def test_2_from_selected_bakes_the_other_selected_onto_the_active(self):
+        cube = bpy.data.objects["Cube"]
+        bpy.ops.mesh.primitive_uv_sphere_add(radius=1.3, location=cube.location)
+        high = bpy.context.active_object
+        high.name = "HighSphere"
+        for obj in bpy.context.view_layer.objects:
+            obj.select_set(obj in (cube, high))
+        bpy.context.view_layer.objects.active = cube
+        bpy.ops.ed.undo_push(message="add a high poly")
+        settings = bpy.context.scene.sidecar_bake
+        settings.maps = {"NORMAL"}
+        settings.from_selected = True
+        settings.extrusion = 0.5
+        settings.wire = False
+        job = self.bake()
+        self.assertEqual(job.label, "Bake Cube (normal)", "the active object is the target")
+        self.addon.pump(lambda: "reloaded" in self.addon.state.alerts[0].text, 10, "the maps to be loaded")
+        normal = bpy.data.images["Cube_normal"]
+        normal.reload()
+        # A sphere's normals seen from a cube's faces bend away from the face centre: a flat cube's map is (0.5, 0.5, 1) all over.
+        pixels = list(normal.pixels)
+        reds = [pixels[i] for i in range(0, len(pixels), 4) if pixels[i + 3] > 0]
+        self.assertGreater(max(reds) - min(reds), 0.2, "the normal map holds the sphere's normals")
+        settings.from_selected = False
+        bpy.data.objects.remove(high)
+
+    def test_2b_an_object_without_uvs_is_refused_before_sending(self):
         bpy.ops.mesh.primitive_cube_add(location=(4, 0, 0))
         bare = bpy.context.active_object
         bare.name = "Bare"

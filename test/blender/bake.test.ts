@@ -89,11 +89,11 @@ describe('bake.submit on real Blender', () => {
     assert.ok(colours(join(out, 'Low_normal.png')) > 20);
   });
 
-  it('bakes a batch of objects as one job, one unit per object, spread over two workers', async () => {
+  it('bakes a collection as one job, one unit per object, spread over two workers', async () => {
     const out = join(dir, 'batch');
     const { jobId } = await client.call('bake.submit', {
       blendFile: asset,
-      objects: ['CrateA', 'CrateB'],
+      collection: 'Crates',
       maps: [{ type: 'diffuse' }, { type: 'roughness', size: 32 }],
       size: 64,
       samples: 1,

@@ -120,7 +120,7 @@ export function checkBakeRequest(params: BakeParams, bakeTypes: string[]): BakeM
     const key = expandOutput(m.output, '\0', m.type);
     const before = seen.get(key);
     if (before !== undefined) {
-      throw new InvalidInputError(field, `maps ${before} and ${i} would both write ${expandOutput(m.output, '{object}', m.type)}; put {map} in the name or give each its own output`);
+      throw new InvalidInputError(field, `maps ${before} and ${i} would both write ${m.output.replaceAll('{map}', m.type)}; put {map} in the name or give each its own output`);
     }
     seen.set(key, i);
   });
