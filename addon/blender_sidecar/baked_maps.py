@@ -10,7 +10,7 @@ import os
 import bpy
 
 from . import state, timer
-from .messages import MsgCallResult, MsgJobState
+from .messages import MsgCallResult, MsgJobs, MsgJobState
 
 # Maps whose pixels are data: loaded without a colour transform.
 DATA_MAPS = {"normal", "position", "uv", "roughness", "ao", "shadow"}
@@ -38,20 +38,29 @@ def _apply(msg):
             while len(_pending) > MAX_PENDING:
                 _pending.pop(next(iter(_pending)))
         return
-    if not isinstance(msg, MsgJobState):
+    if isinstance(msg, MsgJobState):
+        p = msg.params
+        _ended(p.get("jobId"), p.get("kind"), p.get("state"), p.get("result"))
+    elif isinstance(msg, MsgJobs):
+        # After a reconnect the job list is how a job that ended meanwhile is learned of.
+        for data in msg.jobs:
+            if isinstance(data, dict):
+                _ended(data.get("id"), data.get("kind"), data.get("state"), data.get("result"))
+
+
+def _ended(job_id, kind, job_state, result):
+    if kind not in ("bake", "simulation") or job_state not in ("completed", "failed", "canceled"):
         return
-    p = msg.params
-    if p.get("kind") not in ("bake", "simulation") or p.get("state") not in ("completed", "failed", "canceled"):
-        return
-    wanted = _pending.pop(p.get("jobId"), None)
+    wanted = _pending.pop(job_id, None)
     if wanted is None:
         return
-    if p.get("kind") == "simulation":
-        caches = [c for c in (p.get("result") or {}).get("caches") or [] if isinstance(c, dict) and c.get("directory")]
+    result = result if isinstance(result, dict) else {}
+    if kind == "simulation":
+        caches = [c for c in result.get("caches") or [] if isinstance(c, dict) and c.get("directory")]
         if caches:
             point_at_caches(caches)
         return
-    maps = [m for m in (p.get("result") or {}).get("maps") or [] if isinstance(m, dict) and m.get("output")]
+    maps = [m for m in result.get("maps") or [] if isinstance(m, dict) and m.get("output")]
     if maps:
         # A failed job may still have baked some objects: those maps are whole and checked, so they come in too.
         load(maps, wire=wanted["wire"])

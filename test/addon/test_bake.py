@@ -189,6 +189,29 @@ class BakeBoxTest(unittest.TestCase):
         with self.assertRaisesRegex(RuntimeError, "Bare has no UV map: unwrap it before baking"):
             bpy.ops.sidecar.bake_background()
 
+    def test_2c_a_bake_that_ends_while_disconnected_is_loaded_after_reconnecting(self):
+        st = self.addon.state
+        cube = bpy.data.objects["Cube"]
+        for obj in bpy.context.view_layer.objects:
+            obj.select_set(obj is cube)
+        bpy.context.view_layer.objects.active = cube
+        settings = bpy.context.scene.sidecar_bake
+        settings.from_selected = False
+        # A slower bake first: the sidecar has one worker, so the roughness bake waits behind it while we disconnect.
+        settings.maps, settings.size, settings.samples = {"AO"}, "512", 16
+        bpy.ops.sidecar.bake_background()
+        settings.maps, settings.size, settings.samples = {"ROUGHNESS"}, "64", 1
+        before = set(st.jobs)
+        bpy.ops.sidecar.bake_background()
+        self.addon.pump(lambda: any(j.id not in before and not j.id.startswith("submitting-") for j in st.jobs.values()), 30, "the bake to be accepted")
+        bpy.ops.sidecar.disconnect()
+        self.addon.pump(lambda: st.connection == "disconnected", 10, "the disconnect")
+        out = os.path.join(self.tmp, "textures", "Cube_roughness.png")
+        self.addon.pump(lambda: os.path.isfile(out), 120, "the map to be written while disconnected")
+        self.assertNotIn("Cube_roughness", bpy.data.images)
+        bpy.ops.sidecar.connect(start=False)
+        self.addon.pump(lambda: "Cube_roughness" in bpy.data.images, 30, "the map to be loaded after reconnecting")
+
     def test_3_a_simulation_baked_in_the_background_plays_back_here_without_reopening(self):
         st = self.addon.state
         if not st.simulation_bake:
