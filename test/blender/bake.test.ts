@@ -95,7 +95,7 @@ describe('bake.submit on real Blender', () => {
     const { jobId } = await client.call('bake.submit', {
       blendFile: asset,
       collection: 'Crates',
-      maps: [{ type: 'diffuse' }, { type: 'roughness', size: 32 }],
+      maps: [{ type: 'diffuse' }, { type: 'roughness', size: 32 }, { type: 'normal', output: `${out}/{object}/{map}.exr` }],
       size: 64,
       samples: 1,
       output: `${out}/{object}/{map}.png`,
@@ -104,8 +104,12 @@ describe('bake.submit on real Blender', () => {
     assert.equal(job.state, 'completed', job.error);
     assert.deepEqual(
       (job.result!.maps as Array<{ object: string; type: string }>).map((m) => `${m.object}/${m.type}`).sort(),
-      ['CrateA/diffuse', 'CrateA/roughness', 'CrateB/diffuse', 'CrateB/roughness'],
+      ['CrateA/diffuse', 'CrateA/normal', 'CrateA/roughness', 'CrateB/diffuse', 'CrateB/normal', 'CrateB/roughness'],
     );
+    const exr = (job.units[0]!.result as { maps: Array<{ type: string; output: string; width: number }> }).maps.find((m) => m.type === 'normal')!;
+    assert.match(exr.output, /normal\.exr$/);
+    assert.equal(exr.width, 64, 'an OpenEXR map, checked like the PNGs');
+    assert.equal(readFileSync(exr.output).readUInt32LE(0), 20000630, 'OpenEXR magic number');
     assert.equal(pixels(join(out, 'CrateB', 'roughness.png')).width, 32, 'a map keeps its own size');
     const workers = new Set(job.units.map((u) => u.attempts.at(-1)!.worker));
     assert.equal(workers.size, 2, `both workers baked (${[...workers].join(', ')})`);
