@@ -121,6 +121,33 @@ describe('bake.submit on real Blender', () => {
     assert.ok(blue[centre + 2]! > blue[centre]!, 'CrateB diffuse is blue');
   });
 
+  it('bakes an object whose material slots are partly empty, every face of it', async () => {
+    const out = join(dir, 'patchy');
+    // Margin 0: the coverage is the UV islands' share exactly (a cube's six faces: 0.375 of the image).
+    const { jobId } = await client.call('bake.submit', { blendFile: asset, objects: ['Patchy', 'CrateA'], maps: [{ type: 'diffuse' }], size: 32, margin: 0, samples: 1, output: `${out}/` });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'completed', job.error);
+    const [patchy, whole] = job.units.map((u) => (u.result as { maps: Array<{ coverage: number }> }).maps[0]!.coverage);
+    assert.equal(patchy, whole, 'the faces of the empty slot were baked too: as much of the image as a cube whose faces all have a material');
+  });
+
+  it('fails a map the bake wrote nothing into (the rays never reach the source), saying what to check', async () => {
+    const out = join(dir, 'blank');
+    const { jobId } = await client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['Low'],
+      selectedToActive: { sources: ['CrateB'], extrusion: 0.01, maxRayDistance: 0.05 },
+      maps: [{ type: 'normal' }],
+      size: 32,
+      samples: 1,
+      output: `${out}/`,
+    });
+    const job = await wait(jobId);
+    assert.equal(job.state, 'failed');
+    assert.match(job.error ?? '', /the normal map of Low is blank: the bake wrote no pixel .*raise extrusion or maxRayDistance/);
+    assert.deepEqual(readdirSync(out), [], 'no blank map in place, no staging folder left');
+  });
+
   it('refuses a bake type the Blender does not offer, in a sentence that lists the offered ones', async () => {
     await assert.rejects(
       client.call('bake.submit', { blendFile: asset, objects: ['Low'], maps: [{ type: 'curvature' }], output: `${dir}/x/` }),

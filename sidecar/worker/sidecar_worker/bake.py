@@ -5,8 +5,9 @@ holding the target image and makes it the active node (that is where Cycles bake
 other, saves each image into the staging folder the sidecar gave, then removes what it added, so the next task of the
 same job finds the file as it was opened.
 
-Each image starts transparent black; a baked pixel has alpha 1. The share of pixels the bake wrote (its coverage) is
-reported with the map, so the sidecar can refuse a blank map (the UVs missed the image, the cage missed the source).
+Each image starts transparent (and is not cleared by the bake); a baked pixel has alpha 1. The share of pixels the
+bake wrote (its coverage) is reported with the map, so the sidecar can refuse a blank map (the UVs missed the image,
+the cage missed the source).
 """
 import os
 
@@ -91,20 +92,39 @@ def _prepare_scene(scene, task):
         scene.cycles.use_denoising = False
 
 
-def _materials(obj):
-    """The target's materials (node-based), adding one when the object has none, so there is a node tree to bake into."""
-    mats = []
-    if not obj.material_slots or all(slot.material is None for slot in obj.material_slots):
-        mat = bpy.data.materials.new("SidecarBake")
-        mat.use_nodes = True
-        obj.data.materials.append(mat)
-    for slot in obj.material_slots:
-        mat = slot.material
-        if mat is None or mat in mats:
-            continue
-        mat.use_nodes = True
-        mats.append(mat)
-    return mats
+class _StandInMaterial:
+    """A plain material in every empty slot of the target (Cycles bakes only faces whose material holds the target
+    image), taken out again afterwards, so the next task of the job finds the file as it was."""
+
+    def __init__(self, obj):
+        self.obj = obj
+        self.appended = not obj.material_slots
+        if self.appended:
+            obj.data.materials.append(None)
+        self.filled = [i for i, slot in enumerate(obj.material_slots) if slot.material is None]
+        self.material = None
+        if self.filled:
+            self.material = bpy.data.materials.new("SidecarBake")
+            self.material.use_nodes = True
+            for i in self.filled:
+                obj.material_slots[i].material = self.material
+
+    def materials(self):
+        """The target's materials, each once, node-based."""
+        mats = []
+        for slot in self.obj.material_slots:
+            if slot.material is not None and slot.material not in mats:
+                slot.material.use_nodes = True
+                mats.append(slot.material)
+        return mats
+
+    def remove(self):
+        for i in self.filled:
+            self.obj.material_slots[i].material = None
+        if self.appended:
+            self.obj.data.materials.clear()  # it had none (pop() leaves the object's slot count behind)
+        if self.material is not None:
+            bpy.data.materials.remove(self.material)
 
 
 class _BakeTargets:
@@ -137,7 +157,6 @@ def _new_image(obj, spec):
     ext = os.path.splitext(spec["path"])[1].lower()
     float_buffer = ext in (".exr", ".tif", ".tiff")
     image = bpy.data.images.new("sidecar_%s_%s" % (obj.name, spec["type"]), width=size, height=size, alpha=True, float_buffer=float_buffer)
-    image.generated_color = (0.0, 0.0, 0.0, 0.0)
     colour = spec.get("colorSpace") or ("Non-Color" if spec["type"] in DATA_MAPS else "sRGB")
     try:
         image.colorspace_settings.name = colour
@@ -145,6 +164,10 @@ def _new_image(obj, spec):
         known = [i.identifier for i in image.colorspace_settings.bl_rna.properties["name"].enum_items]
         bpy.data.images.remove(image)
         raise TaskInputError("colorSpace %r is not one this Blender knows; it knows: %s" % (colour, ", ".join(known)))
+    # The colour Blender's own "Clear Image" would fill with, but transparent: the bake runs without clearing, so
+    # a pixel still transparent afterwards is one it never wrote (Blender clears data images to opaque, which would
+    # hide a blank bake), and the map's pixels match a bake done by hand wherever it wrote.
+    image.generated_color = (0.5, 0.5, 1.0, 0.0) if spec["type"] == "normal" else (0.0, 0.0, 0.0, 0.0)
     return image
 
 
@@ -172,7 +195,7 @@ def _coverage(image):
 
 def _bake_kwargs(spec, task):
     kind = spec["type"].upper()
-    kwargs = {"type": kind, "margin": int(spec.get("margin", 16)), "use_clear": True, "target": "IMAGE_TEXTURES"}
+    kwargs = {"type": kind, "margin": int(spec.get("margin", 16)), "use_clear": False, "target": "IMAGE_TEXTURES"}
     if spec["type"] in COLOUR_ONLY:
         kwargs["pass_filter"] = {"COLOR"}
     s2a = task.get("selectedToActive")
@@ -223,16 +246,15 @@ def _bake_object(scene, task):
         _object(s2a["cage"], "the cage")
     _prepare_scene(scene, task)
     _select_for_bake(target, sources)
-    added_materials = not target.material_slots or all(slot.material is None for slot in target.material_slots)
-    targets = _BakeTargets(_materials(target))
+    stand_in = _StandInMaterial(target)
+    targets = _BakeTargets(stand_in.materials())
     maps = []
     try:
         for spec in task["maps"]:
             maps.append(_bake_one(target, spec, targets, task))
     finally:
         targets.remove()
-        if added_materials:
-            target.data.materials.clear()
+        stand_in.remove()
     return {"object": target.name, "maps": maps}
 
 
