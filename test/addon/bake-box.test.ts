@@ -19,8 +19,8 @@ describe('the Bake box', () => {
   for (const blender of blendersUnderTest()) {
     const unavailable = blender.version === undefined && `${blender.name} is not available (${blender.path} does not start)`;
 
-    it(`passes test_bake.py on ${blender.name}`, { skip: unavailable, timeout: 240_000 }, async (t) => {
-      const r = await run(blender.path, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', suite], { env: suiteEnv(blender), timeoutMs: 220_000 });
+    it(`passes test_bake.py on ${blender.name}`, { skip: unavailable, timeout: 400_000 }, async (t) => {
+      const r = await run(blender.path, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', suite], { env: suiteEnv(blender), timeoutMs: 380_000 });
       const used = /^bake box tests on Blender (.*)$/m.exec(r.output)?.[1];
       t.diagnostic(`Blender ${used ?? '?'}: ${(r.ms / 1000).toFixed(1)} s`);
       assert.equal(r.status, 0, `test_bake.py on ${blender.path} exited ${r.status}:\n${r.output}`);

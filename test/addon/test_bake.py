@@ -198,7 +198,7 @@ class BakeBoxTest(unittest.TestCase):
         settings = bpy.context.scene.sidecar_bake
         settings.from_selected = False
         # A slower bake first: the sidecar has one worker, so the roughness bake waits behind it while we disconnect.
-        settings.maps, settings.size, settings.samples = {"AO"}, "512", 16
+        settings.maps, settings.size, settings.samples = {"AO"}, "256", 8
         bpy.ops.sidecar.bake_background()
         settings.maps, settings.size, settings.samples = {"ROUGHNESS"}, "64", 1
         before = set(st.jobs)
@@ -207,7 +207,7 @@ class BakeBoxTest(unittest.TestCase):
         bpy.ops.sidecar.disconnect()
         self.addon.pump(lambda: st.connection == "disconnected", 10, "the disconnect")
         out = os.path.join(self.tmp, "textures", "Cube_roughness.png")
-        self.addon.pump(lambda: os.path.isfile(out), 120, "the map to be written while disconnected")
+        self.addon.pump(lambda: os.path.isfile(out), 240, "the map to be written while disconnected")
         self.assertNotIn("Cube_roughness", bpy.data.images)
         bpy.ops.sidecar.connect(start=False)
         self.addon.pump(lambda: "Cube_roughness" in bpy.data.images, 30, "the map to be loaded after reconnecting")
