@@ -356,8 +356,9 @@ class AddonTest(unittest.TestCase):
         os.environ["PATH"] = fake_bin + os.pathsep + path
         try:
             bpy.ops.sidecar.open_output(job_id=job.id)
+            # The fake xdg-open runs on its own: wait until it has written the whole path, not only made the file.
             deadline = time.monotonic() + 10
-            while not os.path.exists(record) and time.monotonic() < deadline:
+            while not (os.path.exists(record) and os.path.getsize(record) > 0) and time.monotonic() < deadline:
                 time.sleep(0.05)
         finally:
             os.environ["PATH"] = path
