@@ -54,6 +54,10 @@ describe('bake.submit on real Blender', () => {
     const info = await client.call('sidecar.info', {});
     for (const t of ['normal', 'ao', 'diffuse', 'roughness', 'emit', 'combined']) assert.ok(info.bakeTypes.includes(t), `${t} in ${info.bakeTypes}`);
     assert.ok(info.capabilities.includes('bake'));
+    // Per installed Blender too, once it has been probed.
+    const probed = await client.call('sidecar.info', { probe: true });
+    assert.ok(probed.blenders.length >= 1);
+    for (const b of probed.blenders) assert.ok(b.bakeTypes?.includes('normal'), `${b.path}: ${b.bakeTypes}`);
   });
 
   it('bakes a high-poly/low-poly pair to normal and AO maps that match the same bake done by hand in plain Blender', async (t) => {
@@ -72,6 +76,7 @@ describe('bake.submit on real Blender', () => {
     assert.equal(maps, 2);
     const job = await wait(jobId);
     assert.equal(job.state, 'completed', job.error);
+    assert.match(job.blender?.version ?? '', /^\d+\.\d+/, 'the job shows the Blender that baked it');
     assert.deepEqual(readdirSync(out).sort(), ['Low_ao.png', 'Low_normal.png'], 'the maps and nothing else (no staging folder left)');
     const result = job.units[0]!.result as { maps: Array<{ type: string; width: number; coverage: number }> };
     assert.deepEqual(result.maps.map((m) => [m.type, m.width]), [['normal', 64], ['ao', 64]]);

@@ -36,7 +36,7 @@ describe('bake.simulation on real Blender', () => {
       await assert.rejects(client.call('bake.simulation', { blendFile: scene, output: `${dir}/bake/` }), (err: unknown) => {
         assert.ok(err instanceof RpcCallError);
         assert.equal(err.code, -32602);
-        assert.match(err.message, new RegExp(`^Blender ${info.version.replaceAll('.', '\\.')} \\(the sidecar's Blender\\) has no simulation zones or Bake nodes to bake`));
+        assert.match(err.message, new RegExp(`^Blender ${info.version.replaceAll('.', '\\.')} \\(the Blender this file runs on\\) has no simulation zones or Bake nodes to bake`));
         return true;
       });
       return;

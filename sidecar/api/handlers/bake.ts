@@ -1,5 +1,6 @@
 /** Handler for bake.submit. */
 import { checkBakeRequest } from '../../domain/bake/bake-request.js';
+import { chooseBlenderForJob } from '../../domain/blender/routing.js';
 import { checkSimulationRequest } from '../../domain/bake/simulation-request.js';
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
@@ -11,8 +12,9 @@ import type { bakeMethods } from '../spec/bake.js';
 export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof bakeMethods, CallContext> {
   return {
     'bake.submit': async (params) => {
-      s.blender.relocate();
-      const maps = checkBakeRequest(params, (await s.blender.probe()).bakeTypes);
+      // The Blender the file needs (or the pinned one): its Cycles decides which bake types there are.
+      const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
+      const maps = checkBakeRequest(params, (await choice.installation.probe()).bakeTypes);
       const { saveCopySeconds, output: _o, size: _s, margin: _m, maps: _maps, ...rest } = params;
       const job: JobRecord = {
         id: newJobId(),
@@ -23,13 +25,15 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
         params: { ...rest, maps },
         units: [],
         saveCopySeconds,
+        blender: choice.blender,
+        blend: choice.blend,
       };
       scheduler.submit(job);
       return { jobId: job.id, maps: maps.length };
     },
     'bake.simulation': async (params) => {
-      s.blender.relocate();
-      const output = checkSimulationRequest(params, await s.blender.probe());
+      const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
+      const output = checkSimulationRequest(params, await choice.installation.probe());
       const { saveCopySeconds, ...rest } = params;
       const job: JobRecord = {
         id: newJobId(),
@@ -40,6 +44,8 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
         params: { ...rest, output },
         units: [],
         saveCopySeconds,
+        blender: choice.blender,
+        blend: choice.blend,
       };
       scheduler.submit(job);
       return { jobId: job.id };

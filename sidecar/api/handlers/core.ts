@@ -27,15 +27,16 @@ export function coreHandlers(s: Services): Handlers<typeof coreMethods, CallCont
         blenders: await Promise.all(
           (await s.blenders.list()).map(async ({ path, source, version, problem }) => {
             const one = s.blenders.installation(path);
-            let formats: string[] | undefined;
+            let probed: Partial<{ exportFormats: string[]; bakeTypes: string[]; simulationBake: boolean }> = {};
             if (version && (probe || one.probed)) {
               try {
-                formats = (await one.probe()).exportFormats.map((f) => f.format);
+                const p = await one.probe();
+                probed = { exportFormats: p.exportFormats.map((f) => f.format), bakeTypes: p.bakeTypes, simulationBake: p.simulationBake };
               } catch (err) {
                 problem = describeError(err);
               }
             }
-            return { path, source, version, problem, exportFormats: formats };
+            return { path, source, version, problem, ...probed };
           }),
         ),
         capabilities: s.capabilities(),

@@ -41,6 +41,8 @@ export const coreMethods = {
             version: z.string().optional(),
             problem: z.string().optional().describe('Why it cannot be used.'),
             exportFormats: z.array(z.string()).optional().describe('The formats it can write (after a probe).'),
+            bakeTypes: z.array(z.string()).optional().describe('The texture bake types its Cycles offers (after a probe).'),
+            simulationBake: z.boolean().optional().describe('Whether it can bake simulation zones and Bake nodes (after a probe).'),
           }),
         )
         .describe('Every Blender this sidecar knows; a job runs on the one its file needs (see blend.inspect).'),

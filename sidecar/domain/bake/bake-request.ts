@@ -6,7 +6,7 @@
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
-import { checkBlendFile, priority } from '../render/render-request.js';
+import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 
 /** Image formats a baked map can be saved as, by extension (Blender's file_format names). */
 export const BAKE_IMAGE_FORMATS: Readonly<Record<string, string>> = { '.png': 'PNG', '.exr': 'OPEN_EXR', '.tif': 'TIFF', '.tiff': 'TIFF', '.jpg': 'JPEG', '.jpeg': 'JPEG' };
@@ -48,6 +48,7 @@ export const bakeParams = z
     samples: z.number().int().min(1).max(65_536).optional().describe('Cycles samples (default: the scene\'s).'),
     device: z.enum(['CPU', 'GPU']).optional().describe('Cycles device (default: the scene\'s).'),
     priority,
+    blender: blenderPin,
     instances: z.number().int().min(1).max(64).optional().describe('At most this many workers on this job at once.'),
     timeoutS: z.number().positive().max(7 * 86400).default(1800).describe('A worker silent this long is hung: killed and the object retried.'),
     maxRetries: z.number().int().min(0).max(20).default(1),

@@ -6,7 +6,7 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError, SidecarError } from '../../errors.js';
-import { checkBlendFile, priority } from '../render/render-request.js';
+import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 
 export const DEFAULT_CACHE_FOLDER = '{object}_{modifier}';
 
@@ -21,6 +21,7 @@ export const simulationParams = z
     frameStart: z.number().int().min(-1_048_574).max(1_048_574).optional().describe('First frame (default: the scene\'s, or the bake\'s own range).'),
     frameEnd: z.number().int().min(-1_048_574).max(1_048_574).optional(),
     priority,
+    blender: blenderPin,
     instances: z.number().int().min(1).max(64).optional(),
     timeoutS: z.number().positive().max(7 * 86400).default(3600).describe('A worker silent this long is hung: killed and the object retried.'),
     maxRetries: z.number().int().min(0).max(20).default(1),
@@ -42,8 +43,8 @@ export function expandCacheFolder(template: string, object: string, modifier: st
 export function checkSimulationRequest(params: SimulationParams, blender: { version: string; simulationBake: boolean }): string {
   if (!blender.simulationBake) {
     throw new SidecarError(
-      `Blender ${blender.version} (the sidecar's Blender) has no simulation zones or Bake nodes to bake: they came with Blender 4.0 and 4.1; ` +
-        'point the sidecar at Blender 4.1 or newer (blender-sidecar serve --blender PATH) to bake simulations',
+      `Blender ${blender.version} (the Blender this file runs on) has no simulation zones or Bake nodes to bake: they came with Blender 4.0 and 4.1; ` +
+        'pin an installed Blender 4.1 or newer with blender (e.g. "4.3"), or point the sidecar at one (blender-sidecar serve --blender PATH)',
       -32602,
       { errors: [{ field: 'blendFile', message: `Blender ${blender.version} cannot bake simulations` }], blenderVersion: blender.version },
     );
