@@ -184,7 +184,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     new FlamencoFarm({ defaultUrl: options.flamencoUrl, pollMs: options.farmPollMs, log: farmLog }),
     new SlurmFarm({ ...options.slurm, pollMs: options.farmPollMs, log: farmLog }),
   ]);
-  const sync = openSyncStore(stateDir, (message) => log.warn(message));
+  const syncState = openSyncStore(stateDir, (message) => log.warn(message));
+  const sync = syncState.store;
   const scheduler = new Scheduler(
     pool,
     jobStore,
@@ -371,6 +372,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
         await pool.close();
         if (discoverable) removeDiscovery(stateDir);
         await transport.close();
+        syncState.close();
       })();
       return closing;
     },

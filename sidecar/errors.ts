@@ -13,6 +13,8 @@ export const ErrorCode = {
   InvalidState: -32003,
   FileNotFound: -32004,
   Unavailable: -32005,
+  /** A result larger than the reply limit; the call (or batch) should ask for less. */
+  ReplyTooLarge: -32006,
   RevisionConflict: -32010,
 } as const;
 

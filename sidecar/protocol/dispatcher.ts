@@ -7,7 +7,7 @@
  */
 import { JSONRPCServer, type JSONRPCRequest } from 'json-rpc-2.0';
 import type { z } from 'zod';
-import { SidecarError } from '../errors.js';
+import { ErrorCode, SidecarError } from '../errors.js';
 import { RpcCode, errorResponse, type RpcId, type RpcResponse } from './codes.js';
 import { classifyRequest } from './envelope.js';
 import type { Handlers, MethodTable } from './method.js';
@@ -18,6 +18,11 @@ export type CallOutcome = 'ok' | 'error' | 'invalid_params' | 'method_not_found'
 export interface DispatcherOptions {
   /** Most requests one batch may carry; a larger batch is refused whole with -32600. */
   maxBatch?: number;
+  /**
+   * Most bytes one reply (a whole batch's replies together) may take. A call whose result would pass it is answered
+   * with a -32006 error instead, each call of a batch on its own, so no reply is silently lost. Default 80 MiB.
+   */
+  maxReplyBytes?: number;
   /** Called once per request that reached a method (or failed to), for metrics. */
   onCall?: (method: string, outcome: CallOutcome, seconds: number) => void;
   /** Where unexpected errors go, with their stack. */
@@ -72,7 +77,7 @@ export class Dispatcher<T extends MethodTable, Ctx> {
     }
     const response = await this.handleValue(value, ctx);
     if (response === null) return null;
-    return stringifyResponse(response);
+    return stringifyWithin(response, this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES);
   }
 
   async handleValue(value: unknown, ctx: Ctx): Promise<RpcResponse | RpcResponse[] | null> {
@@ -145,21 +150,49 @@ function parseParams(schema: z.ZodType, params: unknown): unknown {
   throw new SidecarError(message, RpcCode.InvalidParams, { errors });
 }
 
-function stringifyResponse(response: RpcResponse | RpcResponse[]): string {
-  try {
-    return JSON.stringify(response);
-  } catch {
-    // A result that cannot be serialised (a cycle, a BigInt, an echo nested deeper than JSON.stringify's recursion
-    // allows) fails that one response; the others of a batch are still answered as they are.
-    const one = (r: RpcResponse) => {
-      try {
-        return JSON.stringify(r);
-      } catch {
-        return JSON.stringify(errorResponse(r.id, RpcCode.InternalError, 'internal error: the result could not be serialised'));
-      }
-    };
-    return Array.isArray(response) ? `[${response.map(one).join(',')}]` : one(response);
-  }
+export const DEFAULT_MAX_REPLY_BYTES = 80 * 2 ** 20;
+
+/**
+ * The reply text, one response at a time so a batch never becomes one string past the budget. A result that cannot
+ * be serialised (a cycle, a BigInt, an echo nested deeper than JSON.stringify's recursion allows) fails that one
+ * response; a result past the budget fails too, with a sentence; the others of a batch are answered as they are.
+ * Once the budget is spent, the batch's later results are not even serialised: a stalled event loop would cost every
+ * client, not just this one.
+ */
+function stringifyWithin(response: RpcResponse | RpcResponse[], maxBytes: number): string {
+  const batch = Array.isArray(response);
+  let left = maxBytes;
+  const tooLarge = (r: RpcResponse, size?: number) =>
+    JSON.stringify(
+      errorResponse(
+        r.id,
+        ErrorCode.ReplyTooLarge,
+        batch
+          ? `this call's result did not fit in the batch's ${Math.round(maxBytes / 2 ** 20)} MiB reply limit; ` +
+              'send it again on its own or in a smaller batch'
+          : `the result would be ${Math.round((size ?? 0) / 2 ** 20)} MiB, over the ${Math.round(maxBytes / 2 ** 20)} MiB ` +
+              'reply limit; ask for less (a channel\'s changes with gn.subscribe sinceRevision, a job list with a limit)',
+        { limit: 'replyBytes', max: maxBytes },
+      ),
+    );
+  const one = (r: RpcResponse) => {
+    if (left <= 0 && r.error === undefined) return tooLarge(r);
+    let text: string;
+    try {
+      text = JSON.stringify(r);
+    } catch {
+      // A string over V8's length limit lands here too: it was too large either way.
+      text = JSON.stringify(errorResponse(r.id, RpcCode.InternalError, 'internal error: the result could not be serialised'));
+    }
+    if (text.length > left && r.error === undefined) {
+      const size = text.length;
+      left = 0;
+      return tooLarge(r, size);
+    }
+    left -= text.length;
+    return text;
+  };
+  return batch ? `[${response.map(one).join(',')}]` : one(response);
 }
 
 function truncate(s: string): string {

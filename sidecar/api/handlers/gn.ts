@@ -7,6 +7,7 @@
  * before the answer has gone out (a write in the same batch, say) are held and sent on the next turn of the event
  * loop, after the answer.
  */
+import { InvalidInputError } from '../../errors.js';
 import type { SyncEvent, SyncStore } from '../../domain/sync/store.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { CallContext, Session } from '../session.js';
@@ -38,9 +39,17 @@ export function gnHandlers(store: SyncStore): Handlers<typeof gnMethods, CallCon
       const reason = sameHistory ? ('too-old' as const) : ('other-history' as const);
       return { ...head, snapshot: { revision, entries: snapshot.entries }, reason };
     },
+    'gn.deleteChannel': ({ channel, clientName }, { session }) => {
+      const deleted = store.deleteChannel(channel, writer(session, clientName));
+      if (deleted) subscriptions.restart(channel, store.get(channel).epoch);
+      return { deleted };
+    },
     'gn.unsubscribe': ({ channel }, { session }) => ({ channels: subscriptions.remove(session, channel) }),
   };
 }
+
+/** Most channels one connection may follow at once: following costs memory even for names never written. */
+const MAX_PER_SESSION = 1000;
 
 /** Who follows which channel: per session and channel, ended when the session closes. */
 class Subscriptions {
@@ -53,6 +62,13 @@ class Subscriptions {
     if (!mine) {
       this.bySession.set(session, (mine = new Map()));
       session.onClose(() => this.remove(session));
+    }
+    if (!mine.has(channel) && mine.size >= MAX_PER_SESSION) {
+      throw new InvalidInputError(
+        'channel',
+        `this connection already follows ${MAX_PER_SESSION} channels; gn.unsubscribe from one first`,
+        { limit: 'subscriptions', max: MAX_PER_SESSION },
+      );
     }
     this.drop(mine.get(channel));
     const sub = new Subscription(session, channel, revision);
@@ -79,6 +95,11 @@ class Subscriptions {
     for (const sub of subs) sub.deliver(event);
   }
 
+  /** A channel was deleted: its followers hear so, then hear its new history from revision 1. */
+  restart(channel: string, epoch: string): void {
+    for (const sub of this.byChannel.get(channel) ?? []) sub.restart(epoch);
+  }
+
   private drop(sub: Subscription | undefined) {
     if (!sub) return;
     sub.end();
@@ -97,7 +118,7 @@ class Subscription {
     private readonly session: Session,
     readonly channel: string,
     /** The revision the subscribe answer covered: nothing at or before it is sent. */
-    private readonly after: number,
+    private after: number,
   ) {
     // The answer is sent when the dispatcher's promise settles, within the current turn (microtasks); setImmediate
     // runs after that turn.
@@ -108,6 +129,14 @@ class Subscription {
     if (this.ended || event.revision <= this.after) return;
     if (this.held) this.held.push(event);
     else this.send(event);
+  }
+
+  restart(epoch: string): void {
+    if (this.ended) return;
+    this.after = 0;
+    // Held events belong to the deleted history; the notification goes out in order with what the session hears.
+    if (this.held) this.held = [];
+    this.session.notify('gn.channelDeleted', { channel: this.channel, epoch });
   }
 
   end(): void {

@@ -136,6 +136,17 @@ export const gnMethods = {
     errors: [invalidError],
     example: { channel: 'default', sinceRevision: 41 },
   }),
+  'gn.deleteChannel': method({
+    summary: 'Deletes a channel: its entries and history, durably, freeing its slot.',
+    description:
+      'Only writes take channel slots (reading or following a name never written does not); this gives one back. ' +
+      'Followers of the channel hear gn.channelDeleted and keep following it: a later write starts it again at ' +
+      'revision 1 under a new epoch.',
+    params: z.strictObject({ channel: ChannelName, clientName: ClientName }),
+    result: z.object({ deleted: z.boolean().describe('False when the channel held nothing (never written, or deleted already).') }),
+    errors: [invalidError, saveError],
+    example: { channel: 'shot010' },
+  }),
   'gn.unsubscribe': method({
     summary: 'Stops gn.changed for a channel on this connection (for every channel when none is given).',
     params: z.strictObject({ channel: ChannelName.optional() }),
@@ -144,6 +155,13 @@ export const gnMethods = {
 };
 
 export const gnNotifications = {
+  'gn.channelDeleted': notification({
+    summary: 'A channel followed with gn.subscribe was deleted (gn.deleteChannel): drop what you hold of it.',
+    params: z.object({
+      channel: z.string(),
+      epoch: Epoch.describe('The epoch the channel will have when written again.'),
+    }),
+  }),
   'gn.changed': notification({
     summary: 'One accepted write on a channel followed with gn.subscribe (not events.subscribe), in revision order.',
     params: z.object({

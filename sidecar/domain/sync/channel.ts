@@ -96,12 +96,35 @@ export class RevisionConflictError extends SidecarError {
 export interface SyncChannelOptions {
   /** Most entry changes kept for `changesSince` (whole writes are dropped, oldest first). Default 10,000. */
   historyLimit?: number;
+  /** Most bytes of changes kept for `changesSince` (measured as `entryBytes`). Default 16 MiB. */
+  historyBytes?: number;
+  /** Most entries the channel holds; a write adding more is refused with -32602. Default 100,000. */
+  maxEntries?: number;
+  /** Most bytes of values the channel holds (measured as `entryBytes`); a write past it is refused. Default 64 MiB. */
+  maxBytes?: number;
+  /** Called with how many bytes an accepted write adds (negative when it shrinks); throws to refuse it. */
+  checkGrowth?: (deltaBytes: number, channel: string) => void;
   /** Called with each accepted write before it is applied; if it throws, nothing is applied. */
   beforeApply?: (record: SyncRecord) => void;
   now?: () => Date;
 }
 
 export const DEFAULT_HISTORY_LIMIT = 10_000;
+export const DEFAULT_HISTORY_BYTES = 16 * 2 ** 20;
+export const DEFAULT_MAX_ENTRIES = 100_000;
+export const DEFAULT_MAX_CHANNEL_BYTES = 64 * 2 ** 20;
+
+/**
+ * An entry's weight for the limits: about what it costs in the journal (its JSON), without serialising it. Cheap,
+ * because it runs on every write.
+ */
+export function entryBytes(c: SyncChange): number {
+  const v = c.value;
+  const value = typeof v === 'string' ? v.length : Array.isArray(v) ? 24 * v.length : 16;
+  return 96 + c.key.object.length + c.key.modifier.length + c.key.input.length + value;
+}
+
+export const MiB = (n: number): string => `${Math.round((n / 2 ** 20) * 10) / 10} MiB`;
 
 export class SyncChannel {
   private rev = 0;
@@ -112,6 +135,9 @@ export class SyncChannel {
   /** Every change after this revision is in history. */
   private floor = 0;
   private readonly historyLimit: number;
+  private readonly historyBytesLimit: number;
+  private historyBytes = 0;
+  private liveBytes = 0;
 
   constructor(
     readonly name: string,
@@ -119,6 +145,12 @@ export class SyncChannel {
     private readonly options: SyncChannelOptions = {},
   ) {
     this.historyLimit = Math.max(1, options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
+    this.historyBytesLimit = Math.max(1, options.historyBytes ?? DEFAULT_HISTORY_BYTES);
+  }
+
+  /** What the channel's values weigh, in `entryBytes`. */
+  get bytes(): number {
+    return this.liveBytes;
   }
 
   get revision(): number {
@@ -197,6 +229,7 @@ export class SyncChannel {
     }
     if (record.revision > this.rev + 1) {
       this.head = this.history.length;
+      this.historyBytes = 0;
       this.floor = record.revision - 1;
     }
     return this.apply({ ...record, changes });
@@ -240,6 +273,7 @@ export class SyncChannel {
     }
     if (conflicts.length > 0) throw new RevisionConflictError(this.name, baseRevision, this.rev, conflicts, listAll);
     if (changed.length === 0) return { channel: this.name, revision: this.rev, changes: [] };
+    this.checkLimits(changed, listAll ? 'changes' : 'value');
     const record: SyncRecord = {
       channel: this.name,
       epoch: this.epoch,
@@ -266,6 +300,36 @@ export class SyncChannel {
     }
   }
 
+  /** Refuses a write that would take the channel past its entry or byte limit, saying what to do instead. */
+  private checkLimits(changed: SyncChange[], field: string) {
+    let added = 0;
+    let delta = 0;
+    for (const c of changed) {
+      const held = this.entries.get(keyId(c.key));
+      if (!held) added += 1;
+      delta += entryBytes(c) - (held ? entryBytes(held) : 0);
+    }
+    const maxEntries = this.options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    if (this.entries.size + added > maxEntries) {
+      throw new InvalidInputError(
+        field,
+        `channel "${this.name}" holds ${this.entries.size} entries and may hold at most ${maxEntries}; ` +
+          'write to another channel, or delete this one with gn.deleteChannel',
+        { limit: 'entries', max: maxEntries },
+      );
+    }
+    const maxBytes = this.options.maxBytes ?? DEFAULT_MAX_CHANNEL_BYTES;
+    if (delta > 0 && this.liveBytes + delta > maxBytes) {
+      throw new InvalidInputError(
+        field,
+        `this write would take channel "${this.name}" to ${MiB(this.liveBytes + delta)} of values, over its ` +
+          `${MiB(maxBytes)} limit; write smaller values, use another channel, or delete this one with gn.deleteChannel`,
+        { limit: 'channelBytes', max: maxBytes },
+      );
+    }
+    this.options.checkGrowth?.(delta, this.name);
+  }
+
   /** Applies a record already checked (and persisted): nothing here may fail half-way. */
   private apply(record: SyncRecord): SyncEvent {
     const out: SyncEntry[] = [];
@@ -280,9 +344,13 @@ export class SyncChannel {
       }) as SyncEntry;
       // Delete first: an entry moves to the end, so the map stays in order of last change (snapshots read that way).
       const id = keyId(c.key);
+      const held = this.entries.get(id);
+      const size = entryBytes(entry);
+      this.liveBytes += size - (held ? entryBytes(held) : 0);
       this.entries.delete(id);
       this.entries.set(id, entry);
       this.history.push(entry);
+      this.historyBytes += size;
       out.push(entry);
     }
     this.rev = record.revision;
@@ -291,10 +359,13 @@ export class SyncChannel {
   }
 
   private trimHistory() {
-    while (this.history.length - this.head > this.historyLimit) {
+    while (this.history.length - this.head > this.historyLimit || this.historyBytes > this.historyBytesLimit) {
       const oldest = this.history[this.head]!.revision;
       if (oldest === this.rev) break; // The latest write stays whole, even when it alone is over the limit.
-      while (this.head < this.history.length && this.history[this.head]!.revision === oldest) this.head++;
+      while (this.head < this.history.length && this.history[this.head]!.revision === oldest) {
+        this.historyBytes -= entryBytes(this.history[this.head]!);
+        this.head++;
+      }
       this.floor = oldest;
     }
     if (this.head > 1024 && this.head * 2 > this.history.length) {

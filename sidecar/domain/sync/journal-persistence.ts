@@ -1,22 +1,65 @@
 /**
  * Sync channels on disk: every accepted write appended to `<state>/gn-journal.jsonl` and fsync'd before it is
- * acknowledged. At start the journal is replayed, then compacted (one record per channel with its current values),
- * so it does not grow without end across restarts.
+ * acknowledged. At start the journal is streamed in and replayed; a torn tail is cut (see Journal).
+ *
+ * Compaction happens while running, not only at start: before an append, once the journal has grown past twice
+ * what the live state weighs (and past `compactFloorBytes`), it is rewritten atomically as one record per kept
+ * revision. Each byte is so rewritten a bounded number of times, and the file stays within a small multiple of the
+ * state it holds, so a restart reads little whatever was written before.
  */
 import { join } from 'node:path';
+import { describeError } from '../../errors.js';
 import { Journal } from '../store/journal.js';
-import { SyncRecordSchema, SyncStore, type SyncRecord } from './store.js';
+import { SyncStore, type SyncDeletion, type SyncRecord, type SyncStoreOptions } from './store.js';
 
-export function openSyncStore(stateDir: string, warn: (message: string) => void): SyncStore {
-  const journal = new Journal(join(stateDir, 'gn-journal.jsonl'));
-  const records: SyncRecord[] = [];
-  journal.read().forEach((raw, i) => {
-    const parsed = SyncRecordSchema.safeParse(raw);
-    if (parsed.success) records.push(parsed.data as SyncRecord);
-    else warn(`gn-journal.jsonl record ${i + 1} is not a sync record; skipped`);
+export const JOURNAL_FILE = 'gn-journal.jsonl';
+
+export interface SyncJournalOptions extends SyncStoreOptions {
+  /** No compaction below this size (default 4 MiB): small journals are cheap to read. */
+  compactFloorBytes?: number;
+}
+
+export interface PersistentSyncStore {
+  store: SyncStore;
+  /** Why writes are refused from the start (a read-only state folder), if they are. */
+  readOnly: Error | undefined;
+  close(): void;
+}
+
+export function openSyncStore(stateDir: string, warn: (message: string) => void, options: SyncJournalOptions = {}): PersistentSyncStore {
+  const journal = new Journal(join(stateDir, JOURNAL_FILE), warn);
+  const floor = options.compactFloorBytes ?? 4 * 2 ** 20;
+  // After a failed compaction (a full disk), the next try waits until the journal has grown by `floor` again.
+  let retryAt = 0;
+  const compactIfDue = () => {
+    const due = Math.max(floor, 2 * store.bytes, retryAt);
+    if (journal.size <= due || journal.readOnlyReason) return;
+    try {
+      journal.compact(store.records());
+      retryAt = 0;
+    } catch (err) {
+      retryAt = journal.size + floor;
+      warn(`${JOURNAL_FILE} could not be compacted (${describeError(err)}); it keeps growing until there is room`);
+    }
+  };
+  const write = (record: SyncRecord | SyncDeletion) => {
+    // Before the append: the store does not hold this record yet, so a compaction now plus the append is exact.
+    compactIfDue();
+    journal.append(record);
+  };
+  const store = new SyncStore({ persist: write, persistDeletion: write }, options);
+  let skipped = 0;
+  journal.open((raw, line) => {
+    try {
+      store.replay(raw, line);
+    } catch (err) {
+      // One bad record must not keep the sidecar from starting; the rest of its channel still replays.
+      skipped += 1;
+      if (skipped <= 5) warn(`${JOURNAL_FILE} line ${line} was skipped: ${describeError(err)}`);
+    }
   });
-  const persistence = { persist: (record: SyncRecord) => journal.append(record) };
-  const store = SyncStore.restore(records, persistence);
-  if (journal.appendedSinceOpen === 0 && records.length > store.channelNames().length) journal.compact(store.toRecords());
-  return store;
+  if (skipped > 5) warn(`${JOURNAL_FILE}: ${skipped} records were skipped in all`);
+  if (journal.readOnlyReason) store.refuseWrites(journal.readOnlyReason);
+  else compactIfDue();
+  return { store, readOnly: journal.readOnlyReason, close: () => journal.close() };
 }

@@ -13,6 +13,7 @@ import { ErrorCode, InvalidInputError, SidecarError, describeError } from '../..
 import {
   DEFAULT_HISTORY_LIMIT,
   SyncChannel,
+  MiB,
   type SyncEntry,
   type SyncEvent,
   type SyncRecord,
@@ -39,6 +40,16 @@ export const SyncRecordSchema = z.strictObject({
   changes: z.array(ChangeSchema).min(1),
 });
 
+/** A channel deleted with gn.deleteChannel, as persisted: replaying it drops the channel of that epoch. */
+export const SyncDeletionSchema = z.strictObject({
+  channel: ChannelName,
+  epoch: z.string().min(1),
+  deleted: z.literal(true),
+  deletedBy: z.string(),
+  deletedAt: z.string(),
+});
+export type SyncDeletion = z.infer<typeof SyncDeletionSchema>;
+
 /**
  * Where accepted writes go to survive a crash.
  *
@@ -51,13 +62,23 @@ export const SyncRecordSchema = z.strictObject({
  */
 export interface SyncPersistence {
   persist(record: SyncRecord): void;
+  /** The same, for a deleted channel (gn.deleteChannel). Without it a deletion lasts until the next restart. */
+  persistDeletion?(deletion: SyncDeletion): void;
 }
 
 export interface SyncStoreOptions {
   /** Entry changes kept per channel for `changesSince`. Default 10,000. */
   historyLimit?: number;
-  /** Most channels one sidecar holds; asking for another is refused with -32602. Default 1,000. */
+  /** Most bytes of changes kept per channel for `changesSince`. Default 16 MiB. */
+  historyBytes?: number;
+  /** Most channels one sidecar holds; writing to another is refused with -32602. Default 1,000. */
   maxChannels?: number;
+  /** Most entries per channel. Default 100,000. */
+  maxEntries?: number;
+  /** Most bytes of values per channel. Default 64 MiB. */
+  maxChannelBytes?: number;
+  /** Most bytes of values in all channels together. Default 256 MiB. */
+  maxTotalBytes?: number;
   now?: () => Date;
   /** A new channel's epoch. Default: a random UUID. */
   newEpoch?: () => string;
@@ -71,11 +92,16 @@ export class SyncStore {
   private readonly queue: SyncEvent[] = [];
   private emitting = false;
   private failure: unknown;
+  /** The epoch an unwritten channel reports; the channel keeps it when first written. Renewed by a deletion. */
+  private unwrittenEpoch: string;
+  private totalBytes = 0;
 
   constructor(
     private readonly persistence: SyncPersistence,
     private readonly options: SyncStoreOptions = {},
-  ) {}
+  ) {
+    this.unwrittenEpoch = this.newEpoch();
+  }
 
   /**
    * Rebuilds a store from the records its persistence received (or `toRecords()` gave), revisions, epochs, authors
@@ -85,44 +111,82 @@ export class SyncStore {
   static restore(records: Iterable<SyncRecord>, persistence: SyncPersistence, options: SyncStoreOptions = {}): SyncStore {
     const store = new SyncStore(persistence, options);
     let index = 0;
-    for (const raw of records) {
-      const parsed = SyncRecordSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new Error(`sync record ${index}: ${issue.path.join('.') || '(record)'}: ${issue.message}`);
-      }
-      const record = parsed.data as SyncRecord;
-      const channel = store.channels.get(record.channel) ?? store.create(record.channel, record.epoch);
-      try {
-        channel.replay(record);
-      } catch (err) {
-        throw new Error(`sync record ${index}: ${describeError(err)}`);
-      }
-      index++;
-    }
+    for (const raw of records) store.replay(raw, index++);
     return store;
   }
 
-  /** Channels that exist (written to, or asked about), in order of creation. */
+  /**
+   * Applies one persisted record (a write or a deletion) while restoring, before any new write. Throws, naming the
+   * record by `index`, when it is malformed or does not follow what came before; the store is unchanged then.
+   */
+  replay(raw: unknown, index: number): void {
+    if (raw !== null && typeof raw === 'object' && 'deleted' in raw) {
+      const parsed = SyncDeletionSchema.safeParse(raw);
+      if (!parsed.success) throw new Error(`sync record ${index}: ${describeIssue(parsed.error.issues[0]!)}`);
+      const held = this.channels.get(parsed.data.channel);
+      if (held?.epoch === parsed.data.epoch) this.drop(parsed.data.channel);
+      return;
+    }
+    const parsed = SyncRecordSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`sync record ${index}: ${describeIssue(parsed.error.issues[0]!)}`);
+    const record = parsed.data as SyncRecord;
+    const existing = this.channels.get(record.channel);
+    const channel = existing ?? this.create(record.channel, record.epoch);
+    try {
+      const before = channel.bytes;
+      channel.replay(record);
+      this.totalBytes += channel.bytes - before;
+    } catch (err) {
+      if (!existing) this.channels.delete(record.channel);
+      throw new Error(`sync record ${index}: ${describeError(err)}`);
+    }
+  }
+
+  /**
+   * Channels that exist, in order of creation. Only a write creates a channel: reading or following a name never
+   * written takes no slot (it reads as empty, at revision 0).
+   */
   channelNames(): string[] {
     return [...this.channels.keys()];
   }
 
   revision(channel: string): number {
-    return this.channel(channel).revision;
+    return this.existing(channel)?.revision ?? 0;
   }
 
   get(channel: string): SyncSnapshot {
-    return this.channel(channel).snapshot();
+    return this.existing(channel)?.snapshot() ?? { channel, epoch: this.unwrittenEpoch, revision: 0, entries: [] };
   }
 
   entry(channel: string, key: ChangeInput['key']): SyncEntry | undefined {
-    return this.channel(channel).entry(key);
+    return this.existing(channel)?.entry(key);
   }
 
   /** See `SyncChannel.changesSince`: undefined means "take a snapshot". */
   changesSince(channel: string, revision: number): SyncEntry[] | undefined {
-    return this.channel(channel).changesSince(revision);
+    const held = this.existing(channel);
+    if (held) return held.changesSince(revision);
+    return revision === 0 ? [] : undefined;
+  }
+
+  /** What the values of every channel weigh together (see `entryBytes`). */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /**
+   * Deletes a channel and its history, durably (a deletion record), freeing its slot. Returns whether it existed.
+   * Written again, it starts over at revision 0 under a new epoch, so a client holding the old one resyncs.
+   * Throws -32005 as a write does when the deletion cannot be saved.
+   */
+  deleteChannel(channel: string, deletedBy: string): boolean {
+    this.checkWritable();
+    const held = this.existing(channel);
+    if (!held) return false;
+    const deletion: SyncDeletion = { channel, epoch: held.epoch, deleted: true, deletedBy, deletedAt: (this.options.now?.() ?? new Date()).toISOString() };
+    this.persist(deletion);
+    this.drop(channel);
+    return true;
   }
 
   /**
@@ -132,13 +196,13 @@ export class SyncStore {
    */
   set(channel: string, change: ChangeInput, baseRevision: number, changedBy: string): SyncEvent {
     this.checkWritable();
-    return this.accepted(this.channel(channel).set(change, baseRevision, changedBy));
+    return this.accepted(this.weighed(this.channel(channel), (c) => c.set(change, baseRevision, changedBy)));
   }
 
   /** Writes several entries at one revision, all or none. Throws as `set` does. */
   setMany(channel: string, changes: readonly ChangeInput[], baseRevision: number, changedBy: string): SyncEvent {
     this.checkWritable();
-    return this.accepted(this.channel(channel).setMany(changes, baseRevision, changedBy));
+    return this.accepted(this.weighed(this.channel(channel), (c) => c.setMany(changes, baseRevision, changedBy)));
   }
 
   /**
@@ -153,45 +217,107 @@ export class SyncStore {
 
   /** The fewest records rebuilding every channel's current state; for compacting a journal. */
   toRecords(): SyncRecord[] {
-    return [...this.channels.values()].flatMap((c) => c.toRecords());
+    return [...this.records()];
   }
 
-  /** The channel by name, created (empty, revision 0, a new epoch) on first use. */
+  /** `toRecords`, one channel at a time: a compaction need not hold them all at once. */
+  *records(): Generator<SyncRecord> {
+    for (const c of [...this.channels.values()]) yield* c.toRecords();
+  }
+
+  private existing(name: string): SyncChannel | undefined {
+    const held = this.channels.get(name);
+    if (held) return held;
+    checkChannelName(name);
+    return undefined;
+  }
+
+  /** The channel a write goes to, created (empty, revision 0) on the first write. */
   private channel(name: string): SyncChannel {
-    const existing = this.channels.get(name);
+    const existing = this.existing(name);
     if (existing) return existing;
-    if (!ChannelName.safeParse(name).success) {
-      throw new InvalidInputError('channel', `${JSON.stringify(name)} is not a channel name: use 1 to 64 letters, digits, "-", "_" or "."`);
-    }
     const max = this.options.maxChannels ?? 1000;
     if (this.channels.size >= max) {
-      throw new InvalidInputError('channel', `this sidecar already holds ${max} channels; use one of them`);
+      throw new InvalidInputError(
+        'channel',
+        `this sidecar already holds ${max} channels; write to one of them, or delete one with gn.deleteChannel`,
+        { limit: 'channels', max },
+      );
     }
-    return this.create(name, this.options.newEpoch?.() ?? randomUUID());
+    const created = this.create(name, this.unwrittenEpoch);
+    // Each channel gets its own epoch; a client that read this name unwritten keeps the one it saw.
+    this.unwrittenEpoch = this.newEpoch();
+    return created;
   }
 
   private create(name: string, epoch: string): SyncChannel {
+    const o = this.options;
     const channel = new SyncChannel(name, epoch, {
-      historyLimit: this.options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
-      ...(this.options.now ? { now: this.options.now } : {}),
+      historyLimit: o.historyLimit ?? DEFAULT_HISTORY_LIMIT,
+      ...(o.historyBytes !== undefined ? { historyBytes: o.historyBytes } : {}),
+      ...(o.maxEntries !== undefined ? { maxEntries: o.maxEntries } : {}),
+      ...(o.maxChannelBytes !== undefined ? { maxBytes: o.maxChannelBytes } : {}),
+      ...(o.now ? { now: o.now } : {}),
+      checkGrowth: (delta, channelName) => this.checkGrowth(delta, channelName),
       beforeApply: (record) => this.persist(record),
     });
     this.channels.set(name, channel);
     return channel;
   }
 
-  private persist(record: SyncRecord) {
+  /** Runs a write on a channel and keeps the store's total weight up to date. */
+  private weighed(channel: SyncChannel, write: (c: SyncChannel) => SyncEvent): SyncEvent {
+    const before = channel.bytes;
     try {
-      this.persistence.persist(record);
+      return write(channel);
+    } finally {
+      this.totalBytes += channel.bytes - before;
+      // A refused first write leaves no empty channel behind to hold a slot.
+      if (channel.revision === 0) this.channels.delete(channel.name);
+    }
+  }
+
+  private checkGrowth(delta: number, channel: string) {
+    const max = this.options.maxTotalBytes ?? 256 * 2 ** 20;
+    if (delta <= 0 || this.totalBytes + delta <= max) return;
+    throw new InvalidInputError(
+      'changes',
+      `this write would take the Geometry Nodes state to ${MiB(this.totalBytes + delta)}, over ` +
+        `the sidecar's ${MiB(max)} limit; delete channels you no longer need (gn.deleteChannel)`,
+      { limit: 'totalBytes', max, channel },
+    );
+  }
+
+  private drop(name: string) {
+    const held = this.channels.get(name);
+    if (!held) return;
+    this.totalBytes -= held.bytes;
+    this.channels.delete(name);
+    this.unwrittenEpoch = this.newEpoch();
+  }
+
+  private newEpoch(): string {
+    return this.options.newEpoch?.() ?? randomUUID();
+  }
+
+  private persist(record: SyncRecord | SyncDeletion) {
+    try {
+      if ('deleted' in record) this.persistence.persistDeletion?.(record);
+      else this.persistence.persist(record);
     } catch (err) {
       this.failure = err;
       throw new SidecarError(
         `the Geometry Nodes state could not be saved (${describeError(err)}); this write was not applied, and ` +
           'later writes are refused until the sidecar restarts',
         ErrorCode.Unavailable,
-        { channel: record.channel, revision: record.revision },
+        { channel: record.channel, ...('revision' in record ? { revision: record.revision } : {}) },
       );
     }
+  }
+
+  /** From now on, writes are refused with -32005 naming `reason` (a state folder that cannot be written). */
+  refuseWrites(reason: unknown): void {
+    this.failure ??= reason;
   }
 
   private checkWritable() {
@@ -222,4 +348,14 @@ export class SyncStore {
     }
     return event;
   }
+}
+
+function checkChannelName(name: string) {
+  if (!ChannelName.safeParse(name).success) {
+    throw new InvalidInputError('channel', `${JSON.stringify(name)} is not a channel name: use 1 to 64 letters, digits, "-", "_" or "."`);
+  }
+}
+
+function describeIssue(issue: { path: PropertyKey[]; message: string }): string {
+  return `${issue.path.map(String).join('.') || '(record)'}: ${issue.message}`;
 }
