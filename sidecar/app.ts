@@ -34,14 +34,14 @@ import { Placement } from './domain/workers/placement.js';
 import { WorkerPool } from './domain/workers/pool.js';
 import { WorkerRegistry } from './domain/workers/worker-registry.js';
 import { workerDir } from './paths.js';
-import { SidecarError, ErrorCode } from './errors.js';
 import { EventBus } from './events/bus.js';
 import { createLogger, type Logger, type LogLevel } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { Dispatcher } from './protocol/dispatcher.js';
 import type { Handlers } from './protocol/method.js';
 import { buildOpenRpcDocument } from './protocol/openrpc.js';
-import { defaultStateDir, ensurePrivateDir } from './state-dir.js';
+import { defaultStateDir, openStateDir } from './state-dir.js';
+import { takeStateLock } from './state-lock.js';
 import { isLoopback } from './transport/auth.js';
 import { defaultLimits, listen, type TransportLimits } from './transport/server.js';
 import { PROTOCOL_VERSION, VERSION } from './version.js';
@@ -113,27 +113,45 @@ export function openRpcDocument() {
   );
 }
 
+/**
+ * Starts a sidecar. The state folder's lock is taken first, before anything in it is read or a port bound; if the start
+ * fails after that, what was started is stopped again (port, workers, files) and the lock released, so a failed start
+ * never leaves a process listening without a discovery file.
+ */
 export async function startSidecar(options: SidecarOptions = {}): Promise<RunningSidecar> {
-  const host = options.host ?? '127.0.0.1';
   const stateDir = options.stateDir ?? defaultStateDir();
-  ensurePrivateDir(stateDir);
+  openStateDir(stateDir);
+  const lock = takeStateLock(stateDir);
+  const undo: Array<() => unknown> = [];
+  try {
+    const running = await assemble(options, stateDir, (fn) => undo.unshift(fn));
+    const close = running.close;
+    running.close = (reason) => close(reason).finally(() => lock.release());
+    return running;
+  } catch (err) {
+    for (const fn of undo) {
+      try {
+        await fn();
+      } catch {
+        // Undo what can be undone; the start's own error is what the user needs to read.
+      }
+    }
+    lock.release();
+    throw err;
+  }
+}
+
+async function assemble(options: SidecarOptions, stateDir: string, onFailure: (undo: () => unknown) => void): Promise<RunningSidecar> {
+  const host = options.host ?? '127.0.0.1';
   const log = createLogger({
     level: options.logLevel ?? 'info',
     file: join(stateDir, 'sidecar.log'),
     stderr: options.logToStderr ?? true,
   });
   const discoverable = options.discoverable ?? true;
-  if (discoverable) {
-    const existing = readDiscovery(stateDir);
-    if (existing.state === 'running') {
-      throw new SidecarError(
-        `another sidecar (pid ${existing.info.pid}) is already running with state folder ${stateDir} on port ${existing.info.port}; ` +
-          'use it, stop it, or pass --state-dir to run a second one',
-        ErrorCode.Unavailable,
-      );
-    }
-    if (existing.state === 'stale') log.info(`ignoring a stale ${existing.path} left by pid ${existing.info.pid}`);
-  }
+  // The lock says no other sidecar runs on this folder: a discovery file still there is a crashed one's.
+  const existing = readDiscovery(stateDir);
+  if (existing.state === 'running' || existing.state === 'stale') log.info(`replacing ${existing.path} left by pid ${existing.info.pid}, which is gone`);
   if (!isLoopback(host)) {
     log.warn(`listening on ${host}, not loopback: anyone who can reach this address and read the token can drive Blender`);
   }
@@ -175,6 +193,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     registry,
     log: (level, message) => log[level](message),
   });
+  onFailure(() => pool.close());
   const placement = new Placement({ fixedThreads: options.threads, memoryBudgetBytes: options.memoryBudgetMB && options.memoryBudgetMB * 1024 ** 2 });
   // A frame starting while others render gets its share of the cores; one rendering alone gets all of them.
   const threads = () => placement.threads(pool.list().filter((w) => w.state === 'busy').length);
@@ -186,6 +205,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   ]);
   const syncState = openSyncStore(stateDir, (message) => log.warn(message));
   const sync = syncState.store;
+  onFailure(() => syncState.close());
   const scheduler = new Scheduler(
     pool,
     jobStore,
@@ -219,6 +239,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     alerts,
     { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm, placement },
   );
+  onFailure(() => scheduler.close());
   const stopDiskWatch = watchDisks(
     alerts,
     () =>
@@ -229,6 +250,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
         .filter((o): o is string => typeof o === 'string' && o.startsWith('/')),
     options.disk,
   );
+  onFailure(stopDiskWatch);
   metrics.bind({
     queueDepth: () => {
       const depth = { high: 0, normal: 0, low: 0 };
@@ -345,6 +367,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     },
     { ...defaultLimits, ...options.limits },
   );
+  onFailure(() => transport.close());
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `ws://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${transport.port}/rpc`;

@@ -3,10 +3,12 @@
  * the 0700 state folder, removed on clean exit; a file left by a process that is gone is stale and ignored.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ensurePrivateDir } from './state-dir.js';
+import { writeFileAtomic } from './domain/store/atomic-file.js';
+import { processStartTime } from './domain/workers/proc-stat.js';
+import { StateFolderError, ensurePrivateDir } from './state-dir.js';
 
 export const DISCOVERY_FILE = 'sidecar.json';
 
@@ -18,6 +20,8 @@ export const Discovery = z.object({
   startedAt: z.string(),
   host: z.string().optional(),
   url: z.string().optional(),
+  /** The sidecar process's start time (Linux /proc): with pid, tells it from a process that reused the pid later. */
+  pidStartTime: z.string().optional(),
 });
 export type Discovery = z.infer<typeof Discovery>;
 
@@ -29,12 +33,16 @@ export function newToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Writes the file atomically (no temp file is left behind on failure); a failure is a StateFolderError. */
 export function writeDiscovery(stateDir: string, info: Discovery): string {
-  ensurePrivateDir(stateDir);
   const path = discoveryPath(stateDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  const pidStartTime = info.pid === process.pid ? processStartTime(process.pid) : undefined;
+  try {
+    ensurePrivateDir(stateDir);
+    writeFileAtomic(path, `${JSON.stringify({ ...info, ...(pidStartTime ? { pidStartTime } : {}) }, null, 2)}\n`, { mode: 0o600 });
+  } catch (err) {
+    throw new StateFolderError(stateDir, `write ${DISCOVERY_FILE}`, err);
+  }
   return path;
 }
 
@@ -77,7 +85,17 @@ export function readDiscovery(stateDir: string): DiscoveryReading {
   }
   const info = Discovery.safeParse(parsed);
   if (!info.success) return { state: 'unreadable', path, problem: `${path} does not look like a sidecar discovery file` };
-  return isProcessAlive(info.data.pid) ? { state: 'running', info: info.data, path } : { state: 'stale', info: info.data, path };
+  return isSameProcess(info.data.pid, info.data.pidStartTime)
+    ? { state: 'running', info: info.data, path }
+    : { state: 'stale', info: info.data, path };
+}
+
+/** Alive and, where the start time was recorded and can be read, the very process that wrote it (not a reused pid). */
+export function isSameProcess(pid: number, startTime: string | undefined): boolean {
+  if (!isProcessAlive(pid)) return false;
+  if (startTime === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === startTime;
 }
 
 /** Removes the file only if it is still ours: a newer sidecar may have replaced it. */

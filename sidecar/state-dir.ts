@@ -2,6 +2,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ErrorCode, SidecarError, describeError } from './errors.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env.BLENDER_SIDECAR_STATE_DIR) return env.BLENDER_SIDECAR_STATE_DIR;
@@ -17,4 +18,38 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, platform =
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32' && (statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}
+
+/** A state folder the sidecar cannot use (read-only, full, missing permissions): the sentence says which and what to do. */
+export class StateFolderError extends SidecarError {
+  override readonly name = 'StateFolderError';
+  constructor(dir: string, doing: string, err: unknown) {
+    super(`${describeStateFault(dir, doing, err)}`, ErrorCode.Unavailable, { stateDir: dir, code: (err as NodeJS.ErrnoException)?.code });
+  }
+}
+
+/** "could not <doing> in the state folder DIR: <why>; <what to do>" for a file-system error. */
+export function describeStateFault(dir: string, doing: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const elsewhere = 'or start the sidecar with --state-dir (BLENDER_SIDECAR_STATE_DIR) on another folder';
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? `the disk is full; free space there, ${elsewhere}`
+      : code === 'EROFS'
+        ? `it is on a read-only file system; ${elsewhere.replace(/^or /, '')}`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied; make it writable by this user, ${elsewhere}`
+          : code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST'
+            ? `something in it is not what the sidecar expects (${describeError(err)}); move that aside, ${elsewhere}`
+            : `${describeError(err)}; check the folder, ${elsewhere}`;
+  return `could not ${doing} in the state folder ${dir}: ${why}`;
+}
+
+/** Creates and checks the state folder, putting a failure into words (StateFolderError). */
+export function openStateDir(dir: string): void {
+  try {
+    ensurePrivateDir(dir);
+  } catch (err) {
+    throw new StateFolderError(dir, 'create or open files', err);
+  }
 }

@@ -278,9 +278,12 @@ class Connection(object):
         while not self._stop.is_set():
             code = proc.poll()
             if code is not None:
-                raise SidecarError(
-                    launcher.explain_exit(code, launcher.read_log(log_path, start_offset), settings.port)
-                )
+                output = launcher.read_log(log_path, start_offset)
+                if "holds the state folder" not in output:
+                    raise SidecarError(launcher.explain_exit(code, output, settings.port))
+                # Another Blender started one at the same moment and took the folder: use that one.
+                self._process = None
+                return self._wait_for_other(state_dir, deadline, output, code, settings.port)
             try:
                 found = read_discovery(state_dir)
                 if found.pid == proc.pid:
@@ -296,6 +299,18 @@ class Connection(object):
             if time.monotonic() > deadline:
                 proc.terminate()
                 raise SidecarError("The sidecar did not start within {:g} s: see {}.".format(START_TIMEOUT, log_path))
+            self._stop.wait(0.05)
+        return None
+
+    def _wait_for_other(self, state_dir, deadline, output, code, port):
+        """The Discovery of the sidecar that holds the folder, once it is listening (None if shut down)."""
+        while not self._stop.is_set():
+            try:
+                return read_discovery(state_dir)
+            except SidecarNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise SidecarError(launcher.explain_exit(code, output, port))
             self._stop.wait(0.05)
         return None
 

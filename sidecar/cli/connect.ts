@@ -5,6 +5,7 @@
 import { startSidecar, type RunningSidecar } from '../app.js';
 import { SidecarClient } from '../client/sidecar-client.js';
 import { readDiscovery } from '../discovery.js';
+import { StateFolderHeldError, ownerAlive } from '../state-lock.js';
 import { defaultStateDir } from '../state-dir.js';
 
 export interface Connection {
@@ -33,13 +34,22 @@ export async function connectOrStart(options: ConnectOptions = {}): Promise<Conn
     const client = await SidecarClient.connect({ stateDir });
     return { client, release: () => client.close() };
   }
-  const embedded = await startSidecar({
-    stateDir,
-    port: 0,
-    instances: options.instances,
-    blender: options.blender,
-    logToStderr: false,
-  });
+  let embedded: RunningSidecar;
+  try {
+    embedded = await startSidecar({
+      stateDir,
+      port: 0,
+      instances: options.instances,
+      blender: options.blender,
+      logToStderr: false,
+    });
+  } catch (err) {
+    // Another sidecar took the folder first (it is starting right now): use it once it is listening.
+    if (!(err instanceof StateFolderHeldError)) throw err;
+    await waitForDiscovery(stateDir, err);
+    const client = await SidecarClient.connect({ stateDir });
+    return { client, release: () => client.close() };
+  }
   const client = await SidecarClient.connect({ url: embedded.url, token: embedded.token });
   return {
     client,
@@ -49,4 +59,13 @@ export async function connectOrStart(options: ConnectOptions = {}): Promise<Conn
       await embedded.close('the command finished');
     },
   };
+}
+
+/** Waits (polling, up to 60 s) for the sidecar holding the folder to write its discovery file. */
+async function waitForDiscovery(stateDir: string, held: StateFolderHeldError): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (readDiscovery(stateDir).state !== 'running') {
+    if (Date.now() > deadline || !ownerAlive(held.owner)) throw held;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
