@@ -27,7 +27,9 @@ import { openSession, type CallContext } from './api/session.js';
 import { methods, notifications, type Methods } from './api/spec/index.js';
 import { readDiscovery, removeDiscovery, writeDiscovery, newToken, type Discovery } from './discovery.js';
 import { BlenderInstallations } from './domain/blender/installations.js';
-import { JobStore } from './domain/jobs/job-store.js';
+import { DEFAULT_RETENTION, JobStore, type RetentionPolicy } from './domain/jobs/job-store.js';
+import { pruneFinishedJobs, stateFaults } from './state-faults.js';
+import { followParent, jobEndedUnwatched, raiseUnwatchedNotices, type ParentWatch } from './lifecycle.js';
 import { Scheduler } from './domain/jobs/scheduler.js';
 import { RenderRunner } from './domain/render/render-runner.js';
 import { Placement } from './domain/workers/placement.js';
@@ -85,6 +87,10 @@ export interface SidecarOptions {
   slurm?: Omit<SlurmOptions, 'log' | 'pollMs'>;
   /** Called once the sidecar has stopped on request (sidecar.stop): `serve` exits then. */
   onStopped?: (reason: string) => void;
+  /** The process (Blender) this sidecar was started for: see lifecycle.ts for what its exit does. */
+  parent?: ParentWatch;
+  /** How long finished jobs are kept (default 30 days, at most 1,000). */
+  retention?: Partial<RetentionPolicy>;
   /** Disk watch thresholds (tests lower them). */
   disk?: { minFreeShare?: number; minFreeBytes?: number; intervalMs?: number };
 }
@@ -168,6 +174,9 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
   let openRpcCache: Record<string, unknown> | undefined;
 
   const alerts = new AlertCenter((alert) => bus.publish('alert', alert));
+  const missed = raiseUnwatchedNotices(stateDir, alerts);
+  if (missed > 0) log.info(`${missed} job(s) ended while no Blender was connected: see alert.list`);
+  let clients = 0;
   try {
     blender.path();
   } catch (err) {
@@ -197,13 +206,14 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
   const placement = new Placement({ fixedThreads: options.threads, memoryBudgetBytes: options.memoryBudgetMB && options.memoryBudgetMB * 1024 ** 2 });
   // A frame starting while others render gets its share of the cores; one rendering alone gets all of them.
   const threads = () => placement.threads(pool.list().filter((w) => w.state === 'busy').length);
-  const jobStore = new JobStore(stateDir);
+  const faults = stateFaults(alerts, stateDir, log);
+  const jobStore = new JobStore(stateDir, faults.jobs);
   const farmLog = (level: 'info' | 'warn', message: string) => log[level](message);
   const farm = new FarmExecutor([
     new FlamencoFarm({ defaultUrl: options.flamencoUrl, pollMs: options.farmPollMs, log: farmLog }),
     new SlurmFarm({ ...options.slurm, pollMs: options.farmPollMs, log: farmLog }),
   ]);
-  const syncState = openSyncStore(stateDir, (message) => log.warn(message));
+  const syncState = openSyncStore(stateDir, (message) => log.warn(message), faults.sync);
   const sync = syncState.store;
   onFailure(() => syncState.close());
   const scheduler = new Scheduler(
@@ -224,6 +234,7 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
           metrics.jobSeconds.observe({ kind: job.kind, state: job.state }, (Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt)) / 1000 || 0);
         }
         if (job.state === 'failed') metrics.jobFailures.inc({ kind: job.kind, reason: failureReason(job) });
+        if (TERMINAL.has(job.state) && clients === 0) jobEndedUnwatched(stateDir, job, log);
       },
       progress: (_job, progress) => bus.publish('job.progress', progress),
       unitFinished: (job, _unit, outcome, seconds) => {
@@ -252,6 +263,7 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
   );
   onFailure(stopDiskWatch);
   metrics.bind({
+    jobWaiters: () => scheduler.waiterCount,
     queueDepth: () => {
       const depth = { high: 0, normal: 0, low: 0 };
       for (const j of scheduler.list()) {
@@ -297,6 +309,8 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
   }
   const resumed = scheduler.restore(jobStore.loadAll((file, problem) => log.warn(`ignoring damaged job file ${file}: ${problem}`)));
   if (resumed > 0) log.info(`resuming ${resumed} unfinished job(s)`);
+  const stopPruning = pruneFinishedJobs(scheduler, { ...DEFAULT_RETENTION, ...options.retention }, log);
+  onFailure(stopPruning);
 
   const services: Services = {
     version: VERSION,
@@ -345,12 +359,14 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
     {
       onOpen: (conn) => {
         metrics.connections.inc();
+        clients += 1;
         log.debug(`connection ${conn.id} from ${conn.remote}`);
         const s = openSession(conn, bus, dispatcher, (err) => log.error(`dispatch failed: ${String(err)}`));
         return {
           onMessage: s.onMessage,
           onClose: () => {
             metrics.connections.dec();
+            clients -= 1;
             s.onClose();
           },
         };
@@ -391,7 +407,10 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
         log.info(`shutting down (${reason})`);
         bus.publish('sidecar.shutdown', { reason });
         stopDiskWatch();
+        stopPruning();
+        stopFollowing();
         await scheduler.close();
+        jobStore.close();
         await pool.close();
         if (discoverable) removeDiscovery(stateDir);
         await transport.close();
@@ -400,6 +419,14 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
       return closing;
     },
   };
+  const stopFollowing = options.parent
+    ? followParent(options.parent, {
+        clients: () => clients,
+        unfinishedJobs: () => scheduler.list().filter((j) => !TERMINAL.has(j.state)).length,
+        stop: (reason) => void running.close(reason).then(() => options.onStopped?.(reason)),
+        log,
+      })
+    : () => {};
   return running;
 }
 

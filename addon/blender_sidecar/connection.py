@@ -56,7 +56,7 @@ class LaunchSettings:
     """Everything the manager needs from Blender and the preferences to find or start a sidecar."""
 
     blender: str  # bpy.app.binary_path: workers run the same Blender
-    parent_pid: int  # Blender's pid: the sidecar stops when it exits
+    parent_pid: int  # Blender's pid: the sidecar finishes its jobs after it exits, then stops (see stop_with_blender)
     addon_dir: str
     state_dir: str = ""  # "" = the sidecar's default ($XDG_STATE_HOME/blender-sidecar, ...)
     node: str = ""  # "" = node on PATH or in a usual place
@@ -64,6 +64,7 @@ class LaunchSettings:
     port: int = 0  # 0 = any free port
     instances: int = 0  # 0 = the sidecar decides (auto)
     start: bool = True  # start one when none is running (and restart it when it dies)
+    stop_with_blender: bool = False  # stop background jobs when Blender closes, instead of finishing them
 
     @property
     def resolved_state_dir(self):
@@ -261,7 +262,14 @@ class Connection(object):
             launcher.check_node(node)
         state_dir = settings.resolved_state_dir
         cmd = launcher.serve_command(
-            program, node, state_dir, settings.port, settings.blender, settings.parent_pid, settings.instances
+            program,
+            node,
+            state_dir,
+            settings.port,
+            settings.blender,
+            settings.parent_pid,
+            settings.instances,
+            stop_with_parent=settings.stop_with_blender,
         )
         log_path = os.path.join(state_dir, CONSOLE_LOG)
         self._post("starting", "Starting the sidecar ({}).".format(program.path))

@@ -169,8 +169,9 @@ def check_node(node, timeout=15.0):
     return text
 
 
-def serve_command(program, node, state_dir, port, blender, parent_pid, instances):
-    """The command line that starts the sidecar: `serve` for this Blender, stopping when Blender's process ends.
+def serve_command(program, node, state_dir, port, blender, parent_pid, instances, stop_with_parent=False):
+    """The command line that starts the sidecar: `serve` for this Blender. When Blender's process ends, the sidecar
+    finishes its jobs and stops once it has none and no clients; `stop_with_parent` stops it (and its jobs) at once.
 
     `state_dir` None leaves the sidecar's default; `instances` 0 leaves the pool size to the sidecar (auto).
     """
@@ -180,6 +181,8 @@ def serve_command(program, node, state_dir, port, blender, parent_pid, instances
         cmd += ["--state-dir", state_dir]
     if instances:
         cmd += ["--instances", str(int(instances))]
+    if stop_with_parent:
+        cmd += ["--stop-with-parent"]
     return cmd
 
 
@@ -187,7 +190,7 @@ def start_process(cmd, log_path, env=None):
     """Starts `cmd` in the background with its output appended to `log_path`; returns the Popen.
 
     Its own session (POSIX) or no console window (Windows): Ctrl+C in Blender's terminal does not stop it halfway;
-    it stops by itself when Blender exits (--parent-pid).
+    it stops by itself after Blender exits (--parent-pid), once its jobs are done.
     """
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:

@@ -48,6 +48,13 @@ class SidecarPreferences(bpy.types.AddonPreferences):
         "start it again when it dies",
     )
 
+    stop_with_blender: BoolProperty(
+        name="Stop Background Jobs When Blender Closes",
+        default=False,
+        description="Off: renders and exports started in the background finish after Blender closes, and the sidecar "
+        "stops once they are done (a desktop notification says when). On: closing Blender stops them",
+    )
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
@@ -60,6 +67,7 @@ class SidecarPreferences(bpy.types.AddonPreferences):
         col.prop(self, "port")
         col.prop(self, "instances")
         col.prop(self, "auto_start")
+        col.prop(self, "stop_with_blender")
 
 
 def get(context=None):
@@ -81,6 +89,7 @@ def launch_settings(context=None, start=True):
         port=prefs.port,
         instances=prefs.instances,
         start=start,
+        stop_with_blender=prefs.stop_with_blender,
     )
 
 

@@ -13,7 +13,7 @@ export interface CallContext {
 
 export class Session {
   private readonly subscriptions = new Map<string, () => void>();
-  private readonly closeHooks: Array<() => void> = [];
+  private readonly closeHooks = new Set<() => void>();
   closed = false;
 
   constructor(
@@ -47,15 +47,19 @@ export class Session {
   }
 
   /** Runs when the connection closes: per-session state elsewhere (sync subscriptions, say) is dropped there. */
-  onClose(hook: () => void): void {
-    this.closeHooks.push(hook);
+  onClose(hook: () => void): () => void {
+    this.closeHooks.add(hook);
+    // Removable: a hook per call (job.wait) must not pile up over a long connection.
+    return () => this.closeHooks.delete(hook);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
-    for (const hook of this.closeHooks.splice(0)) {
+    const hooks = [...this.closeHooks];
+    this.closeHooks.clear();
+    for (const hook of hooks) {
       try {
         hook();
       } catch {

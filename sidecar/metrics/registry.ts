@@ -9,6 +9,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export interface LiveSources {
   queueDepth(): Record<'high' | 'normal' | 'low', number>;
   framesPerSecond(): number;
+  /** Open job.wait calls (a connection's are dropped when it closes). */
+  jobWaiters?(): number;
 }
 
 export class Metrics {
@@ -121,6 +123,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(self.sources?.framesPerSecond() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'sidecar_job_waiters',
+      help: 'Open job.wait calls, across connections.',
+      registers: [this.registry],
+      collect() {
+        this.set(self.sources?.jobWaiters?.() ?? 0);
       },
     });
     // Process metrics under the standard names. prom-client's collectDefaultMetrics is not used: some of its gauges

@@ -111,6 +111,9 @@ class LauncherTest(unittest.TestCase):
             launcher.serve_command(exe, None, "", 8765, "/b", 1, 0)[:4],
             ["/a/blender-sidecar", "serve", "--port", "8765"],
         )
+        # The old behaviour, by preference: closing Blender stops its background jobs.
+        self.assertEqual(launcher.serve_command(exe, None, "", 0, "/b", 1, 0, stop_with_parent=True)[-1], "--stop-with-parent")
+        self.assertNotIn("--stop-with-parent", launcher.serve_command(exe, None, "", 0, "/b", 1, 0))
 
     def test_why_a_start_failed(self):
         taken = launcher.explain_exit(

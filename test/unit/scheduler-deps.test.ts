@@ -107,7 +107,7 @@ class FakeRunner implements JobRunner {
 function run(units: ConstructorParameters<typeof FakeRunner>[0], options: { workers?: number; failing?: string[]; perNode?: number } = {}) {
   const pool = new FakePool(options.workers ?? 2);
   for (const f of options.failing ?? []) pool.failing.add(f);
-  const store = { save() {} } as unknown as JobStore;
+  const store = { save() {}, create() {}, remove() {} } as unknown as JobStore;
   const progress: JobProgress[] = [];
   let maxRunning = 0;
   const scheduler = new Scheduler(

@@ -4,7 +4,8 @@ import { jobPreviews } from '../../domain/render/preview.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { WorkerPool } from '../../domain/workers/pool.js';
 import type { Handlers } from '../../protocol/method.js';
-import type { CallContext } from '../session.js';
+import { InvalidInputError } from '../../errors.js';
+import type { CallContext, Session } from '../session.js';
 import type { jobMethods } from '../spec/jobs.js';
 
 export function jobView(scheduler: Scheduler, job: JobRecord) {
@@ -21,7 +22,11 @@ export function jobSummary(scheduler: Scheduler, job: JobRecord) {
   };
 }
 
+/** Most job.wait calls one connection may have open at once: each holds memory until its job ends. */
+const MAX_WAITS_PER_CONNECTION = 1000;
+
 export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<typeof jobMethods, CallContext> {
+  const waiting = new WeakMap<Session, number>();
   return {
     'job.get': ({ jobId }) => jobView(scheduler, scheduler.get(jobId)),
     'job.list': ({ state, kind, limit }) => {
@@ -33,7 +38,24 @@ export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<ty
       return { jobs: jobs.map((j) => jobSummary(scheduler, j)) };
     },
     'job.cancel': ({ jobId }) => jobView(scheduler, scheduler.cancel(jobId)),
-    'job.wait': async ({ jobId, timeoutMs }) => jobView(scheduler, await scheduler.wait(jobId, timeoutMs)),
+    'job.wait': async ({ jobId, timeoutMs }, { session }) => {
+      // A waiter ends with its connection: nobody is left to answer, so the job's end costs it nothing.
+      const ended = new AbortController();
+      if ((waiting.get(session) ?? 0) >= MAX_WAITS_PER_CONNECTION) {
+        throw new InvalidInputError('jobId', `this connection already waits on ${MAX_WAITS_PER_CONNECTION} jobs; wait for fewer at once`, {
+          limit: 'waits',
+          max: MAX_WAITS_PER_CONNECTION,
+        });
+      }
+      const stop = session.onClose(() => ended.abort());
+      waiting.set(session, (waiting.get(session) ?? 0) + 1);
+      try {
+        return jobView(scheduler, await scheduler.wait(jobId, timeoutMs, ended.signal));
+      } finally {
+        stop();
+        waiting.set(session, (waiting.get(session) ?? 1) - 1);
+      }
+    },
     'worker.list': () => ({
       size: pool.size,
       threadsPerInstance: pool.threads,

@@ -6,7 +6,7 @@ import { slurmFlags } from './slurm-flags.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the sidecar: JSON-RPC over WebSocket on ws://127.0.0.1:PORT/rpc, with /healthz and /metrics on the same port.',
-  usage: 'serve [--port N|0] [--host H] [--state-dir DIR] [--blender PATH ...]',
+  usage: 'serve [--port N|0] [--host H] [--state-dir DIR] [--blender PATH ...] [--parent-pid PID [--stop-with-parent]]',
   options: {
     port: { type: 'string', valueName: 'N', description: 'Port to listen on; 0 (the default) picks a free one.' },
     host: { type: 'string', valueName: 'H', description: 'Address to bind (default 127.0.0.1). Anything else is reachable by others: a warning is printed.' },
@@ -45,7 +45,16 @@ export const serveCommand: Command = {
     'slurm-bin': { type: 'string', valueName: 'DIR', description: 'Slurm: the folder with sbatch, squeue and scancel (default: PATH).' },
     'slurm-shared': { type: 'string', multiple: true, valueName: 'DIR', description: 'Slurm: a folder the nodes share, at the same path (repeatable); jobs with paths elsewhere are refused.' },
     'farm-dir': { type: 'string', valueName: 'DIR', description: 'Where the files farm nodes need (worker scripts, job script, logs) go, on shared storage (default: .sidecar-farm/ beside each job\'s frames).' },
-    'parent-pid': { type: 'string', valueName: 'PID', description: 'Stop when this process exits (the add-on passes Blender\'s pid).' },
+    'parent-pid': {
+      type: 'string',
+      valueName: 'PID',
+      description:
+        'The process this sidecar serves (the add-on passes Blender\'s pid). When it exits, jobs finish, then the sidecar stops once it has had no jobs and no clients for --grace-period.',
+    },
+    'stop-with-parent': { type: 'boolean', description: 'With --parent-pid: stop at once when that process exits, interrupting jobs (they resume at the next start).' },
+    'grace-period': { type: 'string', valueName: 'SECONDS', description: 'With --parent-pid: how long to stay with no jobs and no clients after it exited (default 60).' },
+    'keep-jobs-days': { type: 'string', valueName: 'DAYS', description: 'Prune finished jobs older than this (default 30).' },
+    'keep-jobs': { type: 'string', valueName: 'N', description: 'Keep at most this many finished jobs, newest first (default 1000).' },
   },
   epilog: 'Example:\n  blender-sidecar serve --port 8765\n  blender-sidecar call sidecar.info',
   async run({ values }) {
@@ -58,6 +67,12 @@ export const serveCommand: Command = {
     const threads = intFlag(values, 'threads', { min: 1, max: 1024 });
     const memoryBudgetMB = intFlag(values, 'memory-budget', { min: 64 });
     const idleRetire = intFlag(values, 'idle-retire', { min: 1 });
+    const grace = intFlag(values, 'grace-period', { min: 0, max: 86_400 });
+    const keepDays = intFlag(values, 'keep-jobs-days', { min: 0, max: 36_500 });
+    const keepJobs = intFlag(values, 'keep-jobs', { min: 0, max: 1_000_000 });
+    if (!parentPid && (values['stop-with-parent'] === true || grace !== undefined)) {
+      throw new UsageError('--stop-with-parent and --grace-period go with --parent-pid');
+    }
     const sidecar = await startSidecar({
       port,
       host: values.host as string | undefined,
@@ -75,6 +90,10 @@ export const serveCommand: Command = {
       onStopped: (reason) => stopRequested?.(reason),
       flamencoUrl: values['flamenco-url'] as string | undefined,
       slurm: slurmFlags(values),
+      parent: parentPid
+        ? { parentPid, stopWithParent: values['stop-with-parent'] === true, graceMs: grace === undefined ? undefined : grace * 1000 }
+        : undefined,
+      retention: { ...(keepDays !== undefined ? { keepDays } : {}), ...(keepJobs !== undefined ? { keepFinished: keepJobs } : {}) },
     });
     // Signal handlers go in before the address is printed: whoever reads that line may signal at once.
     const stopped = new Promise<void>((resolve) => {
@@ -84,17 +103,6 @@ export const serveCommand: Command = {
       stopRequested = () => resolve();
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
-      if (parentPid) {
-        const watch = setInterval(() => {
-          try {
-            process.kill(parentPid, 0);
-          } catch {
-            clearInterval(watch);
-            stop(`parent process ${parentPid} exited`);
-          }
-        }, 1000);
-        watch.unref();
-      }
     });
     process.stdout.write(`listening on ${sidecar.url}\n`);
     if (sidecar.discoveryFile) process.stdout.write(`discovery file: ${sidecar.discoveryFile}\n`);

@@ -1,23 +1,89 @@
 /**
- * Jobs on disk, one JSON file each under `<state>/jobs/`, replaced atomically on every change and fsync'd on state
- * changes. After a crash, the files say which jobs were unfinished; frames are checked against the disk anyway, so a
- * progress write that was lost costs nothing but a look at the output folder.
+ * Jobs on disk, under `<state>/jobs/`: `<id>.json`, the whole job, replaced atomically and fsync'd when the job is
+ * created and when its state changes; and `<id>.progress.jsonl`, the units that changed since, appended one line per
+ * change. A rendered frame so costs one short line, not a rewrite of the whole job file (which grows with its
+ * frames); the log is folded back into the job file at the next state change, or once it outgrows the file.
+ * After a crash, the files say which jobs were unfinished; frames are checked against the disk anyway, so a progress
+ * line that was lost costs nothing but a look at the output folder.
+ *
+ * A failing disk (full, read-only) never ends the process: a new job that cannot be saved is refused with -32005 (and
+ * is not listed), and a save of a known job that fails is kept in memory, reported through `onFault`, and retried
+ * until it succeeds (`onRecovered`). Finished jobs are kept for a retention period and then pruned.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeError } from '../../errors.js';
+import { StateFolderError } from '../../state-dir.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
-import type { JobRecord } from './job.js';
+import { TERMINAL, type JobRecord } from './job.js';
+
+export interface JobStoreOptions {
+  /** A save failed; the job stays in memory and is saved again later. */
+  onFault?: (problem: string, err: unknown) => void;
+  /** Every job that could not be saved has been saved since. */
+  onRecovered?: () => void;
+}
+
+export interface RetentionPolicy {
+  /** Finished jobs older than this are pruned (default 30 days). */
+  keepDays: number;
+  /** At most this many finished jobs are kept, newest first (default 1,000). */
+  keepFinished: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { keepDays: 30, keepFinished: 1000 };
+
+interface Saved {
+  /** Per unit, the JSON last written for it (in the job file or the progress log). */
+  units: string[];
+  /** The job without its units, as last written. */
+  head: string;
+  fileBytes: number;
+  logBytes: number;
+}
 
 export class JobStore {
   private readonly dir: string;
+  private readonly saved = new Map<string, Saved>();
+  /** Jobs whose last save failed: saved again on the next chance. */
+  private readonly unsaved = new Map<string, JobRecord>();
+  private retry: NodeJS.Timeout | undefined;
 
-  constructor(stateDir: string) {
+  constructor(
+    private readonly stateDir: string,
+    private readonly options: JobStoreOptions = {},
+  ) {
     this.dir = join(stateDir, 'jobs');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StateFolderError(stateDir, 'create the jobs folder', err);
+    }
   }
 
+  /** Saves a new job durably, or throws a -32005 StateFolderError saying why (nothing is left on disk then). */
+  create(job: JobRecord): void {
+    try {
+      this.writeWhole(job, true);
+    } catch (err) {
+      this.forget(job.id);
+      throw new StateFolderError(this.stateDir, `save the new job ${job.id} (it was not started)`, err);
+    }
+  }
+
+  /**
+   * Saves a job's changes: the whole file when `durable` (a state change), else only the units that changed, as a
+   * line of the progress log. Never throws: a failure is reported and retried.
+   */
   save(job: JobRecord, options: { durable?: boolean } = {}): void {
-    writeFileAtomic(join(this.dir, `${job.id}.json`), JSON.stringify(job), { fsync: options.durable ?? false });
+    try {
+      const saved = this.saved.get(job.id);
+      if (options.durable || !saved || this.unsaved.has(job.id)) this.writeWhole(job, options.durable ?? false);
+      else this.appendProgress(job, saved);
+      if (this.unsaved.delete(job.id) && this.unsaved.size === 0) this.recovered();
+    } catch (err) {
+      this.failed(job, err);
+    }
   }
 
   loadAll(onDamaged: (file: string, problem: string) => void): JobRecord[] {
@@ -28,7 +94,10 @@ export class JobStore {
         continue;
       }
       try {
-        jobs.push(JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as JobRecord);
+        const job = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as JobRecord;
+        this.applyProgress(job);
+        jobs.push(job);
+        this.remember(job, statSync(join(this.dir, name)).size);
       } catch (err) {
         onDamaged(name, (err as Error).message);
       }
@@ -36,7 +105,108 @@ export class JobStore {
     return jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  /** The finished jobs `policy` says to prune from `jobs`: older than keepDays, or past the newest keepFinished. */
+  static expired(jobs: readonly JobRecord[], policy: RetentionPolicy, now = Date.now()): JobRecord[] {
+    const finished = jobs
+      .filter((j) => TERMINAL.has(j.state))
+      .sort((a, b) => (b.finishedAt ?? b.createdAt).localeCompare(a.finishedAt ?? a.createdAt));
+    const cutoff = now - policy.keepDays * 86_400_000;
+    return finished.filter((j, i) => i >= policy.keepFinished || Date.parse(j.finishedAt ?? j.createdAt) < cutoff);
+  }
+
   remove(id: string): void {
+    this.forget(id);
     rmSync(join(this.dir, `${id}.json`), { force: true });
+    rmSync(join(this.dir, `${id}.progress.jsonl`), { force: true });
+  }
+
+  close(): void {
+    if (this.retry) clearInterval(this.retry);
+    this.retry = undefined;
+  }
+
+  private writeWhole(job: JobRecord, durable: boolean) {
+    const text = JSON.stringify(job);
+    writeFileAtomic(join(this.dir, `${job.id}.json`), text, { fsync: durable });
+    // The whole file now holds every unit: a log left from before (this run's or a previous one's) is folded in.
+    rmSync(join(this.dir, `${job.id}.progress.jsonl`), { force: true });
+    this.remember(job, text.length);
+  }
+
+  /** Appends the units that changed; folds the log into the job file once it outgrows it. */
+  private appendProgress(job: JobRecord, saved: Saved) {
+    const { units, ...rest } = job;
+    const head = JSON.stringify(rest);
+    const lines: string[] = [];
+    const now = units.map((u) => JSON.stringify(u));
+    if (head !== saved.head || now.length !== saved.units.length) {
+      this.writeWhole(job, false);
+      return;
+    }
+    now.forEach((u, i) => {
+      if (u !== saved.units[i]) lines.push(`{"unit":${i},"value":${u}}\n`);
+    });
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    if (saved.logBytes + text.length > Math.max(64 * 1024, saved.fileBytes)) {
+      this.writeWhole(job, false);
+      return;
+    }
+    appendFileSync(join(this.dir, `${job.id}.progress.jsonl`), text, { mode: 0o600 });
+    now.forEach((u, i) => (saved.units[i] = u));
+    saved.logBytes += text.length;
+  }
+
+  /** Applies a job's progress log (a torn last line, from a crash mid-append, is ignored). */
+  private applyProgress(job: JobRecord) {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, `${job.id}.progress.jsonl`), 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const { unit, value } = JSON.parse(line) as { unit: number; value: JobRecord['units'][number] };
+        if (Number.isInteger(unit) && unit >= 0 && unit < job.units.length) job.units[unit] = value;
+      } catch {
+        break;
+      }
+    }
+  }
+
+  private remember(job: JobRecord, fileBytes: number) {
+    const { units, ...rest } = job;
+    this.saved.set(job.id, { units: units.map((u) => JSON.stringify(u)), head: JSON.stringify(rest), fileBytes, logBytes: 0 });
+  }
+
+  private forget(id: string) {
+    this.saved.delete(id);
+    this.unsaved.delete(id);
+  }
+
+  private failed(job: JobRecord, err: unknown) {
+    const first = this.unsaved.size === 0;
+    this.unsaved.set(job.id, job);
+    this.saved.delete(job.id);
+    if (first) {
+      this.options.onFault?.(
+        `job ${job.id} could not be saved (${describeError(err)}); it goes on in memory and is saved once there is room`,
+        err,
+      );
+    }
+    this.retry ??= setInterval(() => this.retryUnsaved(), 2000);
+    this.retry.unref();
+  }
+
+  private retryUnsaved() {
+    for (const job of [...this.unsaved.values()]) this.save(job, { durable: true });
+  }
+
+  private recovered() {
+    if (this.retry) clearInterval(this.retry);
+    this.retry = undefined;
+    this.options.onRecovered?.();
   }
 }

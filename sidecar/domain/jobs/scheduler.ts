@@ -4,7 +4,7 @@
  * succeed elsewhere (never twice on the same worker), and supervises running tasks (hung: no output for timeoutS;
  * memory: RSS over memoryLimitMB). Jobs are persisted on every change, and resumed after a restart.
  */
-import { describeError, InvalidStateError, NotFoundError, SidecarError } from '../../errors.js';
+import { describeError, ErrorCode, InvalidStateError, NotFoundError, SidecarError } from '../../errors.js';
 import type { BlenderWorker, TaskOutcome } from '../workers/blender-worker.js';
 import { WorkerDiedError } from '../workers/blender-worker.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -151,8 +151,9 @@ export class Scheduler {
   }
 
   submit(record: JobRecord): void {
+    // Saved before it is listed: a job that could not be saved is refused (-32005), never a ghost in the list.
+    this.store.create(record);
     this.all.set(record.id, record);
-    this.store.save(record, { durable: true });
     this.emitState(record, record.state);
     this.admit(record);
     this.pump();
@@ -164,8 +165,8 @@ export class Scheduler {
    */
   adoptExternal(record: JobRecord): void {
     if (!this.options.farm) throw new Error('no farm executor');
+    this.store.create(record);
     this.all.set(record.id, record);
-    this.store.save(record, { durable: true });
     this.emitState(record, record.state);
     this.options.farm.follow(record, this.externalHost(record));
   }
@@ -207,25 +208,52 @@ export class Scheduler {
     return [...this.all.values()];
   }
 
+  /** Open `wait` calls, across jobs. */
+  get waiterCount(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
+  }
+
+  /** Drops finished jobs from the list and from disk (retention); unfinished ones are left alone. */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) {
+      const job = this.all.get(id);
+      if (!job || !TERMINAL.has(job.state)) continue;
+      this.all.delete(id);
+      this.store.remove(id);
+    }
+  }
+
   progress(id: string): JobProgress {
     const job = this.get(id);
     return this.computeProgress(job, this.live.get(id));
   }
 
-  /** Resolves when the job has ended or `timeoutMs` has passed, with the job as it stands. */
-  wait(id: string, timeoutMs: number): Promise<JobRecord> {
+  /**
+   * Resolves when the job has ended or `timeoutMs` has passed, with the job as it stands. When `signal` aborts (the
+   * caller's connection closed), the waiter is dropped at once and the promise rejects.
+   */
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord> {
     const job = this.get(id);
     if (TERMINAL.has(job.state)) return Promise.resolve(job);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
-      const done = () => {
+      const settle = (gone: boolean) => {
         clearTimeout(timer);
         set.delete(done);
-        resolve(this.get(id));
+        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+        signal?.removeEventListener('abort', abandoned);
+        // A SidecarError: an expected end, not a bug for the log (nobody reads the answer).
+        if (gone) reject(new SidecarError('the connection closed while waiting', ErrorCode.Unavailable));
+        else resolve(this.get(id));
       };
+      const done = () => settle(false);
+      const abandoned = () => settle(true);
       const timer = setTimeout(done, timeoutMs);
       set.add(done);
+      signal?.addEventListener('abort', abandoned, { once: true });
     });
   }
 

@@ -27,6 +27,9 @@ export interface JournalOpening {
   bytes: number;
 }
 
+/** An append's error; `journalIntact` when the partial record was cut off again, so appending may go on. */
+export type JournalError = Error & { journalIntact?: boolean };
+
 export class Journal {
   private fd: number | undefined;
   private bytes = 0;
@@ -128,6 +131,8 @@ export class Journal {
     } catch (err) {
       try {
         ftruncateSync(this.fd, before);
+        // The file is as it was before this append: later appends are safe (a full disk may have room again).
+        (err as JournalError).journalIntact = true;
       } catch {
         // Then the next open cuts it: a torn tail is never acknowledged.
       }

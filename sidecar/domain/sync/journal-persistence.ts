@@ -17,6 +17,10 @@ export const JOURNAL_FILE = 'gn-journal.jsonl';
 export interface SyncJournalOptions extends SyncStoreOptions {
   /** No compaction below this size (default 4 MiB): small journals are cheap to read. */
   compactFloorBytes?: number;
+  /** An append failed (the write was refused with -32005). */
+  onFault?: (err: unknown) => void;
+  /** An append succeeded after one had failed. */
+  onRecovered?: () => void;
 }
 
 export interface PersistentSyncStore {
@@ -45,8 +49,19 @@ export function openSyncStore(stateDir: string, warn: (message: string) => void,
   const write = (record: SyncRecord | SyncDeletion) => {
     // Before the append: the store does not hold this record yet, so a compaction now plus the append is exact.
     compactIfDue();
-    journal.append(record);
+    try {
+      journal.append(record);
+    } catch (err) {
+      faulted = true;
+      options.onFault?.(err);
+      throw err;
+    }
+    if (faulted) {
+      faulted = false;
+      options.onRecovered?.();
+    }
   };
+  let faulted = false;
   const store = new SyncStore({ persist: write, persistDeletion: write }, options);
   let skipped = 0;
   journal.open((raw, line) => {

@@ -305,10 +305,13 @@ export class SyncStore {
       if ('deleted' in record) this.persistence.persistDeletion?.(record);
       else this.persistence.persist(record);
     } catch (err) {
-      this.failure = err;
+      // A persistence that cut the failed record off again (`journalIntact`) can take later writes (a full disk that
+      // has room again); otherwise what is on disk is uncertain until a restart reads it back.
+      const intact = (err as { journalIntact?: boolean } | undefined)?.journalIntact === true;
+      if (!intact) this.failure = err;
       throw new SidecarError(
-        `the Geometry Nodes state could not be saved (${describeError(err)}); this write was not applied, and ` +
-          'later writes are refused until the sidecar restarts',
+        `the Geometry Nodes state could not be saved (${describeError(err)}); this write was not applied` +
+          (intact ? '; try again once the state folder has room' : ', and later writes are refused until the sidecar restarts'),
         ErrorCode.Unavailable,
         { channel: record.channel, ...('revision' in record ? { revision: record.revision } : {}) },
       );

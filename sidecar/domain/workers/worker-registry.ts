@@ -60,6 +60,10 @@ export class WorkerRegistry {
   }
 
   private flush(): void {
-    writeFileAtomic(this.path, JSON.stringify([...this.entries.values()]), { fsync: false });
+    try {
+      writeFileAtomic(this.path, JSON.stringify([...this.entries.values()]), { fsync: false });
+    } catch {
+      // A full or read-only state folder: orphan reaping is best effort, and the next change writes it again.
+    }
   }
 }
