@@ -213,7 +213,7 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
     new FlamencoFarm({ defaultUrl: options.flamencoUrl, pollMs: options.farmPollMs, log: farmLog }),
     new SlurmFarm({ ...options.slurm, pollMs: options.farmPollMs, log: farmLog }),
   ]);
-  const syncState = openSyncStore(stateDir, (message) => log.warn(message), faults.sync);
+  const syncState = openSyncStore(stateDir, faults.journalWarning, faults.sync);
   const sync = syncState.store;
   onFailure(() => syncState.close());
   const scheduler = new Scheduler(
@@ -307,7 +307,7 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
       // No Blender: the alert above says so.
     }
   }
-  const resumed = scheduler.restore(jobStore.loadAll((file, problem) => log.warn(`ignoring damaged job file ${file}: ${problem}`)));
+  const resumed = scheduler.restore(jobStore.loadAll(faults.damagedJob));
   if (resumed > 0) log.info(`resuming ${resumed} unfinished job(s)`);
   const stopPruning = pruneFinishedJobs(scheduler, { ...DEFAULT_RETENTION, ...options.retention }, log);
   onFailure(stopPruning);

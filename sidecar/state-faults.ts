@@ -10,10 +10,21 @@ import type { SyncJournalOptions } from './domain/sync/journal-persistence.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
 import { describeStateFault } from './state-dir.js';
+import { JOURNAL_FILE } from './domain/sync/journal-persistence.js';
+import { join } from 'node:path';
 
 const KEY = 'state-folder-unwritable';
 
-export function stateFaults(alerts: AlertCenter, stateDir: string, log: Logger): { jobs: JobStoreOptions; sync: SyncJournalOptions } {
+export interface StateFaults {
+  jobs: JobStoreOptions;
+  sync: SyncJournalOptions;
+  /** A warning from reading the journal: logged; damage (not a torn tail, which a crash leaves) is an alert too. */
+  journalWarning(message: string): void;
+  /** A job file that could not be read at start. */
+  damagedJob(file: string, problem: string): void;
+}
+
+export function stateFaults(alerts: AlertCenter, stateDir: string, log: Logger): StateFaults {
   const failing = new Set<'jobs' | 'sync'>();
   const fault = (who: 'jobs' | 'sync', err: unknown, what: string) => {
     failing.add(who);
@@ -35,6 +46,27 @@ export function stateFaults(alerts: AlertCenter, stateDir: string, log: Logger):
     alerts.resolve(KEY);
   };
   return {
+    journalWarning: (message) => {
+      log.warn(message);
+      if (!/is damaged|was skipped|records were skipped/.test(message)) return;
+      alerts.raise({
+        key: 'gn-journal-damaged',
+        level: 'WARN',
+        what: `the Geometry Nodes journal was damaged: ${message}`,
+        where: join(stateDir, JOURNAL_FILE),
+        action: 'the channels hold what could be read; check them (gn.get) and write again what is missing',
+      });
+    },
+    damagedJob: (file, problem) => {
+      log.warn(`ignoring damaged job file ${file}: ${problem}`);
+      alerts.raise({
+        key: `job-file-damaged:${file}`,
+        level: 'WARN',
+        what: `a job file could not be read and was ignored (${problem})`,
+        where: join(stateDir, 'jobs', file),
+        action: 'that job is not listed; delete the file once you no longer need what it held',
+      });
+    },
     jobs: {
       onFault: (problem, err) => fault('jobs', err, problem),
       onRecovered: () => recovered('jobs'),

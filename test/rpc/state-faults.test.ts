@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
@@ -32,6 +32,31 @@ describe('a state folder that cannot be written', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /could not write sidecar.json in the state folder .*: something in it is not what the sidecar expects/);
     assert.deepEqual(readdirSync(state).filter((f) => f.endsWith('.tmp') || f === 'sidecar.lock'), []);
+  });
+
+  it('damaged at start: a damaged journal line and job file become alerts, and the sidecar serves what it could read', async () => {
+    const state = join(tempDir('faults-damaged-'), 'state');
+    const first = await testSidecar({ stateDir: state });
+    const c1 = await first.client();
+    for (let i = 0; i < 3; i++) await c1.call('gn.set', { channel: 'shot', key, type: 'int', value: i, baseRevision: i });
+    await first.stop();
+    const journal = join(state, 'gn-journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    lines[1] = `{${lines[1]}`;
+    writeFileSync(journal, lines.join('\n'));
+    writeFileSync(join(state, 'jobs', 'j-broken.json'), '{"id": "j-bro');
+    const second = await testSidecar({ stateDir: state });
+    try {
+      const c = await second.client();
+      assert.equal((await c.call('gn.get', { channel: 'shot' })).revision, 1, 'what came before the damage');
+      const { alerts } = await c.call('alert.list', {});
+      const keys = alerts.map((a) => a.key);
+      assert.ok(keys.includes('gn-journal-damaged') && keys.includes('job-file-damaged:j-broken.json'), keys.join(', '));
+      assert.match(alerts.find((a) => a.key === 'gn-journal-damaged')!.what, /line 2 is damaged .*set the file aside as/);
+      assert.deepEqual(await c.call('gn.set', { channel: 'shot', key, type: 'int', value: 7, baseRevision: 1 }), { revision: 2 });
+    } finally {
+      await second.stop();
+    }
   });
 
   it('full while running: new writes are refused with -32005 and an alert, unsaved jobs are not listed, and all is well once space returns', async () => {

@@ -14,7 +14,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync 
 import { join } from 'node:path';
 import { describeError } from '../../errors.js';
 import { StateFolderError } from '../../state-dir.js';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { removeQuietly, writeFileAtomic } from '../store/atomic-file.js';
 import { TERMINAL, type JobRecord } from './job.js';
 
 export interface JobStoreOptions {
@@ -88,9 +88,15 @@ export class JobStore {
 
   loadAll(onDamaged: (file: string, problem: string) => void): JobRecord[] {
     const jobs: JobRecord[] = [];
-    for (const name of readdirSync(this.dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (err) {
+      throw new StateFolderError(this.stateDir, 'list the jobs folder', err);
+    }
+    for (const name of names) {
       if (!name.endsWith('.json')) {
-        if (name.endsWith('.tmp')) rmSync(join(this.dir, name), { force: true });
+        if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name));
         continue;
       }
       try {

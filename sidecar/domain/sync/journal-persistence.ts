@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { describeError } from '../../errors.js';
+import { StateFolderError } from '../../state-dir.js';
 import { Journal } from '../store/journal.js';
 import { SyncStore, type SyncDeletion, type SyncRecord, type SyncStoreOptions } from './store.js';
 
@@ -64,15 +65,20 @@ export function openSyncStore(stateDir: string, warn: (message: string) => void,
   let faulted = false;
   const store = new SyncStore({ persist: write, persistDeletion: write }, options);
   let skipped = 0;
-  journal.open((raw, line) => {
-    try {
-      store.replay(raw, line);
-    } catch (err) {
-      // One bad record must not keep the sidecar from starting; the rest of its channel still replays.
-      skipped += 1;
-      if (skipped <= 5) warn(`${JOURNAL_FILE} line ${line} was skipped: ${describeError(err)}`);
-    }
-  });
+  try {
+    journal.open((raw, line) => {
+      try {
+        store.replay(raw, line);
+      } catch (err) {
+        // One bad record must not keep the sidecar from starting; the rest of its channel still replays.
+        skipped += 1;
+        if (skipped <= 5) warn(`${JOURNAL_FILE} line ${line} was skipped: ${describeError(err)}`);
+      }
+    });
+  } catch (err) {
+    journal.close();
+    throw new StateFolderError(stateDir, `read ${JOURNAL_FILE}`, err);
+  }
   if (skipped > 5) warn(`${JOURNAL_FILE}: ${skipped} records were skipped in all`);
   if (journal.readOnlyReason) store.refuseWrites(journal.readOnlyReason);
   else compactIfDue();
