@@ -5,7 +5,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { isProcessAlive } from '../../discovery.js';
 import { processCommandLine, processStartTime } from './proc-stat.js';
+
+/**
+ * How long start-up waits for killed orphans to be gone. SIGKILL is delivered at once, but a large Blender takes a
+ * moment to be torn down (longer on a loaded machine); until then it still holds its memory and its output files.
+ */
+const REAP_WAIT_MS = 5_000;
+
+/** Waits, blocking (this runs once at start-up, before anything is served), until none of `pids` is alive. */
+function waitGone(pids: number[], timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (pids.some((pid) => isProcessAlive(pid)) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
+}
 
 interface Entry {
   pid: number;
@@ -55,6 +69,7 @@ export class WorkerRegistry {
       }
       reaped.push(e.pid);
     }
+    waitGone(reaped, REAP_WAIT_MS);
     this.flush();
     return reaped;
   }
