@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
-import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
+import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { expandCacheFolder } from './simulation-request.js';
 
@@ -48,8 +48,7 @@ export class SimulationBakeRunner implements JobRunner {
   }
 
   limits(job: JobRecord): JobLimits {
-    const p = this.params(job);
-    return { instances: Math.min(p.instances ?? this.poolSize(), this.poolSize()), timeoutS: p.timeoutS, maxRetries: p.maxRetries, memoryLimitMB: p.memoryLimitMB };
+    return limitsOf(this.params(job), this.poolSize());
   }
 
   fileOf(job: JobRecord) {

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
-import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
+import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import type { ExportItem } from './export-request.js';
 import { placeExport, type Counted } from './place-export.js';
@@ -38,8 +38,7 @@ export class ExportRunner implements JobRunner {
   }
 
   limits(job: JobRecord): JobLimits {
-    const p = this.params(job);
-    return { instances: Math.min(p.instances ?? this.poolSize(), this.poolSize()), timeoutS: p.timeoutS, maxRetries: p.maxRetries, memoryLimitMB: p.memoryLimitMB };
+    return limitsOf(this.params(job), this.poolSize());
   }
 
   fileOf(job: JobRecord) {

@@ -25,6 +25,11 @@ export interface JobLimits {
   memoryLimitMB?: number;
 }
 
+/** A job's limits from its params as every submit method names them: `instances` at most the pool's size. */
+export function limitsOf(p: { instances?: number; timeoutS: number; maxRetries: number; memoryLimitMB?: number }, poolSize: number): JobLimits {
+  return { instances: Math.min(p.instances ?? poolSize, poolSize), timeoutS: p.timeoutS, maxRetries: p.maxRetries, memoryLimitMB: p.memoryLimitMB };
+}
+
 export type UnitVerdict =
   /** preview: a small picture of the output (a render frame's), carried by job.progress's `last`. */
   | { ok: true; output?: string; preview?: string; result?: Record<string, unknown> }

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { JobRecord, NodeProgress, WorkUnit } from '../jobs/job.js';
 import { TERMINAL } from '../jobs/job.js';
-import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
+import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
 import { acceptMovie, partialMoviePath } from '../render/movie.js';
 import { partialPath } from '../render/output-path.js';
 import { checkImage } from '../verify/image.js';
@@ -68,8 +68,7 @@ export class PipelineRunner implements JobRunner {
   }
 
   limits(job: JobRecord): JobLimits {
-    const p = this.params(job);
-    return { instances: Math.min(p.instances ?? this.poolSize(), this.poolSize()), timeoutS: p.timeoutS, maxRetries: p.maxRetries, memoryLimitMB: p.memoryLimitMB };
+    return limitsOf(this.params(job), this.poolSize());
   }
 
   fileOf(job: JobRecord) {

@@ -7,7 +7,7 @@ import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError, SidecarError } from '../../errors.js';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
-import type { JobLimits, JobRunner, TaskRequest, UnitVerdict } from '../jobs/runner.js';
+import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
 import { checkImage, imageExtension } from '../verify/image.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { parseFrames } from './frame-range.js';
@@ -62,13 +62,7 @@ export class RenderRunner implements JobRunner {
   }
 
   limits(job: JobRecord): JobLimits {
-    const p = this.params(job);
-    return {
-      instances: Math.min(p.instances ?? this.poolSize(), this.poolSize()),
-      timeoutS: p.timeoutS,
-      maxRetries: p.maxRetries,
-      memoryLimitMB: p.memoryLimitMB,
-    };
+    return limitsOf(this.params(job), this.poolSize());
   }
 
   fileOf(job: JobRecord) {
