@@ -381,6 +381,8 @@ class AddonTest(unittest.TestCase):
         texts = [a.text for a in addon.state.alerts]
         self.assertTrue(any("stopped unexpectedly (exit code -9)" in t for t in texts), texts)
         self.assertTrue(harness.wait_gone(workers, 30), "the killed sidecar's workers end: {}".format(workers))
+        # wait_gone held Blender's event loop; let the add-on catch up on what its connection said meanwhile.
+        addon.pump(lambda: addon.state.connected, 30, "the connection after the wait")
         # The new connection is subscribed again: the job's end arrives as a notification.
         bpy.context.scene.sidecar_settings.export_output = os.path.join(self.tmp, "after-restart.glb")
         job = self.wait_for(self.submit(bpy.ops.sidecar.export_background), ("completed", "failed"), 120)
