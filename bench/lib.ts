@@ -1,6 +1,6 @@
 /** Shared bits of the benchmarks: timing, running Blender, a sidecar in its own process, a result file. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateBlender } from '../sidecar/domain/blender/locate.js';
@@ -70,4 +70,18 @@ export function saveResult(name: string, data: unknown): string {
 export function table(rows: Array<[string, ...string[]]>): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+/** Runs `fn` after emptying `out`, printing and returning its wall time and when the first frame appeared in `out`. */
+export async function timedFrames(name: string, out: string, fn: () => Promise<void>): Promise<{ wall: number; first: number }> {
+  rmSync(out, { recursive: true, force: true });
+  const t0 = process.hrtime.bigint();
+  const stop = { stopped: false };
+  const first = firstFile(out, t0, stop);
+  await fn();
+  const wall = seconds(t0);
+  stop.stopped = true;
+  const f = await first;
+  console.log(`  ${name}: ${wall.toFixed(2)} s (first frame ${f?.toFixed(2) ?? '-'} s)`);
+  return { wall, first: f ?? wall };
 }

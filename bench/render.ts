@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempDir } from '../test/helpers/sidecar.js';
 import { makeScene } from '../test/helpers/blender.js';
-import { blender, firstFile, parallel, root, run, saveResult, seconds, sidecarProcess, table } from './lib.js';
+import { blender, parallel, root, run, saveResult, sidecarProcess, table, timedFrames } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,40 +56,27 @@ function runSync(cmd: string, args: string[]) {
   if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${status}: ${stderr}`);
 }
 
-async function timed(name: string, out: string, fn: () => Promise<void>) {
-  rmSync(out, { recursive: true, force: true });
-  const t0 = process.hrtime.bigint();
-  const stop = { stopped: false };
-  const first = firstFile(out, t0, stop);
-  await fn();
-  const wall = seconds(t0);
-  stop.stopped = true;
-  const f = await first;
-  console.log(`  ${name}: ${wall.toFixed(2)} s (first frame ${f?.toFixed(2) ?? '-'} s)`);
-  return { wall, first: f ?? wall };
-}
-
 async function benchScene(name: string) {
   const { path: scene, what } = scenes[name]!();
   console.log(`\n${what}; ${instances} sidecar workers, Blender ${b}`);
   const out = (row: string) => join(dir, name, row);
   const range = ['-s', '1', '-e', String(frames)];
-  const plain = await timed('plain blender -a', out('plain'), () => run(b, ['-b', scene, '-o', join(out('plain'), '####'), ...range, '-a']));
-  const plainPersistent = await timed('plain blender -a, persistent data', out('plain-pd'), () =>
+  const plain = await timedFrames('plain blender -a', out('plain'), () => run(b, ['-b', scene, '-o', join(out('plain'), '####'), ...range, '-a']));
+  const plainPersistent = await timedFrames('plain blender -a, persistent data', out('plain-pd'), () =>
     run(b, ['-b', scene, ...persistent, '-o', join(out('plain-pd'), '####'), ...range, '-a']),
   );
-  const perFrame = await timed(`one Blender per frame (${instances} at once)`, out('per-frame'), () =>
+  const perFrame = await timedFrames(`one Blender per frame (${instances} at once)`, out('per-frame'), () =>
     parallel(Array.from({ length: frames }, (_, i) => i + 1), instances, (f) =>
       run(b, ['-b', scene, '-t', String(Math.max(1, Math.floor(2 / instances))), '-o', join(out('per-frame'), '####'), '-f', String(f)]),
     ),
   );
-  const cli = await timed('blender-sidecar render (its own sidecar: cold)', out('cli'), () =>
+  const cli = await timedFrames('blender-sidecar render (its own sidecar: cold)', out('cli'), () =>
     run(process.execPath, [join(root, 'dist', 'blender-sidecar.mjs'), 'render', scene, '--frames', `1-${frames}`, '--output', `${out('cli')}/`, '--instances', String(instances), '--state-dir', join(dir, `cli-state-${name}`)]),
   );
   const sidecar = await sidecarProcess(join(dir, `state-${name}`), ['--instances', String(instances), '--warm']);
   let lastResult: Record<string, unknown> = {};
   const viaSidecar = async (row: string, target: string, extra: Record<string, unknown> = {}) =>
-    timed(row, target, async () => {
+    timedFrames(row, target, async () => {
       const { jobId } = await sidecar.client.call('render.submit', { blendFile: scene, frames: `1-${frames}`, output: `${target}/`, overwrite: true, ...extra });
       const job = await sidecar.client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 });
       if (job.state !== 'completed') throw new Error(`sidecar job ${job.state}: ${job.error}`);

@@ -17,7 +17,7 @@ import { tempDir } from '../test/helpers/sidecar.js';
 import { makeScene } from '../test/helpers/blender.js';
 import { startSlurmCluster } from '../test/helpers/slurm-cluster.js';
 import type { SlurmParam } from '../sidecar/domain/farm/farm-param.js';
-import { blender, firstFile, run, saveResult, seconds, sidecarProcess, table } from './lib.js';
+import { blender, run, saveResult, sidecarProcess, table, timedFrames } from './lib.js';
 
 const { values } = parseArgs({ options: { frames: { type: 'string', default: '12' }, size: { type: 'string', default: '160x120' }, samples: { type: 'string', default: '8' }, parallel: { type: 'string', default: '2' } } });
 const frames = Number(values.frames);
@@ -27,26 +27,13 @@ const scene = makeScene(dir, 'bench.blend', { frames, size: values.size, samples
 const b = blender();
 console.log(`bench/slurm: ${frames} frames at ${values.size}, Cycles ${values.samples} samples, ${parallel} workers / tasks at once, Blender ${b}`);
 
-async function timed(name: string, out: string, fn: () => Promise<void>) {
-  rmSync(out, { recursive: true, force: true });
-  const t0 = process.hrtime.bigint();
-  const stop = { stopped: false };
-  const first = firstFile(out, t0, stop);
-  await fn();
-  const wall = seconds(t0);
-  stop.stopped = true;
-  const f = await first;
-  console.log(`  ${name}: ${wall.toFixed(2)} s (first frame ${f?.toFixed(2) ?? '-'} s)`);
-  return { wall, first: f ?? wall };
-}
-
 const cluster = await startSlurmCluster();
 try {
   Object.assign(process.env, cluster.env); // the sidecar process below runs Slurm's commands against this cluster
-  const plain = await timed('plain blender -a', join(dir, 'plain'), () => run(b, ['-b', scene, '-o', join(dir, 'plain', '####'), '-s', '1', '-e', String(frames), '-a']));
+  const plain = await timedFrames('plain blender -a', join(dir, 'plain'), () => run(b, ['-b', scene, '-o', join(dir, 'plain', '####'), '-s', '1', '-e', String(frames), '-a']));
   const sidecar = await sidecarProcess(join(dir, 'state'), ['--instances', String(parallel), '--slurm-blender', b, '--slurm-shared', dir]);
   const job = (name: string, out: string, farm?: SlurmParam) =>
-    timed(name, out, async () => {
+    timedFrames(name, out, async () => {
       const { jobId } = await sidecar.client.call('render.submit', { blendFile: scene, frames: `1-${frames}`, output: `${out}/`, overwrite: true, ...(farm ? { farm } : {}) });
       const done = await sidecar.client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 });
       if (done.state !== 'completed') throw new Error(`${name}: the job ${done.state}: ${done.error}`);
