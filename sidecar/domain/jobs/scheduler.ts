@@ -455,7 +455,10 @@ export class Scheduler {
     const news = fit.cap !== job.memoryCap || !fit.note !== !job.memoryNote;
     job.memoryNote = fit.note;
     job.memoryCap = fit.cap;
-    if (fit.note) job.record.placement = fit.note; // kept after the job: why it ran on fewer workers
+    // Kept after the job: why it ran on fewer workers. A guess that a measured frame disproved (more than one worker
+    // wanted, and memory held none back) no longer says why; near the end, with one frame left, the last note stands.
+    if (fit.note) job.record.placement = fit.note;
+    else if (wanted > 1) delete job.record.placement;
     if (news) {
       if (fit.note) this.log('info', `job ${job.record.id}: ${fit.note}`);
       this.queueProgress(job);
@@ -669,6 +672,7 @@ export class Scheduler {
       }
     } else if (result && typeof result === 'object' && 'ok' in result) {
       const o = result as TaskOutcome;
+      task.peakRssBytes = Math.max(task.peakRssBytes, o.peakRssBytes ?? 0);
       if (o.ok) {
         const verdict = await job.runner.accept(record, unit, o, task.worker.id);
         if (verdict.ok) {
@@ -687,7 +691,7 @@ export class Scheduler {
           unit.error = undefined;
           job.finishTimes.push(Date.now());
           job.last = { key: unit.key, label: unit.label, output: verdict.output, ...(verdict.preview ? { preview: verdict.preview } : {}) };
-          job.peakRssBytes = Math.max(job.peakRssBytes ?? 0, task.peakRssBytes, task.worker.rssBytes);
+          job.peakRssBytes = Math.max(job.peakRssBytes ?? 0, task.peakRssBytes);
           this.events.unitFinished(record, unit, 'done', o.seconds);
           this.store.save(record);
           this.queueProgress(job);

@@ -25,9 +25,10 @@ export interface WorkerTask {
   [field: string]: unknown;
 }
 
+/** `peakRssBytes`: the worker's own peak memory over the task (see peak_memory.py), when it could measure it. */
 export type TaskOutcome =
-  | { ok: true; result: Record<string, unknown>; seconds: number }
-  | { ok: false; errorKind: 'input' | 'python'; message: string; traceback?: string; seconds: number };
+  | { ok: true; result: Record<string, unknown>; seconds: number; peakRssBytes?: number }
+  | { ok: false; errorKind: 'input' | 'python'; message: string; traceback?: string; seconds: number; peakRssBytes?: number };
 
 /** The process ended (or was ended) before the task finished. */
 export class WorkerDiedError extends Error {
@@ -213,8 +214,10 @@ export class BlenderWorker extends EventEmitter {
     this.tasksDone += 1;
     if (this.state === 'busy') this.state = 'idle';
     const seconds = Number(msg.seconds ?? 0);
+    const peak = Number(msg.peakRssBytes);
+    const peakRssBytes = Number.isFinite(peak) && peak > 0 ? { peakRssBytes: peak } : {};
     if (msg.ok) {
-      pending.resolve({ ok: true, result: (msg.result ?? {}) as Record<string, unknown>, seconds });
+      pending.resolve({ ok: true, result: (msg.result ?? {}) as Record<string, unknown>, seconds, ...peakRssBytes });
     } else {
       const e = (msg.error ?? {}) as { kind?: string; message?: string; traceback?: string };
       pending.resolve({
@@ -223,6 +226,7 @@ export class BlenderWorker extends EventEmitter {
         message: e.message ?? 'the task failed',
         traceback: e.traceback,
         seconds,
+        ...peakRssBytes,
       });
     }
     this.emit('idle');

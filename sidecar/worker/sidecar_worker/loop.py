@@ -10,7 +10,7 @@ import traceback
 
 import bpy
 
-from . import bake, blendfile, export, framing, gn, inspect, movie, render, scripts, simulation
+from . import bake, blendfile, export, framing, gn, inspect, movie, peak_memory, render, scripts, simulation
 from .errors import TaskInputError
 from .pipeline import bake_step as pipeline_bake
 from .pipeline import checks as pipeline_checks
@@ -105,12 +105,16 @@ def main(argv):
             continue
         task_id = message.get("id")
         started = time.monotonic()
+        peak_memory.reset()
         try:
             result = _run(message, handlers)
             reply = {"type": "result", "id": task_id, "ok": True, "result": result}
         except Exception as err:  # noqa: BLE001 - every failure becomes a reply; the loop must go on
             reply = _error_reply(task_id, err)
         reply["seconds"] = time.monotonic() - started
+        peak = peak_memory.peak_bytes()
+        if peak:
+            reply["peakRssBytes"] = peak
         sys.stdout.flush()
         framing.write_message(REPLY_FD, reply)
     sys.stdout.flush()
