@@ -160,18 +160,16 @@ export class WorkerPool extends EventEmitter {
   private async tick() {
     const live = this.list().filter((w) => w.state !== 'exited');
     if (live.length > 0) {
-      try {
-        const stats = await pidusage(live.map((w) => w.pid));
-        for (const w of live) {
-          const s = stats[w.pid];
-          if (!s) continue;
-          w.cpuPercent = s.cpu;
-          w.rssBytes = s.memory;
-          if (w.state === 'idle' && w.tasksDone > 0 && !this.baselineRss.has(w.id)) this.baselineRss.set(w.id, s.memory);
-        }
-      } catch {
-        // A worker exited between listing and sampling; the next tick sees the new list.
-      }
+      // One pid at a time: pidusage fails a whole batch when one worker exited between listing and sampling, and the
+      // others' samples are worth keeping.
+      const stats = await Promise.all(live.map((w) => pidusage(w.pid).catch(() => undefined)));
+      live.forEach((w, i) => {
+        const s = stats[i];
+        if (!s) return;
+        w.cpuPercent = s.cpu;
+        w.rssBytes = s.memory;
+        if (w.state === 'idle' && w.tasksDone > 0 && !this.baselineRss.has(w.id)) this.baselineRss.set(w.id, s.memory);
+      });
       this.emit('sampled', live);
     }
     const retireMs = this.options.idleRetireMs ?? 600_000;
