@@ -12,10 +12,12 @@
  * preview movie cost (each preview's time inside its worker; the warm job again with previews off, and with a movie).
  * Goals (2-core machine): warm at most 0.9x the best plain command line; cold CLI at most 1.0x plain -a; warm at least
  * 4x faster than a process per frame; warm's first frame no later than plain -a's.
- *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2]
+ * The warm sidecar runs with a memory budget (default 60% of the machine); the pool's peak memory is printed beside it.
+ *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2 --memory-budget MB]
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempDir } from '../test/helpers/sidecar.js';
@@ -28,8 +30,10 @@ const { values } = parseArgs({
     frames: { type: 'string', default: '12' },
     instances: { type: 'string', default: '2' },
     faces: { type: 'string', default: '500000' },
+    'memory-budget': { type: 'string', default: String(Math.round((totalmem() * 0.6) / 1024 ** 2)) },
   },
 });
+const budgetMB = Number(values['memory-budget']);
 const frames = Number(values.frames);
 const instances = Number(values.instances);
 const dir = tempDir('bench-render-');
@@ -73,7 +77,8 @@ async function benchScene(name: string) {
   const cli = await timedFrames('blender-sidecar render (its own sidecar: cold)', out('cli'), () =>
     run(process.execPath, [join(root, 'dist', 'blender-sidecar.mjs'), 'render', scene, '--frames', `1-${frames}`, '--output', `${out('cli')}/`, '--instances', String(instances), '--state-dir', join(dir, `cli-state-${name}`)]),
   );
-  const sidecar = await sidecarProcess(join(dir, `state-${name}`), ['--instances', String(instances), '--warm']);
+  const sidecar = await sidecarProcess(join(dir, `state-${name}`), ['--instances', String(instances), '--warm', '--memory-budget', String(budgetMB)]);
+  const memory = poolMemory(sidecar.client);
   let lastResult: Record<string, unknown> = {};
   const viaSidecar = async (row: string, target: string, extra: Record<string, unknown> = {}) =>
     timedFrames(row, target, async () => {
@@ -91,6 +96,7 @@ async function benchScene(name: string) {
   const previewSeconds = Number(lastResult.averagePreviewSeconds ?? 0);
   const withMovie = await viaSidecar('sidecar, warm, with a preview movie', out('movie'), { movie: { output: join(out('movie'), 'preview.mp4') } });
   const movie = (lastResult.movie ?? {}) as { frames?: number; width?: number; height?: number; seconds?: number };
+  const peakMB = await memory.stop();
   await sidecar.stop();
 
   const best = Math.min(plain.wall, plainPersistent.wall);
@@ -122,13 +128,51 @@ async function benchScene(name: string) {
       `Preview movie (${movie.frames} frames, ${movie.width}x${movie.height}): its step took ${movie.seconds?.toFixed(2)} s on one worker ` +
       `(encode and read back), the job ${previews.movieSecondsMore.toFixed(2)} s more.`,
   );
+  console.log(`pool memory: at most ${peakMB} MB resident across the warm rows' workers, within a budget of ${budgetMB} MB (serve --memory-budget)`);
   const goals = {
     [`${name}: warm at most 0.9x the best plain command line`]: warm.wall <= best * 0.9,
     [`${name}: cold CLI at most 1.0x plain -a`]: cli.wall <= plain.wall,
     [`${name}: warm at least 4x faster than a process per frame`]: perFrame.wall / warm.wall >= 4,
     [`${name}: warm's first frame no later than plain -a's`]: warm.first <= plain.first,
+    [`${name}: the pool's peak memory within the budget`]: peakMB <= budgetMB,
   };
-  return { what, plain, plainPersistent, perFrame, cli, warm, noPreviews, withPreviews, withMovie, previews, goals };
+  return { what, plain, plainPersistent, perFrame, cli, warm, noPreviews, withPreviews, withMovie, previews, peakMB, budgetMB, goals };
+}
+
+/**
+ * The highest resident memory of all the sidecar's workers together, read from /proc every 100 ms (finer than the
+ * sidecar's own 500 ms samples) until stop(); in MB.
+ */
+function poolMemory(client: Awaited<ReturnType<typeof sidecarProcess>>['client']) {
+  let peak = 0;
+  let pids: number[] = [];
+  let running = true;
+  const listing = (async () => {
+    while (running) {
+      pids = (await client.call('worker.list', {})).workers.map((w: { pid: number }) => w.pid);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  const timer = setInterval(() => {
+    let sum = 0;
+    for (const pid of pids) {
+      try {
+        const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+        sum += Number(kb ?? 0) * 1024;
+      } catch {
+        // Exited between listings.
+      }
+    }
+    peak = Math.max(peak, sum);
+  }, 100);
+  return {
+    async stop() {
+      running = false;
+      clearInterval(timer);
+      await listing;
+      return Math.round(peak / 1024 ** 2);
+    },
+  };
 }
 
 /** Resolves once `n` workers are idle: `serve --warm` starts them at launch, and a warm row must not time their start. */

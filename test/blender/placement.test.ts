@@ -4,9 +4,13 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { NotificationParams } from '../../sidecar/api/spec/index.js';
-import { makeScene } from '../helpers/blender.js';
+import { spawnSync } from 'node:child_process';
+import { blenderPath, makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('placement: memory and threads on real Blender', () => {
   let dir: string;
@@ -68,6 +72,24 @@ describe('placement: memory and threads on real Blender', () => {
       // Two workers rendering at once share the cores (on one core each gets the one).
       assert.ok(threads.some((t) => t === Math.max(1, Math.floor(availableParallelism() / 2))), `side by side, a frame got its share: ${threads}`);
       assert.equal(b.placement, undefined, 'memory held nothing back');
+    });
+
+    it('keeps a job whose scene sync dwarfs its frames on one worker with every core, and says why', async () => {
+      const client = await sidecar.client();
+      // 500k displaced faces and 3,000 instanced rocks at 64x36, one sample: seconds of sync, a frame in a blink.
+      const heavy = join(dir, 'sync-bound.blend');
+      const made = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python', join(root, 'bench', 'fixtures', 'heavy_scene.py'), '--', heavy, '--frames', '4', '--size', '64x36', '--samples', '1'], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      const { jobId } = await client.call('render.submit', { blendFile: heavy, output: join(dir, 'sync-bound') + '/' });
+      const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
+      assert.equal(job.state, 'completed', job.error);
+      assert.equal(job.result?.rendered, 4);
+      const first = job.units.map((u) => u.attempts[0]!).sort((a, b) => a.startedAt.localeCompare(b.startedAt))[0]!;
+      assert.ok((first.syncSeconds ?? 0) >= 1, `the first frame synced the scene for ${first.syncSeconds} s before sampling`);
+      const ran = job.units.map((u) => u.attempts.map((a) => `${u.label} on ${a.worker} ${a.startedAt.slice(17, 23)}-${a.endedAt?.slice(17, 23)} sync ${a.syncSeconds}`));
+      assert.equal(new Set(job.units.map((u) => u.attempts.at(-1)!.worker)).size, 1, `one worker rendered every frame: ${ran.join('; ')} (${job.placement})`);
+      assert.deepEqual(job.units.map((u) => (u.result as { threads?: number }).threads), job.units.map(() => availableParallelism()), 'with every core, frame after frame');
+      assert.match(job.placement ?? '', /^1 of 2 workers: syncing the scene takes [\d.]+ s a worker, more than 10% of the \d frames left/);
     });
   });
 });

@@ -17,6 +17,10 @@ const Attempt = z.object({
     .optional()
     .describe('done, segfault, out-of-memory, gpu-out-of-memory, crashed, hung, memory (over memoryLimitMB), missing-file, cannot-open (Blender could not read the file: the reason follows), python-error, input-error, bad-output, canceled, lost'),
   reason: z.string().optional(),
+  syncSeconds: z
+    .number()
+    .optional()
+    .describe('Seconds from the attempt\'s start to its first render sample: opening the file and syncing the scene (renders that print samples).'),
 });
 
 const Unit = z.object({

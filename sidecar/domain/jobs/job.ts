@@ -36,6 +36,8 @@ export interface Attempt {
   endedAt?: string;
   outcome?: AttemptOutcome;
   reason?: string;
+  /** Seconds from the attempt's start to its first render sample: opening the file and syncing the scene. */
+  syncSeconds?: number;
 }
 
 export interface WorkUnit {
@@ -100,7 +102,10 @@ export interface JobRecord {
   blender?: { path: string; version: string; why: string };
   /** The blend file as its header says: the version of Blender that saved it, and its compression. */
   blend?: { version?: string; compression?: string };
-  /** Why the job runs on fewer workers than it could, when memory is the reason ("1 of 4 workers: 11.8 GB each, ..."). */
+  /**
+   * Why the job runs on fewer workers than it could: memory ("1 of 4 workers: 11.8 GB each, ..."), or a scene whose
+   * sync costs more than another worker would save.
+   */
   placement?: string;
 }
 

@@ -52,6 +52,11 @@ export interface JobRunner {
    */
   plan(job: JobRecord, planResult: Record<string, unknown> | undefined): Promise<WorkUnit[]>;
   task(job: JobRecord, unit: WorkUnit, workerId: string): TaskRequest;
+  /**
+   * At most how many workers the job should have now, when the kind of job knows better than its instances limit (a
+   * render whose scene sync is dear); `note` says why when it is below `wanted`.
+   */
+  workerCap?(job: JobRecord, wanted: number): { cap: number; note?: string } | undefined;
   /** Checks what a successful task produced (the files are the truth, not the exit status) and puts it in place. */
   accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict>;
   /** Removes what a failed or canceled attempt left (partial files). */

@@ -450,7 +450,9 @@ export class Scheduler {
     }
     const left = job.record.units.filter((u) => u.state === 'pending' || u.state === 'running').length;
     const wanted = Math.min(job.limits.instances, this.pool.size, Math.max(1, left));
-    const fit = this.placement.fit({ perWorkerBytes: job.peakRssBytes, jobWorkers: job.tasks.size, jobRssBytes: jobRss, otherRssBytes: otherRss, wanted });
+    const memory = this.placement.fit({ perWorkerBytes: job.peakRssBytes, jobWorkers: job.tasks.size, jobRssBytes: jobRss, otherRssBytes: otherRss, wanted });
+    const own = job.runner.workerCap?.(job.record, wanted);
+    const fit = own && own.cap < memory.cap ? own : memory;
     // The note's numbers move with free memory; only a new cap is news worth a log line and a notification.
     const news = fit.cap !== job.memoryCap || !fit.note !== !job.memoryNote;
     job.memoryNote = fit.note;
@@ -885,6 +887,11 @@ export class Scheduler {
       const samples = parseSamples(line);
       if (!samples) return;
       task.samples = samples;
+      if (task.attempt && task.attempt.syncSeconds === undefined) {
+        // The scene is synced: what the job's runner may size its workers by (see render/scene-sync.ts).
+        task.attempt.syncSeconds = Math.round(Date.now() - Date.parse(task.attempt.startedAt)) / 1000;
+        if (job.runner.workerCap) queueMicrotask(() => this.pump());
+      }
       const now = Date.now();
       if (now - (job.samplesEmittedAt ?? 0) < SAMPLES_EMIT_MS) return;
       job.samplesEmittedAt = now;

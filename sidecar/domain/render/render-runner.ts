@@ -15,6 +15,7 @@ import { acceptMovie, discardMovie, isMovieUnit, MOVIE_KEY, movieTask, movieUnit
 import { framePath, partialPath, resolveOutputPattern } from './output-path.js';
 import { discardPreview, partialPreviewPath, placePreview, PREVIEW_SIZE, previewPath, removePartialPreviews } from './preview.js';
 import type { RenderParams } from './render-request.js';
+import { syncCap } from './scene-sync.js';
 
 interface InspectedScene {
   name: string;
@@ -163,7 +164,7 @@ export class RenderRunner implements JobRunner {
         engine: p.engine,
         samples: p.samples,
         resolutionPercent: p.resolutionPercent,
-        threads: this.threads(),
+        threads: this.threadsFor(job, workerId),
         device: unit.forceCpu ? 'CPU' : undefined,
         preRenderScript: p.preRenderScript,
         persistentData: p.persistentData,
@@ -172,6 +173,29 @@ export class RenderRunner implements JobRunner {
       label: unit.label,
       frame: unit.key,
     };
+  }
+
+  /** Whether this job's frames keep Cycles' synced scene between them on a worker. */
+  private persistent(job: JobRecord): boolean {
+    const plan = job.plan as RenderPlan | undefined;
+    return this.params(job).persistentData !== false && plan?.engine === 'CYCLES';
+  }
+
+  workerCap(job: JobRecord, wanted: number) {
+    return syncCap(job, this.persistent(job), wanted);
+  }
+
+  /**
+   * Threads follow the work, except on a worker that holds this job's synced scene when the sync is dear: Cycles would
+   * sync the whole scene again for a new thread count.
+   */
+  private threadsFor(job: JobRecord, workerId: string): number {
+    if (this.persistent(job) && syncCap(job, true, 2)?.stickyThreads) {
+      const mine = job.units.filter((u) => !isMovieUnit(u) && u.attempts.at(-1)?.worker === workerId && typeof u.result?.threads === 'number');
+      const last = mine.at(-1);
+      if (last) return last.result!.threads as number;
+    }
+    return this.threads();
   }
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {

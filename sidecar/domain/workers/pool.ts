@@ -47,7 +47,12 @@ export class WorkerPool extends EventEmitter {
   readonly threads: number;
   private readonly workers = new Map<string, BlenderWorker>();
   private nextId = 1;
-  private readonly baselineRss = new Map<string, number>();
+  /**
+   * Each worker's memory when idle after its first task on the file it has open: growth beyond it is a leak. Per file:
+   * a worker that opens a bigger scene holds more for good reason, and is not recycled for it (that would also drop
+   * the scene it synced).
+   */
+  private readonly baselineRss = new Map<string, { file: string | undefined; bytes: number }>();
   private readonly idleSince = new Map<string, number>();
   private sampler: NodeJS.Timeout | undefined;
   private closed = false;
@@ -146,12 +151,13 @@ export class WorkerPool extends EventEmitter {
       this.retire(worker, 'recycled');
       return;
     }
-    const base = this.baselineRss.get(worker.id);
+    const baseline = this.baselineRss.get(worker.id);
+    const base = baseline && baseline.file === openKey(worker) ? baseline.bytes : undefined;
     const growth = this.options.recycleMemoryGrowth ?? 3;
     if (base && worker.rssBytes > base * growth && worker.rssBytes > 512 * 1024 ** 2) {
       this.options.log?.(
         'info',
-        `recycling worker ${worker.id}: its memory grew from ${Math.round(base / 2 ** 20)} MB to ${Math.round(worker.rssBytes / 2 ** 20)} MB`,
+        `recycling worker ${worker.id}: its memory grew from ${Math.round(base / 2 ** 20)} MB to ${Math.round(worker.rssBytes / 2 ** 20)} MB on one file`,
       );
       this.retire(worker, 'recycled');
     }
@@ -168,7 +174,7 @@ export class WorkerPool extends EventEmitter {
         if (!s) return;
         w.cpuPercent = s.cpu;
         w.rssBytes = s.memory;
-        if (w.state === 'idle' && w.tasksDone > 0 && !this.baselineRss.has(w.id)) this.baselineRss.set(w.id, s.memory);
+        if (w.state === 'idle' && w.tasksDone > 0 && this.baselineRss.get(w.id)?.file !== openKey(w)) this.baselineRss.set(w.id, { file: openKey(w), bytes: s.memory });
       });
       this.emit('sampled', live);
     }
@@ -187,4 +193,9 @@ export class WorkerPool extends EventEmitter {
     if (this.sampler) clearInterval(this.sampler);
     await Promise.all(this.list().map((w) => w.stop('shutdown', 1500)));
   }
+}
+
+/** What a worker has open, as far as its memory goes (a leak shows across jobs on one file, too). */
+function openKey(w: BlenderWorker): string | undefined {
+  return w.openFile;
 }
