@@ -153,7 +153,7 @@ class SIDECAR_PT_jobs(_SidecarPanel, bpy.types.Panel):
         if job.running:
             col.label(text="On: {}".format(", ".join(job.running)))
         if job.placement and job.active:
-            _wrapped(col, context, "Memory: {}".format(job.placement), "INFO")
+            _wrapped(col, context, "Workers: {}".format(job.placement), "INFO")
         if job.output:
             _wrapped(col, context, "Output: {}".format(job.output))
         if job.error:

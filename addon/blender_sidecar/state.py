@@ -70,7 +70,7 @@ class JobView(object):
         self.last_frame_path = ""
         self.last_preview = ""
         self.blender = ""  # the version of the Blender that runs the job, as the sidecar chose it
-        self.placement = ""  # why memory holds the job to fewer workers, while it does
+        self.placement = ""  # why the job has fewer workers (memory, a dear scene sync), while it does
 
     @property
     def active(self):

@@ -56,8 +56,10 @@ export class ProgressView {
         this.lastPlainKey = p.last.key;
       }
       this.lastPlainDone = finished;
-      if (p.placement && !this.lastPlacement) this.out.write(`memory: ${p.placement}\n`);
-      this.lastPlacement = p.placement;
+      // Once per decision: a memory note's numbers move with free memory, the part before its colon does not.
+      const decision = p.placement?.split(':')[0];
+      if (p.placement && decision !== this.lastPlacement) this.out.write(`workers: ${p.placement}\n`);
+      this.lastPlacement = decision;
       return;
     }
     this.draw();
@@ -123,7 +125,7 @@ export class ProgressView {
       const marks: Record<string, string> = { done: '✓', failed: '✗', skipped: '-', partial: '~', canceled: '-' };
       lines.push(`  nodes: ${Object.entries(p.nodes).map(([id, n]) => `${id} ${marks[n.state] ?? `${n.done}/${n.total}`}`).join('  ')}`);
     }
-    if (p.placement && !final) lines.push(`  memory: ${p.placement}`);
+    if (p.placement && !final) lines.push(`  workers: ${p.placement}`);
     if (p.last?.output) lines.push(`  last: ${p.last.output}${p.last.preview ? `  (preview ${p.last.preview})` : ''}`);
     this.clear();
     const width = this.out.columns || 120;

@@ -86,7 +86,7 @@ export const JobProgress = z.object({
   placement: z
     .string()
     .optional()
-    .describe('While memory holds the job to fewer workers than it could use, why: "1 of 4 workers: 11.8 GB each, 14 GB free".'),
+    .describe('While memory, or a scene sync dearer than another worker would save, holds the job to fewer workers than it could use, why: "1 of 4 workers: 11.8 GB each, 14 GB free".'),
   nodes: z.record(z.string(), NodeProgress).optional().describe('Pipeline jobs: where each node stands, by node id.'),
 });
 
@@ -111,7 +111,7 @@ export const Job = z.object({
     .object({ version: z.string().optional(), compression: z.string().optional() })
     .optional()
     .describe("The blend file's header: the Blender version that saved it and its compression (none, gzip, zstd)."),
-  placement: z.string().optional().describe('The last time memory held the job to fewer workers than it could use, why (see progress.placement).'),
+  placement: z.string().optional().describe('The last time memory or the scene sync held the job to fewer workers than it could use, why (see progress.placement).'),
   result: z.record(z.string(), z.unknown()).optional(),
   progress: JobProgress,
   previews: z
