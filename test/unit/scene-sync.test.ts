@@ -51,9 +51,14 @@ describe('scene sync and workers (persistent data)', () => {
     });
   });
 
-  it('lets more workers in when the frames left dwarf the sync, keeping each worker\'s threads', () => {
-    // Synced in 30 s, then 5 minutes a frame: 99 frames left.
-    assert.deepEqual(syncCap(job(frames(100, [[1, attempt('w1', 0, 330, 30)]])), true, 4), { cap: 4, stickyThreads: true });
+  it('lets more workers in when the frames left dwarf the sync, their threads following the work', () => {
+    // Synced in 40 s, then 5 minutes a frame: 99 frames left.
+    assert.deepEqual(syncCap(job(frames(100, [[1, attempt('w1', 0, 340, 40)]])), true, 4), { cap: 4, stickyThreads: false });
+    // At the last frame the same job keeps its worker and its threads: 5 minutes of work left, a sync of 40 s.
+    const later = Array.from({ length: 98 }, (_, i) => [i + 2, attempt('w1', 340 + i * 300, 640 + i * 300, 0.2)] as [number, Attempt]);
+    const last = syncCap(job(frames(100, [[1, attempt('w1', 0, 340, 40)], ...later])), true, 4);
+    assert.equal(last?.stickyThreads, true);
+    assert.match(last!.note!, /of the frame left \(300 s\)/);
   });
 
   it('measures a frame on a synced scene from a worker\'s later frames, not its first', () => {

@@ -10,8 +10,8 @@
  *   - until the first worker's first frame shows its first sample, the job has one worker (the probe);
  *   - a sync under CHEAP_SYNC_S, or at most SYNC_SHARE of the frames left, lets every worker in;
  *   - otherwise the job stays on one worker with every core, and says why.
- * A worker holding the job's synced scene keeps its thread count (stickyThreads): Cycles syncs the whole scene again
- * when the thread count changes between frames.
+ * While the sync holds the job back, a worker holding its synced scene keeps its thread count (stickyThreads): Cycles
+ * syncs the whole scene again when the thread count changes between frames.
  */
 import type { Attempt, JobRecord, WorkUnit } from '../jobs/job.js';
 import { isMovieUnit } from './movie.js';
@@ -89,11 +89,12 @@ export function syncCap(job: JobRecord, persistent: boolean, wanted: number): Sy
   }
   const left = frames.filter((u) => u.state === 'pending').length;
   const work = left * m.frameS;
-  if (m.syncS <= SYNC_SHARE * work) return { cap: wanted, stickyThreads: true };
+  // The work left dwarfs a sync: every worker in, and threads may follow the work (one sync again costs little).
+  if (m.syncS <= SYNC_SHARE * work) return { cap: wanted, stickyThreads: false };
   const cap = Math.max(1, running);
   return {
     cap,
-    note: `${cap} of ${wanted} workers: syncing the scene takes ${secs(m.syncS)} a worker, more than ${Math.round(SYNC_SHARE * 100)}% of the ${left} frames left (${secs(m.frameS)} each), so its workers keep every core`,
+    note: `${cap} of ${wanted} workers: syncing the scene takes ${secs(m.syncS)} a worker, more than ${Math.round(SYNC_SHARE * 100)}% of the ${left === 1 ? 'frame' : `${left} frames`} left (${secs(m.frameS)}${left === 1 ? '' : ' each'}), so its workers keep every core`,
     stickyThreads: true,
   };
 }
