@@ -8,28 +8,11 @@
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from . import state
+from . import state, tables
 
-EXPORT_FORMATS = (
-    ("glb", "glTF Binary (.glb)", "glTF 2.0, one binary file"),
-    ("gltf", "glTF Separate (.gltf)", "glTF 2.0, JSON with .bin and textures beside it"),
-    ("fbx", "FBX (.fbx)", "Autodesk FBX"),
-    ("obj", "Wavefront (.obj)", "Wavefront OBJ"),
-    ("usd", "USD (.usdc)", "Universal Scene Description"),
-    ("abc", "Alembic (.abc)", "Alembic"),
-    ("stl", "STL (.stl)", "Stereolithography"),
-    ("ply", "PLY (.ply)", "Stanford PLY"),
-)
-EXTENSIONS = {
-    "glb": ".glb",
-    "gltf": ".gltf",
-    "fbx": ".fbx",
-    "obj": ".obj",
-    "usd": ".usdc",
-    "abc": ".abc",
-    "stl": ".stl",
-    "ply": ".ply",
-}
+# The Export box's formats and the extension each gets, from the sidecar's table (tables.json).
+EXPORT_FORMATS = tables.EXPORT_FORMAT_ITEMS
+EXTENSIONS = tables.EXPORT_EXTENSIONS
 
 
 class SidecarSceneSettings(bpy.types.PropertyGroup):

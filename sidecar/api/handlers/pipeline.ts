@@ -1,11 +1,10 @@
 /** Handlers for pipeline.validate, pipeline.submit and pipeline.schema. */
 import { isAbsolute } from 'node:path';
-import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkExportFormats, checkGraph, GraphInvalidError, PIPELINE_VERSION, pipelineJsonSchema } from '../../domain/pipeline/graph.js';
-import { CHECK_NAMES, NODE_TYPE_NAMES, NODE_TYPES } from '../../domain/pipeline/nodes.js';
+import { CHECK_NAMES, nodeTypeCatalog } from '../../domain/pipeline/nodes.js';
 import type { PipelineJobParams } from '../../domain/pipeline/pipeline-runner.js';
 import { TEMPLATE_FIELDS } from '../../domain/pipeline/template.js';
 import { checkBlendFile } from '../../domain/render/render-request.js';
@@ -63,17 +62,7 @@ export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<ty
     },
     'pipeline.schema': () => ({
       version: PIPELINE_VERSION,
-      nodeTypes: NODE_TYPE_NAMES.map((t) => {
-        const spec = NODE_TYPES[t];
-        return {
-          type: t,
-          title: spec.title,
-          summary: spec.summary,
-          inputs: spec.inputs,
-          outputs: spec.outputs,
-          settings: z.toJSONSchema(spec.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
-        };
-      }),
+      nodeTypes: nodeTypeCatalog(),
       checks: [...CHECK_NAMES],
       templateFields: [...TEMPLATE_FIELDS],
       schema: pipelineJsonSchema(),

@@ -8,8 +8,8 @@ import { InvalidInputError } from '../../errors.js';
 import type { ExportFormat } from '../blender/probe.js';
 import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 import { gnJobParam } from '../sync/job-values.js';
+import { FORMAT_NAMES } from './formats.js';
 
-export const FORMAT_NAMES = ['glb', 'gltf', 'fbx', 'obj', 'usd', 'stl', 'ply', 'abc'] as const;
 
 const scope = z
   .strictObject({

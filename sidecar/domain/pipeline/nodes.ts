@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CYCLES_BAKE_TYPES } from '../bake/bake-request.js';
-import { FORMAT_NAMES } from '../export/export-request.js';
+import { FORMAT_NAMES } from '../export/formats.js';
 import { MOVIE_CODECS } from '../render/movie.js';
 
 export const SOCKET_TYPES = ['objects', 'files'] as const;
@@ -138,7 +138,7 @@ export const gnVariantSettings = z
 const exportOptions = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]));
 
 export const exportSettings = z.strictObject({
-  format: z.enum(FORMAT_NAMES).describe('glb, gltf, fbx, obj, usd, stl, ply or abc (those the installed Blender can write: see sidecar.info).'),
+  format: z.enum(FORMAT_NAMES).describe(`${FORMAT_NAMES.join(', ')} (those the installed Blender can write: see sidecar.info).`),
   output: outputTemplate('The file to write (a folder ending in / gets {name}, and _{variant} when there is one, with the format\'s extension).'),
   applyModifiers: z.boolean().default(true).describe('Export meshes with their modifiers applied.'),
   options: exportOptions.optional().describe("Exporter options by Blender's name (sidecar.info lists each format's)."),
@@ -308,4 +308,20 @@ export function variantValues(s: GnVariantSettings): Array<z.output<typeof gnVal
   const n = Math.floor((end - start) / step + 1e-9);
   for (let i = 0; i <= n; i++) out.push(Number((start + i * step).toPrecision(12)));
   return out;
+}
+
+/** Every node type as `pipeline.schema` answers and the add-on's editor reads it (tables.json): its sockets, and its
+ * settings as JSON Schema (defaults, required, enums, limits). */
+export function nodeTypeCatalog() {
+  return NODE_TYPE_NAMES.map((t) => {
+    const spec: NodeTypeSpec = NODE_TYPES[t];
+    return {
+      type: t,
+      title: spec.title,
+      summary: spec.summary,
+      inputs: spec.inputs,
+      outputs: spec.outputs,
+      settings: z.toJSONSchema(spec.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+    };
+  });
 }

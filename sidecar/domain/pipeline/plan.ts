@@ -13,6 +13,7 @@ import { parseFrames } from '../render/frame-range.js';
 import { framePath } from '../render/output-path.js';
 import { resolveMovieOutput } from '../render/movie.js';
 import { normalizeImageFormat } from '../render/render-request.js';
+import { formatExtensions } from '../export/formats.js';
 import { imageExtension } from '../verify/image.js';
 import { describeNode, type CheckedGraph, type CheckedNode } from './graph.js';
 import {
@@ -142,18 +143,6 @@ export interface PlanContext {
   /** {date}: YYYY-MM-DD. */
   date: string;
 }
-
-/** Extensions each export format writes (the first is the one a folder output gets); as sidecar_worker/formats.py. */
-const FORMAT_EXTENSIONS: Record<string, string[]> = {
-  glb: ['.glb'],
-  gltf: ['.gltf'],
-  fbx: ['.fbx'],
-  obj: ['.obj'],
-  usd: ['.usd', '.usdc', '.usda'],
-  stl: ['.stl'],
-  ply: ['.ply'],
-  abc: ['.abc'],
-};
 
 /** A step before it has its key and node. */
 type NewStep = Step extends infer S ? (S extends Step ? Omit<S, 'key' | 'node'> : never) : never;
@@ -429,7 +418,7 @@ function checkVariant(s: GnVariantSettings, file: Inspection, fail: (m: string) 
 }
 
 function exportOutput(s: ExportSettings, b: Branch, n: CheckedNode, ctx: PlanContext, fail: (m: string) => void): string | undefined {
-  const exts = FORMAT_EXTENSIONS[s.format]!;
+  const exts = formatExtensions(s.format)!;
   let path = fillTemplate(s.output, { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir);
   if (path.endsWith('/')) path = join(path, `${fileSafe(b.name)}${b.variant === undefined ? '' : `_${fileSafe(b.variant)}`}${exts[0]}`);
   const ext = extname(path).toLowerCase();

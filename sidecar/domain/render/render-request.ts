@@ -9,17 +9,15 @@ import { InvalidInputError } from '../../errors.js';
 import { gnJobParam } from '../sync/job-values.js';
 import { farmParam } from '../farm/farm-param.js';
 import { parseFrames } from './frame-range.js';
+import { IMAGE_FORMAT_ALIASES, IMAGE_FORMATS } from './image-formats.js';
 import { movieParam, resolveMovieOutput } from './movie.js';
 import { resolveOutputPattern } from './output-path.js';
 
-/** Image formats a render may write, in Blender's names, and the short names users type. */
-export const IMAGE_FORMATS = ['PNG', 'JPEG', 'OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'TIFF', 'BMP', 'TARGA', 'TARGA_RAW', 'WEBP', 'HDR', 'JPEG2000', 'CINEON', 'DPX', 'IRIS'] as const;
-const FORMAT_ALIASES: Record<string, string> = { png: 'PNG', jpg: 'JPEG', jpeg: 'JPEG', exr: 'OPEN_EXR', tif: 'TIFF', tiff: 'TIFF', bmp: 'BMP', tga: 'TARGA', webp: 'WEBP', hdr: 'HDR' };
 
 export function normalizeImageFormat(format: string): string {
   const upper = format.toUpperCase();
   if ((IMAGE_FORMATS as readonly string[]).includes(upper)) return upper;
-  const alias = FORMAT_ALIASES[format.toLowerCase()];
+  const alias = IMAGE_FORMAT_ALIASES[format.toLowerCase()];
   if (alias) return alias;
   throw new InvalidInputError('format', `"${format}" is not an image format a render can write; use one of ${IMAGE_FORMATS.join(', ')} (or png, jpg, exr, tiff)`);
 }

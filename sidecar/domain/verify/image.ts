@@ -12,6 +12,7 @@ import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { IMAGE_FORMAT_TABLE } from '../render/image-formats.js';
 
 export type ImageCheck =
   | { ok: true; format: string; width: number; height: number; bytes: number }
@@ -64,22 +65,7 @@ export function imageExtension(fileFormat: string): string {
   return extension;
 }
 
-const EXTENSIONS: Readonly<Record<string, string>> = {
-  PNG: '.png',
-  JPEG: '.jpg',
-  OPEN_EXR: '.exr',
-  OPEN_EXR_MULTILAYER: '.exr',
-  TIFF: '.tif',
-  BMP: '.bmp',
-  TARGA: '.tga',
-  TARGA_RAW: '.tga',
-  WEBP: '.webp',
-  JPEG2000: '.jp2',
-  HDR: '.hdr',
-  CINEON: '.cin',
-  DPX: '.dpx',
-  IRIS: '.rgb',
-};
+const EXTENSIONS: Readonly<Record<string, string>> = Object.fromEntries(IMAGE_FORMAT_TABLE.map((f) => [f.format, f.extension]));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Plumbing shared by the format checks

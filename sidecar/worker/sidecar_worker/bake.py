@@ -14,12 +14,12 @@ import os
 import bpy
 
 from .errors import TaskInputError
+from .tables import BAKE_IMAGE_FORMATS
 
 # Maps whose pixels are data, not colour: they are stored without a colour transform unless asked otherwise.
 DATA_MAPS = {"normal", "position", "uv", "roughness", "ao", "shadow"}
 # Light-path maps that a game asset wants as plain surface colour, not as lit colour.
 COLOUR_ONLY = {"diffuse", "glossy", "transmission"}
-FILE_FORMATS = {".png": "PNG", ".exr": "OPEN_EXR", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def safe_name(name):
@@ -275,7 +275,7 @@ def _bake_one(target, spec, targets, task):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         ext = os.path.splitext(path)[1].lower()
         image.filepath_raw = path
-        image.file_format = FILE_FORMATS.get(ext, "PNG")
+        image.file_format = BAKE_IMAGE_FORMATS.get(ext, "PNG")
         image.save()
         return dict(stats, type=spec["type"], path=path, width=image.size[0], height=image.size[1])
     finally:

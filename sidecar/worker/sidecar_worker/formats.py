@@ -1,45 +1,22 @@
 """Export formats: which operator writes each, under which name, in this Blender version.
 
 Operators moved between versions (OBJ to `wm.obj_export` in 3.2, PLY to `wm.ply_export` in 3.6, STL to `wm.stl_export`
-in 4.1), so each format lists its candidates, newest first, and the first one registered wins.
+in 4.1), so each format lists its candidates, newest first, and the first one registered wins. The table is the
+sidecar's (sidecar/domain/export/formats.ts), read from tables.json.
 """
 import bpy
 
-# format -> (label, extensions, [(operator idname, fixed options, selection option, apply-modifiers option)])
+from .tables import EXPORT_FORMATS
+
+# format -> (label, extensions, [(operator idname, fixed options, selection option, apply-modifiers option)]), from the
+# sidecar's table (sidecar/domain/export/formats.ts, through tables.json).
 FORMATS = {
-    "glb": ("glTF binary", [".glb"], [("export_scene.gltf", {"export_format": "GLB"}, "use_selection", "export_apply")]),
-    "gltf": (
-        "glTF separate (.gltf + .bin)",
-        [".gltf"],
-        [("export_scene.gltf", {"export_format": "GLTF_SEPARATE"}, "use_selection", "export_apply")],
-    ),
-    "fbx": ("FBX", [".fbx"], [("export_scene.fbx", {}, "use_selection", "use_mesh_modifiers")]),
-    "obj": (
-        "Wavefront OBJ",
-        [".obj"],
-        [
-            ("wm.obj_export", {}, "export_selected_objects", "apply_modifiers"),
-            ("export_scene.obj", {}, "use_selection", "use_mesh_modifiers"),
-        ],
-    ),
-    "usd": ("Universal Scene Description", [".usd", ".usdc", ".usda"], [("wm.usd_export", {}, "selected_objects_only", None)]),
-    "stl": (
-        "STL",
-        [".stl"],
-        [
-            ("wm.stl_export", {}, "export_selected_objects", "apply_modifiers"),
-            ("export_mesh.stl", {}, "use_selection", "use_mesh_modifiers"),
-        ],
-    ),
-    "ply": (
-        "Stanford PLY",
-        [".ply"],
-        [
-            ("wm.ply_export", {}, "export_selected_objects", "apply_modifiers"),
-            ("export_mesh.ply", {}, "use_selection", "use_mesh_modifiers"),
-        ],
-    ),
-    "abc": ("Alembic", [".abc"], [("wm.alembic_export", {}, "selected", None)]),
+    f["format"]: (
+        f["label"],
+        f["extensions"],
+        [(e["operator"], e["fixed"], e["selection"], e["applyModifiers"]) for e in f["exporters"]],
+    )
+    for f in EXPORT_FORMATS
 }
 
 # Options the sidecar sets itself: a user passing them would fight the job's own settings.

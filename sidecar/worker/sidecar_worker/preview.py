@@ -10,8 +10,9 @@ import os
 
 import bpy
 
-# Formats whose pixels are scene-linear light: the view transform still has to be applied to see them.
-LINEAR_FORMATS = {"OPEN_EXR", "OPEN_EXR_MULTILAYER", "HDR"}
+# Formats whose pixels are scene-linear light (the sidecar's image-format table): the view transform still has to be
+# applied to see them. movie.py imports it from here.
+from .tables import LINEAR_FORMATS  # noqa: F401
 
 SCRATCH_SCENE = "sidecar-preview"
 
