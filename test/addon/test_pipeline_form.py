@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "addon"))
 
 from blender_sidecar.errors import SidecarError  # noqa: E402
 from blender_sidecar.messages import MsgCallResult, MsgJobs, MsgJobState, MsgProgress  # noqa: E402
-from blender_sidecar.pipeline import form, runs  # noqa: E402
+from blender_sidecar import tables  # noqa: E402
+from blender_sidecar.pipeline import catalog, fields, form, runs  # noqa: E402
 
 
 class ListTextTest(unittest.TestCase):
@@ -105,7 +106,10 @@ class FormTest(unittest.TestCase):
     def test_templates_are_found_beside_the_add_on_or_in_the_checkout(self):
         addon_dir = os.path.join(ROOT, "addon", "blender_sidecar")
         found = form.templates(addon_dir)
-        self.assertEqual([(t[0], t[1]) for t in found], [("game-asset", "Game asset"), ("turntable", "Turntable"), ("variant-sweep", "Variant sweep")])
+        self.assertEqual(
+            [(t[0], t[1]) for t in found],
+            [("game-asset", "Game asset"), ("turntable", "Turntable"), ("variant-sweep", "Variant sweep")],
+        )
         for tid, _name, _desc, path in found:
             form.check_importable(form.read_json(path))
 
@@ -185,6 +189,63 @@ class RunsTest(unittest.TestCase):
     def test_no_module_here_imports_bpy(self):
         self.assertNotIn("bpy", sys.modules)
         json.dumps(form.EXPORT_FORMATS)
+
+
+class TablesTest(unittest.TestCase):
+    """The editor's node types, settings and choices are the sidecar's (tables.json, made from its own tables)."""
+
+    def setUp(self):
+        with open(os.path.join(ROOT, "addon", "blender_sidecar", "tables.json"), encoding="utf-8") as f:
+            self.tables = json.load(f)
+
+    def test_the_node_types_and_their_sockets_are_the_sidecars(self):
+        self.assertEqual([t.type for t in form.NODE_TYPES], [t["type"] for t in self.tables["nodeTypes"]])
+        for node_type, spec in zip(form.NODE_TYPES, self.tables["nodeTypes"]):
+            self.assertEqual(node_type.title, spec["title"])
+            self.assertEqual([s[0] for s in node_type.inputs], [s["name"] for s in spec["inputs"]])
+            self.assertEqual([s[0] for s in node_type.outputs], [s["name"] for s in spec["outputs"]])
+
+    def test_every_setting_of_the_sidecar_has_a_field_made_for_it_and_no_other(self):
+        for spec in self.tables["nodeTypes"]:
+            schema = {path for path, _prop, _required in catalog.schema_settings(spec["settings"])}
+            named = {f.path for f in fields.FIELDS[spec["type"]]}
+            self.assertEqual(named, schema, spec["type"])
+            self.assertEqual({s.path for s in form.BY_TYPE[spec["type"]].settings}, schema, spec["type"])
+
+    def test_defaults_required_and_choices_come_from_the_sidecars_schema(self):
+        for spec in self.tables["nodeTypes"]:
+            for path, prop, required in catalog.schema_settings(spec["settings"]):
+                setting = form.BY_TYPE[spec["type"]].setting(".".join(path))
+                where = "{} {}".format(spec["type"], setting.key)
+                self.assertEqual(setting.required, required, where)
+                if "default" in prop:
+                    self.assertEqual(setting.default, prop["default"], where)
+                if "enum" in prop:
+                    self.assertEqual([i[0] for i in setting.items], prop["enum"], where)
+
+    def test_formats_are_the_tables(self):
+        formats = [f["format"] for f in self.tables["exportFormats"]]
+        self.assertEqual([i[0] for i in form.BY_TYPE["export"].setting("format").items], formats)
+        self.assertEqual([i[0] for i in tables.EXPORT_FORMAT_ITEMS], formats)
+        self.assertEqual(tables.EXPORT_EXTENSIONS["usd"], self.tables["exportFormats"][4]["extensions"][0])
+        image = form.BY_TYPE["render"].setting("format")
+        self.assertEqual([i[0] for i in image.items], [f["format"] for f in self.tables["imageFormats"]])
+        self.assertEqual(form.from_json("render node 'r'", image, "exr"), "OPEN_EXR")
+        with self.assertRaises(SidecarError) as caught:
+            form.from_json("render node 'r'", image, "gif")
+        self.assertIn('settings.format is "gif", but it takes one of PNG, JPEG, OPEN_EXR', str(caught.exception))
+
+    def test_a_setting_the_editor_does_not_name_still_gets_a_field_from_its_schema(self):
+        field = fields.from_schema(("maxRayDistance",), {"type": "number", "minimum": 0, "description": "How far."})
+        self.assertEqual(
+            (field.kind, field.label, field.prop, field.limits),
+            ("number", "Max Ray Distance", "maxRayDistance", {"min": 0}),
+        )
+        field = fields.from_schema(("checks", "ngons"), {"enum": ["fail", "warn", "off"]})
+        self.assertEqual((field.kind, field.label, field.prop), ("enum", "Ngons", "checks_ngons"))
+        setting = catalog.Setting(field, {"enum": ["fail", "warn", "off"], "default": "warn"}, False)
+        self.assertEqual(setting.items[0], ("fail", "Fail", ""))
+        self.assertEqual(setting.default, "warn")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The "Sidecar Pipeline" node editor (docs/pipeline.md, "In Blender"): pipelines built from configured steps, run
 as one job on the sidecar, with each node showing its progress.
 
-Modules: `form` (the JSON form's node types and settings, no bpy), `runs` (what the sidecar said about runs, no bpy),
+Modules: `form` (the JSON form's node types and settings, no bpy: it gathers `catalog`, made from the sidecar's
+tables.json and dressed by `fields`, `codecs`, `import_checks` and `templates`), `runs` (what the sidecar said about runs, no bpy),
 `nodes` (the tree, sockets and node classes), `serialize` (tree <-> JSON), `sync` (runs -> nodes, on the drain
 timer), `operators`, `gui`. Like the add-on's package, the Blender side is imported inside register() only, so
 `form` and `runs` import on plain Python.
