@@ -10,8 +10,21 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
 
 from . import state, tables
 
+# A saved file holds an enum's number, not its name: the Export box keeps the numbers its formats had before they came
+# from the sidecar's table (in another order), so a file saved then still opens on its format; a format the table adds
+# gets the next free number.
+_SAVED_NUMBERS = {"glb": 0, "gltf": 1, "fbx": 2, "obj": 3, "usd": 4, "abc": 5, "stl": 6, "ply": 7}
+
+
+def _numbered(items):
+    free = iter(range(max(_SAVED_NUMBERS.values()) + 1, 1 << 20))
+    return tuple(
+        item + ("NONE", _SAVED_NUMBERS[item[0]] if item[0] in _SAVED_NUMBERS else next(free)) for item in items
+    )
+
+
 # The Export box's formats and the extension each gets, from the sidecar's table (tables.json).
-EXPORT_FORMATS = tables.EXPORT_FORMAT_ITEMS
+EXPORT_FORMATS = _numbered(tables.EXPORT_FORMAT_ITEMS)
 EXTENSIONS = tables.EXPORT_EXTENSIONS
 
 

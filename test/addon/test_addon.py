@@ -9,6 +9,7 @@ See harness.py for how the add-on is enabled on each Blender (legacy add-on on 3
 """
 
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -146,6 +147,20 @@ class AddonTest(unittest.TestCase):
             self.assertEqual(module.preferences.__package__, addon.name)
         else:
             self.assertEqual(module.bl_info["blender"], (3, 4, 0))
+
+    def test_01b_the_export_box_offers_the_sidecars_formats_keeping_saved_numbers(self):
+        with open(os.path.join(harness.ROOT, "addon", "blender_sidecar", "tables.json"), encoding="utf-8") as f:
+            table = json.load(f)["exportFormats"]
+        if not hasattr(bpy.types.Scene, "sidecar_settings"):  # run alone, without test_01
+            self.addon.enable()
+        items = bpy.types.Scene.bl_rna.properties["sidecar_settings"].fixed_type.properties["export_format"].enum_items
+        self.assertEqual([i.identifier for i in items], [f["format"] for f in table])
+        self.assertEqual([i.name for i in items], [f["label"] for f in table])
+        # A file saved before the formats came from the table stored these numbers.
+        self.assertEqual(
+            {i.identifier: i.value for i in items if i.identifier in ("glb", "usd", "abc", "ply")},
+            {"glb": 0, "usd": 4, "abc": 5, "ply": 7},
+        )
 
     def test_02_failures_are_one_sentence(self):
         addon = self.addon
