@@ -17,6 +17,8 @@ EXPORT_EXTENSIONS = {f["format"]: f["extensions"][0] for f in TABLES["exportForm
 IMAGE_FORMAT_ITEMS = tuple((f["format"], f["label"], "") for f in TABLES["imageFormats"])
 # The short names the sidecar also takes for an image format ("exr"), lower case -> Blender's name.
 IMAGE_FORMAT_ALIASES = dict(TABLES["imageFormatAliases"])
+# (identifier, label, description) of the engines a render may name.
+ENGINE_ITEMS = tuple((e["engine"], e["label"], "") for e in TABLES["renderEngines"])
 PIPELINE_VERSION = TABLES["pipelineVersion"]
 # [{type, title, summary, inputs, outputs, settings (JSON Schema)}], as the sidecar's `pipeline.schema` answers.
 NODE_TYPES = TABLES["nodeTypes"]

@@ -11,13 +11,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpy  # noqa: E402
 
 from sidecar_worker import bake, formats, simulation  # noqa: E402
+from sidecar_worker.tables import ENGINE_NAMES  # noqa: E402
 
 
 def available_engines():
     # The engine enum is filled at run time (Cycles registers itself), so ask by trying each known name.
     render = bpy.context.scene.render
     found = []
-    for name in ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH"):
+    for name in [identifier for identifiers in ENGINE_NAMES.values() for identifier in identifiers]:
         try:
             render.engine = name
             found.append(name)

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { BAKE_IMAGE_FORMATS } from '../../sidecar/domain/bake/bake-request.js';
 import { EXPORT_FORMATS } from '../../sidecar/domain/export/formats.js';
+import { RENDER_ENGINES } from '../../sidecar/domain/render/engines.js';
 import { IMAGE_FORMAT_TABLE } from '../../sidecar/domain/render/image-formats.js';
 import { blenderPath } from '../helpers/blender.js';
 
@@ -46,6 +47,14 @@ describe("the worker's formats in Blender", () => {
       assert.ok(f.options.length > 0, `${f.format}: no options listed`);
     }
     assert.deepEqual(reported.map((f) => f.format), EXPORT_FORMATS.map((f) => f.format).filter((n) => reported.some((f) => f.format === n)));
+  });
+
+  it("finds this Blender's engines among the table's identifiers, Cycles and Workbench on every Blender", () => {
+    const engines = line(r.stdout, 'SIDECAR_PROBE').engines as string[];
+    const known = RENDER_ENGINES.flatMap((e) => [...e.identifiers]);
+    for (const e of engines) assert.ok(known.includes(e), `${e} is not in the sidecar's engine table`);
+    for (const e of ['CYCLES', 'BLENDER_WORKBENCH']) assert.ok(engines.includes(e), `${e} is not among ${engines.join(', ')}`);
+    assert.ok(engines.some((e) => e.startsWith('BLENDER_EEVEE')), `no EEVEE among ${engines.join(', ')}`);
   });
 
   it("tone-maps previews of the table's linear formats and saves baked maps in the table's formats", () => {

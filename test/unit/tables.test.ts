@@ -27,6 +27,7 @@ describe('the generated tables', () => {
       assert.ok(f.extensions.length > 0 && f.extensions.every((e) => /^\.[a-z]+$/.test(e)), f.format);
       assert.ok(f.exporters.length > 0 && f.exporters.every((e) => /^\w+\.\w+$/.test(e.operator)), f.format);
     }
+    assert.deepEqual(worker.renderEngines.map((e) => e.engine), ['cycles', 'eevee', 'workbench']);
     assert.deepEqual(worker.imageFormats.filter((f) => f.linear).map((f) => f.format), ['OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'HDR']);
   });
 

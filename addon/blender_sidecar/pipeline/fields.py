@@ -112,12 +112,7 @@ CHECKS = (
 )
 MOVIE_CODECS = (("h264", "H.264", "Small files, plays everywhere"), ("mpeg4", "MPEG-4", "MPEG-4 Part 2"))
 # The editor's own first choice, "Scene's": the setting is then left out and the scene's engine renders.
-ENGINES = (
-    ("scene", "Scene's", "The engine the scene is set to"),
-    ("cycles", "Cycles", ""),
-    ("eevee", "EEVEE", ""),
-    ("workbench", "Workbench", ""),
-)
+ENGINES = (("scene", "Scene's", "The engine the scene is set to"),) + tables.ENGINE_ITEMS
 SOURCE_MODES = (
     ("file", "File", "Every visible object of the scene"),
     ("objects", "Objects", "The objects named"),

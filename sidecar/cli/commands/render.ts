@@ -3,6 +3,7 @@ import { connectOrStart, embeddedBlender } from '../connect.js';
 import { followJob } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
+import { ENGINE_CHOICES } from '../../domain/render/engines.js';
 import { parseInstances } from './serve.js';
 
 export const renderCommand: Command = {
@@ -16,7 +17,7 @@ export const renderCommand: Command = {
     scene: { type: 'string', valueName: 'NAME', description: 'Scene to render (default: the active one).' },
     camera: { type: 'string', valueName: 'NAME', description: 'Camera to render through.' },
     format: { type: 'string', valueName: 'FMT', description: 'Image format: PNG, JPEG, OPEN_EXR, TIFF, ... (default: the scene\'s).' },
-    engine: { type: 'string', valueName: 'NAME', description: 'cycles, eevee or workbench (default: the scene\'s).' },
+    engine: { type: 'string', valueName: 'NAME', description: `${ENGINE_CHOICES} (default: the scene's).` },
     samples: { type: 'string', valueName: 'N', description: 'Render samples.' },
     'resolution-percent': { type: 'string', valueName: 'P', description: 'Resolution scale in percent.' },
     overwrite: { type: 'boolean', description: 'Render frames that already exist (default: skip them).' },

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CYCLES_BAKE_TYPES } from '../bake/bake-request.js';
 import { FORMAT_NAMES } from '../export/formats.js';
+import { ENGINE_CHOICES } from '../render/engines.js';
 import { MOVIE_CODECS } from '../render/movie.js';
 
 export const SOCKET_TYPES = ['objects', 'files'] as const;
@@ -148,7 +149,7 @@ export const renderSettings = z.strictObject({
   output: outputTemplate('A folder, or a path with # for the frame number.'),
   frames: z.string().min(1).optional().describe('Frames, e.g. "1-24" or "1,5,10-20x2" (default: the scene\'s range).'),
   format: z.string().min(1).default('PNG').describe('Image format: PNG, JPEG, OPEN_EXR, TIFF, ...'),
-  engine: z.string().min(1).optional().describe("cycles, eevee or workbench (default: the scene's)."),
+  engine: z.string().min(1).optional().describe(`${ENGINE_CHOICES} (default: the scene's).`),
   samples: z.number().int().min(1).max(1_000_000).optional(),
   resolutionPercent: z.number().int().min(1).max(1000).optional(),
   camera: z.string().min(1).optional().describe("Camera object (default: the scene's)."),

@@ -9,6 +9,7 @@ import { InvalidInputError } from '../../errors.js';
 import { gnJobParam } from '../sync/job-values.js';
 import { farmParam } from '../farm/farm-param.js';
 import { parseFrames } from './frame-range.js';
+import { ENGINE_CHOICES } from './engines.js';
 import { IMAGE_FORMAT_ALIASES, IMAGE_FORMATS } from './image-formats.js';
 import { movieParam, resolveMovieOutput } from './movie.js';
 import { resolveOutputPattern } from './output-path.js';
@@ -37,7 +38,7 @@ export const renderParams = z.strictObject({
   frames: z.string().min(1).optional().describe('Frames, e.g. "1-240", "1-10,20,30-40x2", "^5" leaves frame 5 out. Default: the scene\'s range.'),
   output: z.string().min(1).describe('A folder, or a Blender-style path with # for the frame number (// is the blend file\'s folder).'),
   format: z.string().optional().describe('Image format (PNG, JPEG, OPEN_EXR, TIFF, ...). Default: the scene\'s.'),
-  engine: z.string().optional().describe('cycles, eevee or workbench (or a Blender engine identifier). Default: the scene\'s.'),
+  engine: z.string().optional().describe(`${ENGINE_CHOICES} (or a Blender engine identifier). Default: the scene's.`),
   samples: z.number().int().min(1).max(1_000_000).optional().describe('Render samples (Cycles samples or EEVEE TAA samples).'),
   resolutionPercent: z.number().int().min(1).max(1000).optional(),
   instances: z.number().int().min(1).max(64).optional().describe('At most this many workers render this job at once (default: the whole pool).'),

@@ -8,12 +8,10 @@ from . import preview, scenes
 from .turntable import Turntable
 from .errors import TaskInputError
 
-# What users may call an engine, and the identifiers Blender versions use (EEVEE was BLENDER_EEVEE_NEXT in 4.2-4.4).
-ENGINE_NAMES = {
-    "cycles": ["CYCLES"],
-    "eevee": ["BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"],
-    "workbench": ["BLENDER_WORKBENCH"],
-}
+# ENGINE_NAMES: what users may call an engine -> the identifiers Blender versions use (EEVEE was BLENDER_EEVEE_NEXT in
+# 4.2-4.4), from the sidecar's table (sidecar/domain/render/engines.ts).
+from .tables import ENGINE_NAMES
+
 
 VIDEO_FORMATS = {"FFMPEG", "AVI_JPEG", "AVI_RAW"}
 
@@ -26,7 +24,7 @@ def _set_engine(scene, engine):
             return
         except TypeError:
             continue
-    raise TaskInputError("this Blender has no render engine %r (try cycles, eevee or workbench)" % engine)
+    raise TaskInputError("this Blender has no render engine %r (try %s)" % (engine, ", ".join(ENGINE_NAMES)))
 
 
 def _set_samples(scene, samples):

@@ -1,5 +1,5 @@
 """The tables the sidecar writes for the worker (tables.json beside this file, made by `npm run tables` from
-sidecar/domain/tables.ts): export formats and their operators, image formats, bake map formats. No bpy here."""
+sidecar/domain/tables.ts): export formats and their operators, image formats, render engines, bake map formats. No bpy here."""
 import json
 import os
 
@@ -12,5 +12,7 @@ EXPORT_FORMATS = TABLES["exportFormats"]
 IMAGE_FORMATS = TABLES["imageFormats"]
 # Formats that hold scene-linear values: a preview of them is tone-mapped.
 LINEAR_FORMATS = frozenset(f["format"] for f in IMAGE_FORMATS if f["linear"])
+# What users may call an engine -> the identifiers Blender versions use for it, newest first.
+ENGINE_NAMES = {e["engine"]: e["identifiers"] for e in TABLES["renderEngines"]}
 # A baked map's file extension -> Blender's image format.
 BAKE_IMAGE_FORMATS = dict(TABLES["bakeImageFormats"])
