@@ -19,6 +19,7 @@ IMAGE_FORMAT_ITEMS = tuple((f["format"], f["label"], "") for f in TABLES["imageF
 IMAGE_FORMAT_ALIASES = dict(TABLES["imageFormatAliases"])
 # (identifier, label, description) of the engines a render may name.
 ENGINE_ITEMS = tuple((e["engine"], e["label"], "") for e in TABLES["renderEngines"])
+MOVIE_CODEC_ITEMS = tuple((c["codec"], c["label"], c["description"]) for c in TABLES["movieCodecs"])
 PIPELINE_VERSION = TABLES["pipelineVersion"]
 # [{type, title, summary, inputs, outputs, settings (JSON Schema)}], as the sidecar's `pipeline.schema` answers.
 NODE_TYPES = TABLES["nodeTypes"]

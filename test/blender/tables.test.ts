@@ -10,14 +10,15 @@ import { BAKE_IMAGE_FORMATS } from '../../sidecar/domain/bake/bake-request.js';
 import { EXPORT_FORMATS } from '../../sidecar/domain/export/formats.js';
 import { RENDER_ENGINES } from '../../sidecar/domain/render/engines.js';
 import { IMAGE_FORMAT_TABLE } from '../../sidecar/domain/render/image-formats.js';
+import { MOVIE_CODEC_TABLE, MOVIE_CONTAINER_TABLE } from '../../sidecar/domain/render/movie.js';
 import { blenderPath } from '../helpers/blender.js';
 
 const worker = fileURLToPath(new URL('../../dist/worker/', import.meta.url));
 // After the probe, the worker modules' own view of the image and bake tables, as one line.
 const modules = [
   'import json, sys',
-  'from sidecar_worker import bake, preview',
-  'sys.stdout.write("WORKER_TABLES " + json.dumps({"linear": sorted(preview.LINEAR_FORMATS), "bake": bake.BAKE_IMAGE_FORMATS}) + "\\n")',
+  'from sidecar_worker import bake, movie, preview',
+  'sys.stdout.write("WORKER_TABLES " + json.dumps({"linear": sorted(preview.LINEAR_FORMATS), "bake": bake.BAKE_IMAGE_FORMATS, "codecs": movie.CODECS, "containers": movie.CONTAINERS}) + "\\n")',
 ].join('\n');
 
 function line(stdout: string, tag: string): any {
@@ -51,15 +52,17 @@ describe("the worker's formats in Blender", () => {
 
   it("finds this Blender's engines among the table's identifiers, Cycles and Workbench on every Blender", () => {
     const engines = line(r.stdout, 'SIDECAR_PROBE').engines as string[];
-    const known = RENDER_ENGINES.flatMap((e) => [...e.identifiers]);
+    const known: string[] = RENDER_ENGINES.flatMap((e) => [...e.identifiers]);
     for (const e of engines) assert.ok(known.includes(e), `${e} is not in the sidecar's engine table`);
     for (const e of ['CYCLES', 'BLENDER_WORKBENCH']) assert.ok(engines.includes(e), `${e} is not among ${engines.join(', ')}`);
     assert.ok(engines.some((e) => e.startsWith('BLENDER_EEVEE')), `no EEVEE among ${engines.join(', ')}`);
   });
 
-  it("tone-maps previews of the table's linear formats and saves baked maps in the table's formats", () => {
+  it("tone-maps previews of the table's linear formats, saves baked maps and encodes movies in the table's formats", () => {
     const tables = line(r.stdout, 'WORKER_TABLES');
     assert.deepEqual(tables.linear, IMAGE_FORMAT_TABLE.filter((f) => f.linear).map((f) => f.format).sort());
     assert.deepEqual(tables.bake, BAKE_IMAGE_FORMATS);
+    assert.deepEqual(tables.codecs, Object.fromEntries(MOVIE_CODEC_TABLE.map((c) => [c.codec, c.ffmpeg])));
+    assert.deepEqual(tables.containers, Object.fromEntries(MOVIE_CONTAINER_TABLE.map((c) => [c.extension, c.ffmpeg])));
   });
 });

@@ -110,7 +110,7 @@ CHECKS = (
     ("ngons", "N-Gons", "Faces with more than four sides"),
     ("empty_meshes", "Empty Meshes", "Mesh objects with no faces"),
 )
-MOVIE_CODECS = (("h264", "H.264", "Small files, plays everywhere"), ("mpeg4", "MPEG-4", "MPEG-4 Part 2"))
+MOVIE_CODECS = tables.MOVIE_CODEC_ITEMS
 # The editor's own first choice, "Scene's": the setting is then left out and the scene's engine renders.
 ENGINES = (("scene", "Scene's", "The engine the scene is set to"),) + tables.ENGINE_ITEMS
 SOURCE_MODES = (

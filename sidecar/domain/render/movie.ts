@@ -15,8 +15,21 @@ import { resolveOutputPattern } from './output-path.js';
 
 /** The movie unit's key: outside Blender's frame range (±1048574), so it never meets a frame's. */
 export const MOVIE_KEY = 2_000_000;
-export const MOVIE_CODECS = ['h264', 'mpeg4'] as const;
-export const MOVIE_CONTAINERS = ['.mp4', '.mov', '.mkv'] as const;
+/** The codecs a preview movie may use: the one table of them (the worker sets `ffmpeg` as Blender's ffmpeg.codec; the
+ * pipeline editor shows `label`), written for the Python side by `npm run tables`. */
+export const MOVIE_CODEC_TABLE = [
+  { codec: 'h264', label: 'H.264', description: 'Small files, plays everywhere', ffmpeg: 'H264' },
+  { codec: 'mpeg4', label: 'MPEG-4', description: 'MPEG-4 Part 2', ffmpeg: 'MPEG4' },
+] as const;
+export const MOVIE_CODECS = MOVIE_CODEC_TABLE.map((c) => c.codec) as [MovieCodec, ...MovieCodec[]];
+type MovieCodec = (typeof MOVIE_CODEC_TABLE)[number]['codec'];
+/** The containers, by the output's extension, and Blender's ffmpeg.format for each. */
+export const MOVIE_CONTAINER_TABLE = [
+  { extension: '.mp4', ffmpeg: 'MPEG4' },
+  { extension: '.mov', ffmpeg: 'QUICKTIME' },
+  { extension: '.mkv', ffmpeg: 'MKV' },
+] as const;
+export const MOVIE_CONTAINERS = MOVIE_CONTAINER_TABLE.map((c) => c.extension);
 
 export const movieParam = z
   .strictObject({

@@ -14,12 +14,14 @@ import bpy
 from . import scenes
 from .errors import TaskInputError
 from .preview import LINEAR_FORMATS
+from .tables import MOVIE_CODECS, MOVIE_CONTAINERS
 
 SCRATCH_SCENE = "sidecar-movie"
 
-# The sidecar's codec names -> Blender's ffmpeg.codec; container by the output's extension -> ffmpeg.format.
-CODECS = {"h264": "H264", "mpeg4": "MPEG4"}
-CONTAINERS = {".mp4": "MPEG4", ".mov": "QUICKTIME", ".mkv": "MKV"}
+# The sidecar's codec names -> Blender's ffmpeg.codec; container by the output's extension -> ffmpeg.format (the
+# sidecar's tables, sidecar/domain/render/movie.ts).
+CODECS = MOVIE_CODECS
+CONTAINERS = MOVIE_CONTAINERS
 
 
 def _frame_size(path):
