@@ -2,7 +2,7 @@
 import { checkBakeRequest } from '../../domain/bake/bake-request.js';
 import { chooseBlenderForJob } from '../../domain/blender/routing.js';
 import { checkSimulationRequest } from '../../domain/bake/simulation-request.js';
-import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import { newJob } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { Services } from '../services.js';
@@ -16,18 +16,7 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
       const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
       const maps = checkBakeRequest(params, (await choice.installation.probe()).bakeTypes);
       const { saveCopySeconds, output: _o, size: _s, margin: _m, maps: _maps, ...rest } = params;
-      const job: JobRecord = {
-        id: newJobId(),
-        kind: 'bake',
-        state: 'queued',
-        priority: params.priority,
-        createdAt: new Date().toISOString(),
-        params: { ...rest, maps },
-        units: [],
-        saveCopySeconds,
-        blender: choice.blender,
-        blend: choice.blend,
-      };
+      const job = newJob('bake', { priority: params.priority, params: { ...rest, maps }, saveCopySeconds, blender: choice.blender, blend: choice.blend });
       scheduler.submit(job);
       return { jobId: job.id, maps: maps.length };
     },
@@ -35,18 +24,7 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
       const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
       const output = checkSimulationRequest(params, await choice.installation.probe());
       const { saveCopySeconds, ...rest } = params;
-      const job: JobRecord = {
-        id: newJobId(),
-        kind: 'simulation',
-        state: 'queued',
-        priority: params.priority,
-        createdAt: new Date().toISOString(),
-        params: { ...rest, output },
-        units: [],
-        saveCopySeconds,
-        blender: choice.blender,
-        blend: choice.blend,
-      };
+      const job = newJob('simulation', { priority: params.priority, params: { ...rest, output }, saveCopySeconds, blender: choice.blender, blend: choice.blend });
       scheduler.submit(job);
       return { jobId: job.id };
     },

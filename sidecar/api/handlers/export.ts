@@ -2,7 +2,7 @@
 import { chooseBlenderForJob, type JobBlenderChoice } from '../../domain/blender/routing.js';
 import { checkBlendFile } from '../../domain/render/render-request.js';
 import { checkBatchRequest, checkExportRequest, type ExportItem } from '../../domain/export/export-request.js';
-import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import { newJob, type JobRecord } from '../../domain/jobs/job.js';
 import { takeGnValues } from '../../domain/sync/job-values.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { Handlers } from '../../protocol/method.js';
@@ -18,18 +18,13 @@ export function exportHandlers(s: Services, scheduler: Scheduler): Handlers<type
   ) => {
     const { saveCopySeconds, gn, scope: _s, format: _f, output: _o, options: _p, applyModifiers: _a, items: _i, ...rest } = params;
     const gnValues = takeGnValues(s.sync, gn);
-    const job: JobRecord = {
-      id: newJobId(),
-      kind: 'export',
-      state: 'queued',
+    const job = newJob('export', {
       priority: params.priority,
-      createdAt: new Date().toISOString(),
       params: { ...rest, items, ...(gnValues ? { gn: { channel: gnValues.channel, revision: gnValues.revision }, gnValues } : {}) },
-      units: [],
       saveCopySeconds,
       blender: choice.blender,
       blend: choice.blend,
-    };
+    });
     scheduler.submit(job);
     return job.id;
   };

@@ -1,7 +1,7 @@
 /** Handlers for pipeline.validate, pipeline.submit and pipeline.schema. */
 import { isAbsolute } from 'node:path';
 import { InvalidInputError } from '../../errors.js';
-import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import { newJob } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkExportFormats, checkGraph, GraphInvalidError, PIPELINE_VERSION, pipelineJsonSchema } from '../../domain/pipeline/graph.js';
 import { CHECK_NAMES, nodeTypeCatalog } from '../../domain/pipeline/nodes.js';
@@ -45,18 +45,13 @@ export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<ty
         memoryLimitMB: params.memoryLimitMB,
         temporaryBlendFile: params.temporaryBlendFile,
       };
-      const job: JobRecord = {
-        id: newJobId(),
-        kind: 'pipeline',
-        state: 'queued',
+      const job = newJob('pipeline', {
         priority: params.priority,
-        createdAt: new Date().toISOString(),
         params: jobParams as unknown as Record<string, unknown>,
-        units: [],
         saveCopySeconds: params.saveCopySeconds,
         blender: choice.blender,
         blend: choice.blend,
-      };
+      });
       scheduler.submit(job);
       return { jobId: job.id, nodes: checked.graph.nodes.length };
     },

@@ -1,5 +1,5 @@
 /** Handler for render.submit. */
-import { newJobId, type JobRecord } from '../../domain/jobs/job.js';
+import { newJob } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkRenderRequest } from '../../domain/render/render-request.js';
 import type { FarmExecutor } from '../../domain/farm/farm-executor.js';
@@ -19,17 +19,12 @@ export function renderHandlers(s: Services, scheduler: Scheduler, farm: FarmExec
       const choice = checked.farm ? farmBlender(checked.blendFile, checked.farm) : await chooseBlenderForJob(s.blenders, checked.blendFile, checked.blender);
       const { saveCopySeconds, gn, ...rest } = checked;
       const gnValues = takeGnValues(s.sync, gn);
-      const job: JobRecord = {
-        id: newJobId(),
-        kind: 'render',
-        state: 'queued',
+      const job = newJob('render', {
         priority: checked.priority,
-        createdAt: new Date().toISOString(),
         params: { ...rest, ...(gnValues ? { gn: { channel: gnValues.channel, revision: gnValues.revision }, gnValues } : {}) },
-        units: [],
         saveCopySeconds,
         ...(choice ? { blender: choice.blender, blend: choice.blend } : {}),
-      };
+      });
       if (checked.farm) {
         // Submitted to the farm before the answer: a refusal there is the caller's error, not a failed job later.
         await farm.submit(job);

@@ -109,7 +109,36 @@ export interface JobRecord {
   placement?: string;
 }
 
-export function newJobId(): string {
+/** What a submit method decided about a new job: everything else a new job record has is the same for every kind. */
+export interface NewJob {
+  priority: Priority;
+  /** The validated request, as the job's runner reads it. */
+  params: Record<string, unknown>;
+  saveCopySeconds?: number;
+  blender?: JobRecord['blender'];
+  blend?: JobRecord['blend'];
+}
+
+/**
+ * A job record as every submit method creates it: a fresh id, queued, created now, no units yet (the scheduler plans
+ * them). The one place a JobRecord is born, so a field every job has is added once.
+ */
+export function newJob(kind: JobKind, job: NewJob): JobRecord {
+  return {
+    id: newJobId(),
+    kind,
+    state: 'queued',
+    priority: job.priority,
+    createdAt: new Date().toISOString(),
+    params: job.params,
+    units: [],
+    ...(job.saveCopySeconds !== undefined ? { saveCopySeconds: job.saveCopySeconds } : {}),
+    ...(job.blender ? { blender: job.blender } : {}),
+    ...(job.blend ? { blend: job.blend } : {}),
+  };
+}
+
+function newJobId(): string {
   const rand = Math.random().toString(36).slice(2, 6);
   return `j-${Date.now().toString(36)}${rand}`;
 }
