@@ -216,10 +216,10 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
   const syncState = openSyncStore(stateDir, faults.journalWarning, faults.sync);
   const sync = syncState.store;
   onFailure(() => syncState.close());
-  const scheduler = new Scheduler(
+  const scheduler = new Scheduler({
     pool,
-    jobStore,
-    {
+    store: jobStore,
+    events: {
       state: (job, previous) => {
         bus.publish('job.state', { jobId: job.id, kind: job.kind, state: job.state, previous, error: job.error, result: job.result, blender: job.blender });
         metrics.jobsByState.reset();
@@ -245,11 +245,19 @@ async function assemble(options: SidecarOptions, stateDir: string, onFailure: (u
         }
       },
     },
-    (level, message) => log[level](message),
-    [new RenderRunner(() => pool.size, threads), new ExportRunner(() => pool.size), new BakeRunner(() => pool.size), new SimulationBakeRunner(() => pool.size), new PipelineRunner(stateDir, () => pool.size, threads)],
+    log: (level, message) => log[level](message),
+    runners: [
+      new RenderRunner(() => pool.size, threads),
+      new ExportRunner(() => pool.size),
+      new BakeRunner(() => pool.size),
+      new SimulationBakeRunner(() => pool.size),
+      new PipelineRunner(stateDir, () => pool.size, threads),
+    ],
     alerts,
-    { crashLoopCount: options.crashLoop?.count, crashLoopWindowMs: options.crashLoop?.windowMs, crashLoopRestMs: options.crashLoop?.restMs, farm, placement },
-  );
+    crashLoop: options.crashLoop,
+    farm,
+    placement,
+  });
   onFailure(() => scheduler.close());
   const stopDiskWatch = watchDisks(
     alerts,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import type { JobRecord, WorkUnit } from '../../sidecar/domain/jobs/job.js';
+import { newJob, type JobRecord, type WorkUnit } from '../../sidecar/domain/jobs/job.js';
 import type { JobRunner, TaskRequest, UnitVerdict } from '../../sidecar/domain/jobs/runner.js';
 import { Scheduler, type JobProgress } from '../../sidecar/domain/jobs/scheduler.js';
 import type { JobStore } from '../../sidecar/domain/jobs/job-store.js';
@@ -73,6 +73,7 @@ class FakePool extends EventEmitter {
 /** Units as given; every task succeeds unless its label is in pool.failing. */
 class FakeRunner implements JobRunner {
   readonly kind = 'pipeline' as const;
+  readonly unitNoun = 'steps';
   constructor(
     private readonly units: Array<Pick<WorkUnit, 'key' | 'label' | 'dependsOn' | 'node'>>,
     private readonly perNode?: number,
@@ -110,10 +111,10 @@ function run(units: ConstructorParameters<typeof FakeRunner>[0], options: { work
   const store = { save() {}, create() {}, remove() {} } as unknown as JobStore;
   const progress: JobProgress[] = [];
   let maxRunning = 0;
-  const scheduler = new Scheduler(
-    pool as unknown as WorkerPool,
+  const scheduler = new Scheduler({
+    pool: pool as unknown as WorkerPool,
     store,
-    {
+    events: {
       state() {},
       progress(_j, p) {
         progress.push(p);
@@ -121,17 +122,17 @@ function run(units: ConstructorParameters<typeof FakeRunner>[0], options: { work
       },
       unitFinished() {},
     },
-    () => {},
-    [new FakeRunner(units, options.perNode)],
-  );
-  const job: JobRecord = { id: 'j1', kind: 'pipeline', state: 'queued', priority: 'normal', createdAt: new Date().toISOString(), params: {}, units: [] };
+    log: () => {},
+    runners: [new FakeRunner(units, options.perNode)],
+  });
+  const job = newJob('pipeline', { priority: 'normal', params: {} });
   scheduler.submit(job);
   return {
     pool,
     progress,
     maxRunning: () => maxRunning,
     done: async () => {
-      const ended = await scheduler.wait('j1', 5000);
+      const ended = await scheduler.wait(job.id, 5000);
       await scheduler.close();
       return ended;
     },

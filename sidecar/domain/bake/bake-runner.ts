@@ -40,6 +40,7 @@ interface BakedMap {
 
 export class BakeRunner implements JobRunner {
   readonly kind = 'bake' as const;
+  readonly unitNoun = 'items';
 
   constructor(private readonly poolSize: () => number) {}
 

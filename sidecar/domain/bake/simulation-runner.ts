@@ -40,6 +40,7 @@ function countFiles(dir: string, suffix = ''): number {
 
 export class SimulationBakeRunner implements JobRunner {
   readonly kind = 'simulation' as const;
+  readonly unitNoun = 'items';
 
   constructor(private readonly poolSize: () => number) {}
 

@@ -30,6 +30,7 @@ export function itemLabel(item: ExportItem, index: number): string {
 
 export class ExportRunner implements JobRunner {
   readonly kind = 'export' as const;
+  readonly unitNoun = 'items';
 
   constructor(private readonly poolSize: () => number) {}
 

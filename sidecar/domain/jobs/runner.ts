@@ -23,11 +23,22 @@ export interface JobLimits {
   timeoutS: number;
   maxRetries: number;
   memoryLimitMB?: number;
+  /** A unit whose GPU ran out of memory is retried on the CPU (render.submit's cpuFallback). */
+  cpuFallback?: boolean;
 }
 
 /** A job's limits from its params as every submit method names them: `instances` at most the pool's size. */
-export function limitsOf(p: { instances?: number; timeoutS: number; maxRetries: number; memoryLimitMB?: number }, poolSize: number): JobLimits {
-  return { instances: Math.min(p.instances ?? poolSize, poolSize), timeoutS: p.timeoutS, maxRetries: p.maxRetries, memoryLimitMB: p.memoryLimitMB };
+export function limitsOf(
+  p: { instances?: number; timeoutS: number; maxRetries: number; memoryLimitMB?: number; cpuFallback?: boolean },
+  poolSize: number,
+): JobLimits {
+  return {
+    instances: Math.min(p.instances ?? poolSize, poolSize),
+    timeoutS: p.timeoutS,
+    maxRetries: p.maxRetries,
+    memoryLimitMB: p.memoryLimitMB,
+    cpuFallback: p.cpuFallback === true,
+  };
 }
 
 export type UnitVerdict =
@@ -38,6 +49,8 @@ export type UnitVerdict =
 
 export interface JobRunner {
   readonly kind: JobRecord['kind'];
+  /** What this kind of job calls its units, in the plural, for sentences like "2 of 12 frames failed". */
+  readonly unitNoun: string;
   limits(job: JobRecord): JobLimits;
   /**
    * The blend file and job key that every task of this job uses (a worker with it open is preferred), and what a

@@ -5,6 +5,7 @@
  */
 import type { AlertCenter } from '../alerts/alerts.js';
 import type { BlenderWorker } from '../workers/blender-worker.js';
+import type { LiveJob } from './live-job.js';
 
 export interface WatchedTask {
   worker: BlenderWorker;
@@ -12,6 +13,21 @@ export interface WatchedTask {
   jobId: string;
   timeoutS: number;
   memoryLimitMB?: number;
+}
+
+/**
+ * Supervises every task of the running jobs: notes the highest memory each task's worker reached (what placement
+ * plans from once the task's unit is done), then kills or warns as superviseTasks does.
+ */
+export function superviseJobs(jobs: Iterable<LiveJob>, alerts: AlertCenter | undefined, memoryWarnShare?: number): void {
+  const tasks: WatchedTask[] = [];
+  for (const job of jobs) {
+    for (const t of job.tasks.values()) {
+      t.peakRssBytes = Math.max(t.peakRssBytes, t.worker.rssBytes);
+      tasks.push({ worker: t.worker, label: t.request.label, jobId: job.record.id, timeoutS: job.limits.timeoutS, memoryLimitMB: job.limits.memoryLimitMB });
+    }
+  }
+  superviseTasks(tasks, alerts, memoryWarnShare);
 }
 
 /** Kills hung workers and workers over their memory limit; warns about those near it. Runs every tick. */

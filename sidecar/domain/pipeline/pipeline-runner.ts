@@ -44,6 +44,7 @@ interface FailedPlan {
 
 export class PipelineRunner implements JobRunner {
   readonly kind = 'pipeline' as const;
+  readonly unitNoun = 'steps';
 
   constructor(
     private readonly stateDir: string,

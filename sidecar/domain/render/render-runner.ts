@@ -52,6 +52,7 @@ const VIDEO = new Set(['FFMPEG', 'AVI_JPEG', 'AVI_RAW']);
 
 export class RenderRunner implements JobRunner {
   readonly kind = 'render' as const;
+  readonly unitNoun = 'frames';
 
   constructor(
     private readonly poolSize: () => number,
