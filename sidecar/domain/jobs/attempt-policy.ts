@@ -65,7 +65,8 @@ export class AttemptPolicy {
     if (!(result instanceof WorkerDiedError)) return { outcome: 'crashed', reason: diedSentence(result, `running ${unit.label}`), retryable: true };
     const killedFor = result.reason === 'hung' || result.reason === 'memory' || result.reason === 'canceled' ? result.reason : undefined;
     const cls = classifyDeath(result.exit.signal, result.exit.code, result.outputTail.join('\n'), killedFor);
-    const failure: AttemptFailure = { outcome: cls.outcome, reason: deathSentence(job, unit, worker, result, seconds, cls), retryable: cls.transient, cpuFallback: cls.cpuFallback };
+    const reason = deathSentence(job, unit, worker, result, seconds, cls);
+    const failure: AttemptFailure = { outcome: cls.outcome, reason, retryable: cls.transient, cpuFallback: cls.cpuFallback };
     if (killedFor) return failure;
     const crashedOn = unit.attempts.filter((a) => a !== attempt && CRASHES.has(a.outcome ?? '')).map((a) => a.worker);
     if (crashedOn.length > 0 && CRASHES.has(cls.outcome)) {

@@ -42,25 +42,25 @@ export class Scheduler {
   private readonly supervisor: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly o: SchedulerOptions) {
-    this.store = o.store;
-    this.events = o.events;
-    for (const r of o.runners) this.runners.set(r.kind, r);
+  constructor(private readonly options: SchedulerOptions) {
+    this.store = options.store;
+    this.events = options.events;
+    for (const r of options.runners) this.runners.set(r.kind, r);
     this.progressFeed = new ProgressFeed(
-      (job, p) => o.events.progress(job, p),
+      (job, p) => options.events.progress(job, p),
       (kind) => this.runners.get(kind),
-      o.farm,
+      options.farm,
       () => this.pump(),
     );
-    o.pool.on('idle', () => this.pump());
-    o.pool.on('exit', () => this.pump());
-    this.crashLoop = new CrashLoopGuard(o.crashLoop ?? {}, o.alerts, (message) => o.log('warn', message), () => this.pump());
-    this.policy = new AttemptPolicy(this.crashLoop, o.crashLoop?.count ?? 3);
+    options.pool.on('idle', () => this.pump());
+    options.pool.on('exit', () => this.pump());
+    this.crashLoop = new CrashLoopGuard(options.crashLoop ?? {}, options.alerts, (message) => options.log('warn', message), () => this.pump());
+    this.policy = new AttemptPolicy(this.crashLoop, options.crashLoop?.count ?? 3);
     this.dispatch = new Dispatcher({
-      pool: o.pool,
-      placement: o.placement ?? new Placement(),
+      pool: options.pool,
+      placement: options.placement ?? new Placement(),
       crashLoop: this.crashLoop,
-      log: o.log,
+      log: options.log,
       host: {
         jobs: () => this.live.values(),
         taskStarted: (job, task) => this.taskStarted(job, task),
@@ -70,7 +70,7 @@ export class Scheduler {
         wake: () => this.pump(),
       },
     });
-    this.supervisor = setInterval(() => superviseJobs(this.live.values(), this.o.alerts, o.memoryWarnShare), SUPERVISE_MS);
+    this.supervisor = setInterval(() => superviseJobs(this.live.values(), this.options.alerts, options.memoryWarnShare), SUPERVISE_MS);
     this.supervisor.unref();
   }
 
@@ -80,8 +80,8 @@ export class Scheduler {
     for (const record of records) {
       this.all.set(record.id, record);
       if (TERMINAL.has(record.state)) continue;
-      if (record.plan?.farm && this.o.farm) {
-        this.o.farm.follow(record, this.externalHost(record));
+      if (record.plan?.farm && this.options.farm) {
+        this.options.farm.follow(record, this.externalHost(record));
         resumed += 1;
         continue;
       }
@@ -107,11 +107,11 @@ export class Scheduler {
    * like any other, but no local worker touches it.
    */
   adoptExternal(record: JobRecord): void {
-    if (!this.o.farm) throw new Error('no farm executor');
+    if (!this.options.farm) throw new Error('no farm executor');
     this.store.create(record);
     this.all.set(record.id, record);
     this.events.state(record, record.state);
-    this.o.farm.follow(record, this.externalHost(record));
+    this.options.farm.follow(record, this.externalHost(record));
   }
 
   private externalHost(record: JobRecord): ExternalJobHost {
@@ -176,8 +176,10 @@ export class Scheduler {
     if (live) {
       for (const task of live.tasks.values()) task.worker.kill('canceled', `job ${id} canceled`);
     }
-    if (job.plan?.farm && this.o.farm) {
-      this.o.farm.cancel(job, reason).catch((err: unknown) => this.o.log('warn', `job ${id}: the farm did not take the cancel: ${describeError(err)}`));
+    if (job.plan?.farm && this.options.farm) {
+      this.options.farm
+        .cancel(job, reason)
+        .catch((err: unknown) => this.options.log('warn', `job ${id}: the farm did not take the cancel: ${describeError(err)}`));
     }
     this.finish(job, 'canceled', reason);
     return job;
@@ -195,7 +197,7 @@ export class Scheduler {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.o.farm?.stopAll();
+    this.options.farm?.stopAll();
     clearInterval(this.supervisor);
     for (const live of this.live.values()) this.store.save(live.record, { durable: true });
   }
@@ -233,7 +235,7 @@ export class Scheduler {
   private async taskEnded(job: LiveJob, task: Task, result: TaskOutcome | unknown) {
     job.tasks.delete(task.id);
     task.stopWatching?.();
-    this.o.alerts?.resolve(`memory-near:${task.worker.id}`);
+    this.options.alerts?.resolve(`memory-near:${task.worker.id}`);
     const record = job.record;
     if (TERMINAL.has(record.state)) {
       if (task.unit) job.runner.discard(record, task.unit, task.worker.id);
@@ -244,7 +246,7 @@ export class Scheduler {
       if (!task.unit) await this.planEnded(job, task, result);
       else await this.unitEnded(job, task, task.unit, result);
     } catch (err) {
-      this.o.log('error', `job ${record.id}: ${(err as Error).stack ?? String(err)}`);
+      this.options.log('error', `job ${record.id}: ${(err as Error).stack ?? String(err)}`);
       this.finish(record, 'failed', `internal error while handling a result: ${describeError(err)}`);
     }
     this.pump();
@@ -336,7 +338,7 @@ export class Scheduler {
       this.dispatch.wakeAt(at);
       if (decision.onCpu) unit.forceCpu = true;
       const where = decision.onCpu ? 'on the CPU' : 'on another worker';
-      this.o.log('info', `job ${record.id}: ${unit.label} will be retried ${where} in ${decision.waitS} s (${failure.reason})`);
+      this.options.log('info', `job ${record.id}: ${unit.label} will be retried ${where} in ${decision.waitS} s (${failure.reason})`);
     } else {
       unit.state = 'failed';
       unit.error = decision.error;
@@ -372,7 +374,7 @@ export class Scheduler {
     // The last progress goes out before the state change, so a follower sees 12/12 before "completed".
     this.setState(record, state, job ? () => this.progressFeed.sendNow(job) : undefined);
     if (state === 'failed') {
-      this.o.alerts?.raise({
+      this.options.alerts?.raise({
         key: `job-failed:${record.id}`,
         level: 'ERROR',
         what: `${record.kind} job ${record.id} failed: ${(record.error ?? '').split('\n')[0]}`,
@@ -389,12 +391,12 @@ export class Scheduler {
     try {
       record.result = job.runner.summarize(record);
     } catch (err) {
-      this.o.log('warn', `job ${record.id}: could not summarize: ${describeError(err)}`);
+      this.options.log('warn', `job ${record.id}: could not summarize: ${describeError(err)}`);
     }
     try {
       job.runner.finished?.(record);
     } catch (err) {
-      this.o.log('warn', `job ${record.id}: cleanup failed: ${describeError(err)}`);
+      this.options.log('warn', `job ${record.id}: cleanup failed: ${describeError(err)}`);
     }
   }
 
