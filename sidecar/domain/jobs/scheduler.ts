@@ -167,15 +167,10 @@ export class Scheduler {
   cancel(id: string, reason = 'canceled by request'): JobRecord {
     const job = this.get(id);
     if (TERMINAL.has(job.state)) {
-      throw new InvalidStateError(`job ${id} has already ${job.state === 'canceled' ? 'been canceled' : job.state}; there is nothing to cancel`, {
-        jobId: id,
-        state: job.state,
-      });
+      const ended = job.state === 'canceled' ? 'been canceled' : job.state;
+      throw new InvalidStateError(`job ${id} has already ${ended}; there is nothing to cancel`, { jobId: id, state: job.state });
     }
-    const live = this.live.get(id);
-    if (live) {
-      for (const task of live.tasks.values()) task.worker.kill('canceled', `job ${id} canceled`);
-    }
+    for (const task of this.live.get(id)?.tasks.values() ?? []) task.worker.kill('canceled', `job ${id} canceled`);
     if (job.plan?.farm && this.options.farm) {
       this.options.farm
         .cancel(job, reason)
