@@ -321,8 +321,9 @@ describe('render jobs on a Slurm cluster', () => {
     }
     // Per frame, Slurm knows as much as the local pool: attempts, times, the checked image.
     assert.deepEqual(keys(b.units[0]!), keys(a.units[0]!));
-    // (A local attempt also names the Blender version that ran it; a farm's nodes do not report theirs.)
-    assert.deepEqual(keys(b.units[0]!.attempts[0]!), keys(a.units[0]!.attempts[0]!, ['blender']));
+    // (A local attempt also names the Blender version that ran it and how long its scene took to sync; a farm's nodes
+    // report neither.)
+    assert.deepEqual(keys(b.units[0]!.attempts[0]!), keys(a.units[0]!.attempts[0]!, ['blender', 'syncSeconds']));
     // The checked image is the same; a local frame also has its preview and the threads it was given, which a farm's
     // node (with its own cores and no previews) does not report.
     const { preview: _p, previewSeconds: _s, threads: _t, ...checked } = a.units[0]!.result as Record<string, unknown>;
