@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, SidecarError, describeError } from './errors.js';
+import { DomainError, describeError } from './domain/errors.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env.BLENDER_SIDECAR_STATE_DIR) return env.BLENDER_SIDECAR_STATE_DIR;
@@ -21,10 +21,10 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /** A state folder the sidecar cannot use (read-only, full, missing permissions): the sentence says which and what to do. */
-export class StateFolderError extends SidecarError {
+export class StateFolderError extends DomainError {
   override readonly name = 'StateFolderError';
   constructor(dir: string, doing: string, err: unknown) {
-    super(`${describeStateFault(dir, doing, err)}`, ErrorCode.Unavailable, { stateDir: dir, code: (err as NodeJS.ErrnoException)?.code });
+    super('unavailable', `${describeStateFault(dir, doing, err)}`, { stateDir: dir, code: (err as NodeJS.ErrnoException)?.code });
   }
 }
 

@@ -7,7 +7,7 @@ import type { AlertCenter } from './domain/alerts/alerts.js';
 import { JobStore, type JobStoreOptions, type RetentionPolicy } from './domain/jobs/job-store.js';
 import type { Scheduler } from './domain/jobs/scheduler.js';
 import type { SyncJournalOptions } from './domain/sync/journal-persistence.js';
-import { describeError } from './errors.js';
+import { describeError } from './domain/errors.js';
 import type { Logger } from './log.js';
 import { describeStateFault } from './state-dir.js';
 import { JOURNAL_FILE } from './domain/sync/journal-persistence.js';

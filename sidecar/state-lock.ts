@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { isSameProcess, readDiscovery } from './discovery.js';
 import { processStartTime } from './domain/workers/proc-stat.js';
 import { writeFileAtomic } from './domain/store/atomic-file.js';
-import { ErrorCode, SidecarError } from './errors.js';
+import { DomainError } from './domain/errors.js';
 import { StateFolderError } from './state-dir.js';
 
 export const LOCK_FILE = 'sidecar.lock';
@@ -28,7 +28,7 @@ export interface LockOwner {
 }
 
 /** Another live sidecar holds the folder: `owner` says which. */
-export class StateFolderHeldError extends SidecarError {
+export class StateFolderHeldError extends DomainError {
   override readonly name = 'StateFolderHeldError';
   constructor(
     readonly stateDir: string,
@@ -37,10 +37,10 @@ export class StateFolderHeldError extends SidecarError {
     const reading = readDiscovery(stateDir);
     const port = reading.state === 'running' && reading.info.pid === owner.pid ? ` on port ${reading.info.port}` : '';
     super(
+      'unavailable',
       `another sidecar (pid ${owner.pid}, started ${owner.startedAt})${port} holds the state folder ${stateDir}; ` +
         'use it (blender-sidecar call ... finds it), stop it (blender-sidecar call sidecar.stop), or pass --state-dir ' +
         'to run a second one',
-      ErrorCode.Unavailable,
       { stateDir, owner },
     );
   }
@@ -98,7 +98,7 @@ export function acquireStateLock(stateDir: string): StateLock {
     }
     if (takeOver(path, owner, text)) return ownLock(path, mine);
   }
-  throw new SidecarError(`could not take the lock ${path}: it kept changing hands; try again`, ErrorCode.Unavailable);
+  throw new DomainError('unavailable', `could not take the lock ${path}: it kept changing hands; try again`);
 }
 
 function createExclusive(path: string, text: string): boolean {
@@ -181,7 +181,7 @@ export function takeStateLock(stateDir: string): StateLock {
   try {
     return acquireStateLock(stateDir);
   } catch (err) {
-    if (err instanceof SidecarError) throw err;
+    if (err instanceof DomainError) throw err;
     throw new StateFolderError(stateDir, `take the lock ${LOCK_FILE}`, err);
   }
 }

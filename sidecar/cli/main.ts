@@ -3,7 +3,7 @@
  * anything unexpected prints its stack, since it is a bug to report.
  */
 import { RpcCallError, ConnectionClosedError, CallTimeoutError, SidecarNotFoundError } from '../client/errors.js';
-import { SidecarError } from '../errors.js';
+import { DomainError } from '../domain/errors.js';
 import { VERSION } from '../version.js';
 import { UsageError, helpText, parseCommandArgs, type Command } from './command.js';
 import { callCommand } from './commands/call.js';
@@ -64,7 +64,7 @@ export function reportError(err: unknown, argv: string[]): number {
     return 1;
   }
   if (
-    err instanceof SidecarError ||
+    err instanceof DomainError ||
     err instanceof ConnectionClosedError ||
     err instanceof CallTimeoutError ||
     err instanceof SidecarNotFoundError

@@ -1,10 +1,15 @@
-/** JSON-RPC 2.0's own error codes (https://www.jsonrpc.org/specification#error_object). */
+/**
+ * The codes the protocol layer answers with itself: JSON-RPC 2.0's own (https://www.jsonrpc.org/specification#error_object)
+ * and one of the range it leaves to servers. A domain error's code comes from its kind instead (error-codes.ts).
+ */
 export const RpcCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** A result larger than the reply limit; the call (or batch) should ask for less. */
+  ReplyTooLarge: -32006,
 } as const;
 
 export type RpcId = string | number | null;

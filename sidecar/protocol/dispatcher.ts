@@ -2,13 +2,13 @@
  * JSON-RPC 2.0 dispatch: text in, text (or nothing) out. It never sees a socket.
  *
  * The envelope is checked here (see envelope.ts); params are validated with the method's zod schema and refused with
- * -32602 naming each bad field; a `SidecarError` passes through with its own code; anything else is a bug and becomes
- * -32603 with a safe message while the stack goes to the log. Single requests are run by json-rpc-2.0's server.
+ * -32602 naming each bad field; a domain error passes through with the code of its kind (error-codes.ts), message and
+ * data as they are; anything else is a bug and becomes -32603 with a safe message while the stack goes to the log. Single requests are run by json-rpc-2.0's server.
  */
 import { JSONRPCServer, type JSONRPCRequest } from 'json-rpc-2.0';
 import type { z } from 'zod';
-import { ErrorCode, SidecarError } from '../errors.js';
 import { RpcCode, errorResponse, type RpcId, type RpcResponse } from './codes.js';
+import { RpcError, rpcErrorOf } from './error-codes.js';
 import { classifyRequest } from './envelope.js';
 import type { Handlers, MethodTable } from './method.js';
 import { formatIssues } from './issues.js';
@@ -130,7 +130,8 @@ export class Dispatcher<T extends MethodTable, Ctx> {
   }
 
   private mapError(id: RpcId, err: unknown): RpcResponse {
-    if (err instanceof SidecarError) return errorResponse(id, err.rpcCode, err.message, err.data);
+    const expected = rpcErrorOf(err);
+    if (expected) return errorResponse(id, expected.code, expected.message, expected.data);
     const ref = `E${Date.now().toString(36)}${(++internalRef).toString(36)}`;
     this.options.logInternalError?.('', err, ref);
     return errorResponse(id, RpcCode.InternalError, `internal error (reference ${ref}); the sidecar's log has the details`);
@@ -139,7 +140,7 @@ export class Dispatcher<T extends MethodTable, Ctx> {
 
 function parseParams(schema: z.ZodType, params: unknown): unknown {
   if (Array.isArray(params)) {
-    throw new SidecarError('invalid params: pass named parameters (a JSON object), not an array', RpcCode.InvalidParams, {
+    throw new RpcError(RpcCode.InvalidParams, 'invalid params: pass named parameters (a JSON object), not an array', {
       errors: [{ field: '(params)', message: 'expected an object of named parameters' }],
     });
   }
@@ -147,7 +148,7 @@ function parseParams(schema: z.ZodType, params: unknown): unknown {
   if (result.success) return result.data;
   const errors = formatIssues(result.error.issues);
   const message = `invalid params: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`;
-  throw new SidecarError(message, RpcCode.InvalidParams, { errors });
+  throw new RpcError(RpcCode.InvalidParams, message, { errors });
 }
 
 export const DEFAULT_MAX_REPLY_BYTES = 80 * 2 ** 20;
@@ -166,7 +167,7 @@ function stringifyWithin(response: RpcResponse | RpcResponse[], maxBytes: number
     JSON.stringify(
       errorResponse(
         r.id,
-        ErrorCode.ReplyTooLarge,
+        RpcCode.ReplyTooLarge,
         batch
           ? `this call's result did not fit in the batch's ${Math.round(maxBytes / 2 ** 20)} MiB reply limit; ` +
               'send it again on its own or in a smaller batch'

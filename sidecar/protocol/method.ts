@@ -3,9 +3,11 @@
  * errors it may answer with. The same declaration drives validation, the typed client, `rpc.discover` and docs/rpc.md.
  */
 import type { z } from 'zod';
+import type { ErrorKind } from '../domain/errors.js';
 
+/** An error a method may answer with: its kind (the code is mapped from it, see error-codes.ts) and when. */
 export interface ErrorSpec {
-  code: number;
+  kind: ErrorKind;
   message: string;
 }
 

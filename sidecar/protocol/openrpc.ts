@@ -2,6 +2,7 @@
  * The OpenRPC 1.3 document that `rpc.discover` answers with, generated from the method table so it cannot drift.
  */
 import { z } from 'zod';
+import { codeOf } from './error-codes.js';
 import type { MethodTable, NotificationTable } from './method.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -38,7 +39,7 @@ export function buildOpenRpcDocument(info: OpenRpcInfo, methods: MethodTable, no
           schema: pschema,
         })),
         result: { name: `${name}.result`, schema: schemaOf(spec.result, 'output') },
-        ...(spec.errors?.length ? { errors: spec.errors.map((e) => ({ code: e.code, message: e.message })) } : {}),
+        ...(spec.errors?.length ? { errors: spec.errors.map((e) => ({ code: codeOf(e.kind), message: e.message })) } : {}),
         ...(spec.example !== undefined
           ? {
               examples: [

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { ErrorCode, SidecarError } from '../../sidecar/errors.js';
+import { DomainError, type ErrorKind } from '../../sidecar/domain/errors.js';
 import { FarmError } from '../../sidecar/domain/farm/farm-error.js';
 import { FlamencoClient } from '../../sidecar/domain/farm/flamenco/flamenco-client.js';
 import { FlamencoFollower, type FollowedProgress } from '../../sidecar/domain/farm/flamenco/flamenco-follower.js';
@@ -199,7 +199,7 @@ function params(extra: Partial<FarmRenderParams> = {}): FarmRenderParams {
   };
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: number, message: RegExp): Promise<FarmError> {
+async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, message: RegExp): Promise<FarmError> {
   let caught: unknown;
   await promise.then(
     () => assert.fail(`expected a FarmError matching ${message}`),
@@ -208,8 +208,8 @@ async function rejectsWith(promise: Promise<unknown>, code: number, message: Reg
     },
   );
   assert.ok(caught instanceof FarmError, `expected a FarmError, got ${String(caught)}`);
-  assert.ok(caught instanceof SidecarError);
-  assert.equal(caught.rpcCode, code, caught.message);
+  assert.ok(caught instanceof DomainError);
+  assert.equal(caught.kind, kind, caught.message);
   assert.match(caught.message, message);
   assert.doesNotMatch(caught.message, /\n/, 'one sentence, one line');
   return caught;
@@ -279,8 +279,8 @@ describe('FlamencoClient against the manager stand-in', () => {
 
     it('refuses a video format before any request reaches the manager', async () => {
       await assert.rejects(submitRender(client, params({ format: 'FFMPEG' })), (err: unknown) => {
-        assert.ok(err instanceof SidecarError && !(err instanceof FarmError));
-        assert.equal(err.rpcCode, -32602);
+        assert.ok(err instanceof DomainError && !(err instanceof FarmError));
+        assert.equal(err.kind, 'bad-input');
         assert.match(err.message, /^format: FFMPEG is a video format, and Flamenco's simple-blender-render job type renders image sequences only/);
         return true;
       });
@@ -290,7 +290,7 @@ describe('FlamencoClient against the manager stand-in', () => {
     it('names the reason when the manager refuses the job at the check (blend file outside shared storage)', async () => {
       const err = await rejectsWith(
         submitRender(client, params({ blendFile: '/home/ana/shot.blend' })),
-        -32602,
+        'bad-input',
         /^the Flamenco manager at http:\/\/127\.0\.0\.1:\d+ refused the job: error compiling job: blendfile \/home\/ana\/shot\.blend is not on the farm's shared storage \(\/srv\/flamenco\)/,
       );
       assert.equal(err.data.httpStatus, 400);
@@ -300,12 +300,12 @@ describe('FlamencoClient against the manager stand-in', () => {
 
     it("names the reason when the manager's own rule refuses the job", async () => {
       standin.refuse = (job) => (job.priority > 60 ? 'priority above 60 needs a producer' : undefined);
-      await rejectsWith(submitRender(client, params({ priority: 'high' })), -32602, /refused the job: error compiling job: priority above 60 needs a producer$/);
+      await rejectsWith(submitRender(client, params({ priority: 'high' })), 'bad-input', /refused the job: error compiling job: priority above 60 needs a producer$/);
     });
 
     it("refuses before the check when the manager's job type no longer takes the settings the sidecar builds", async () => {
       standin.changeJobType((settings) => [...settings, { key: 'camera', type: 'string', required: true }]);
-      const err = await rejectsWith(submitRender(client, params()), -32602, /^the job type "simple-blender-render" on the Flamenco manager at .* does not take the jobs this sidecar builds: it requires the setting "camera"$/);
+      const err = await rejectsWith(submitRender(client, params()), 'bad-input', /^the job type "simple-blender-render" on the Flamenco manager at .* does not take the jobs this sidecar builds: it requires the setting "camera"$/);
       assert.deepEqual(err.data.problems, ['it requires the setting "camera"']);
       assert.deepEqual(standin.calls('POST', /^\/api\/v3\/jobs/), []);
     });
@@ -372,7 +372,7 @@ describe('FlamencoClient against the manager stand-in', () => {
         await clock.sleeping();
       }
       clock.tick();
-      await rejectsWith(followed, ErrorCode.Unavailable, /^the Flamenco manager at .* failed to fetch the job \(HTTP 503: the database is busy, try again later\); try again, or look at the manager's log$/);
+      await rejectsWith(followed, 'unavailable', /^the Flamenco manager at .* failed to fetch the job \(HTTP 503: the database is busy, try again later\); try again, or look at the manager's log$/);
     });
 
     it('stop() ends following and leaves the job on the farm', async () => {
@@ -418,7 +418,7 @@ describe('FlamencoClient against the manager stand-in', () => {
       standin.etagChangesBeforeSubmit = 2;
       const err = await rejectsWith(
         client.submitJob({ ...buildSubmittedJob(params()), type_etag: type.etag }),
-        -32602,
+        'bad-input',
         /^the job type "simple-blender-render" changed on the Flamenco manager at http:\/\/127\.0\.0\.1:\d+ \(stale etag\) again while the job was being resent; submit it again$/,
       );
       assert.equal(err.data.httpStatus, 412);
@@ -431,7 +431,7 @@ describe('FlamencoClient against the manager stand-in', () => {
       standin.changeJobType((settings) => settings.filter((s) => s.key !== 'add_path_components').concat([{ key: 'output_path', type: 'string', required: true }]));
       const err = await rejectsWith(
         client.submitJob({ ...buildSubmittedJob(params()), type_etag: type.etag }),
-        -32602,
+        'bad-input',
         /^the job type "simple-blender-render" changed on the Flamenco manager at .* \(stale etag\) and this job no longer fits it: it has no setting "add_path_components"; it requires the setting "output_path"$/,
       );
       assert.deepEqual(err.data.problems, ['it has no setting "add_path_components"', 'it requires the setting "output_path"']);
@@ -445,7 +445,7 @@ describe('FlamencoClient against the manager stand-in', () => {
       const away = new FlamencoClient({ url: `http://127.0.0.1:${port}` });
       const err = await rejectsWith(
         away.jobType(SIMPLE_BLENDER_RENDER),
-        ErrorCode.Unavailable,
+        'unavailable',
         new RegExp(`^the Flamenco manager at http://127\\.0\\.0\\.1:${port} cannot be reached \\(ECONNREFUSED\\); check that it is running and that the farm URL is right$`),
       );
       assert.equal(err.data.url, `http://127.0.0.1:${port}`);
@@ -454,23 +454,23 @@ describe('FlamencoClient against the manager stand-in', () => {
     it('says the manager did not answer in time', async () => {
       const slow = new FlamencoClient({ url: standin.url, timeoutMs: 150 });
       standin.hangNext(1);
-      await rejectsWith(slow.getJob('x'), ErrorCode.Unavailable, /^the Flamenco manager at .* did not answer within 150 ms when asked to fetch the job; check that it is running and reachable$/);
+      await rejectsWith(slow.getJob('x'), 'unavailable', /^the Flamenco manager at .* did not answer within 150 ms when asked to fetch the job; check that it is running and reachable$/);
     });
 
     it('says a manager error (5xx) is the manager failing, with its message', async () => {
       standin.failNext(1, 500);
-      await rejectsWith(client.jobType(SIMPLE_BLENDER_RENDER), ErrorCode.Unavailable, /failed to fetch the job type \(HTTP 500: the database is busy, try again later\)/);
+      await rejectsWith(client.jobType(SIMPLE_BLENDER_RENDER), 'unavailable', /failed to fetch the job type \(HTTP 500: the database is busy, try again later\)/);
     });
 
     it('says which job or job type the manager does not have', async () => {
-      await rejectsWith(client.getJob('0f6a-gone'), ErrorCode.NotFound, /has no job 0f6a-gone \(it may have been deleted there\)$/);
-      await rejectsWith(client.jobType('nope'), ErrorCode.NotFound, /has no job type "nope"/);
+      await rejectsWith(client.getJob('0f6a-gone'), 'not-found', /has no job 0f6a-gone \(it may have been deleted there\)$/);
+      await rejectsWith(client.jobType('nope'), 'not-found', /has no job type "nope"/);
     });
 
     it('refuses to cancel a finished job (422) as an invalid state', async () => {
       const job = await submitRender(client, params());
       standin.advance(job.id, 'completed', 10);
-      await rejectsWith(client.cancelJob(job.id, 'too late'), ErrorCode.InvalidState, /will not cancel job .* in its current status/);
+      await rejectsWith(client.cancelJob(job.id, 'too late'), 'invalid-state', /will not cancel job .* in its current status/);
     });
 
     it('does not trust a reply that does not match the schemas', async () => {
@@ -478,11 +478,11 @@ describe('FlamencoClient against the manager stand-in', () => {
         url: 'http://farm.example:8080',
         fetch: async () => new Response(JSON.stringify({ name: SIMPLE_BLENDER_RENDER, label: 'x', settings: [] }), { status: 200 }),
       });
-      await rejectsWith(lying.jobType(SIMPLE_BLENDER_RENDER), ErrorCode.Unavailable, /^the Flamenco manager at http:\/\/farm\.example:8080 sent a reply this sidecar cannot read when asked to fetch the job type \(etag: .*\); is it a Flamenco 3 manager\?$/);
+      await rejectsWith(lying.jobType(SIMPLE_BLENDER_RENDER), 'unavailable', /^the Flamenco manager at http:\/\/farm\.example:8080 sent a reply this sidecar cannot read when asked to fetch the job type \(etag: .*\); is it a Flamenco 3 manager\?$/);
     });
 
     it('refuses a URL that is not http(s)', () => {
-      assert.throws(() => new FlamencoClient({ url: 'flamenco.local:8080' }), (err: unknown) => err instanceof FarmError && err.rpcCode === -32602 && /must start with http/.test(err.message));
+      assert.throws(() => new FlamencoClient({ url: 'flamenco.local:8080' }), (err: unknown) => err instanceof FarmError && err.kind === 'bad-input' && /must start with http/.test(err.message));
       assert.throws(() => new FlamencoClient({ url: 'not a url' }), FarmError);
     });
   });

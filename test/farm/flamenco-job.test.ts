@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { InvalidInputError } from '../../sidecar/errors.js';
+import { InvalidInputError } from '../../sidecar/domain/errors.js';
 import { buildSubmittedJob, type FarmRenderParams, mapState, progressOf, refuseUnmappable } from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
 import type { AvailableJobType, Job } from '../../sidecar/domain/farm/flamenco/flamenco-schemas.js';
 import { settingsProblems } from '../../sidecar/domain/farm/flamenco/flamenco-settings.js';
@@ -20,7 +20,7 @@ const base: FarmRenderParams = { blendFile: '/srv/flamenco/shots/010/shot_v3.ble
 function invalid(field: string, message: RegExp) {
   return (err: unknown) => {
     assert.ok(err instanceof InvalidInputError, String(err));
-    assert.equal(err.rpcCode, -32602);
+    assert.equal(err.kind, 'bad-input');
     assert.match(err.message, new RegExp(`^${field}: `));
     assert.match(err.message, message);
     return true;

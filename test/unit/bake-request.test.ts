@@ -67,7 +67,7 @@ describe('simulation bake requests', () => {
   it('is refused with -32602 naming the version on a Blender without simulation zones', () => {
     assert.throws(
       () => check({ output: '/bake/' }, { version: '3.4.1', simulationBake: false }),
-      (err: Error & { rpcCode?: number }) => err.rpcCode === -32602 && /^Blender 3\.4\.1 \(the Blender this file runs on\) has no simulation zones or Bake nodes to bake/.test(err.message),
+      (err: Error & { kind?: string }) => err.kind === 'bad-input' && /^Blender 3\.4\.1 \(the Blender this file runs on\) has no simulation zones or Bake nodes to bake/.test(err.message),
     );
   });
 

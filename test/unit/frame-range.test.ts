@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidInputError } from '../../sidecar/errors.js';
+import { InvalidInputError } from '../../sidecar/domain/errors.js';
 import { formatFrames, MAX_FRAMES, parseFrames } from '../../sidecar/domain/render/frame-range.js';
 
 /** The sentence a bad frame list is refused with (and checks it is the user's kind of error, on the right field). */

@@ -44,7 +44,7 @@ describe('finding Blender', () => {
     assert.ok(err.tried.includes('/Applications/Blender.app/Contents/MacOS/Blender (install location)'));
     assert.match(err.message, /apt-get install blender/);
     assert.match(err.message, /--blender PATH/);
-    assert.equal(err.rpcCode, -32001);
+    assert.equal(err.kind, 'no-blender');
   });
 });
 

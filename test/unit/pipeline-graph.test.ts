@@ -298,7 +298,7 @@ describe('pipeline graphs', () => {
           nodes: [{ id: 'src', type: 'source' }, { id: 'var', type: 'gn_variant', name: 'Counts', settings }, { id: 'glb', type: 'export', settings: { format: 'glb', output: '//{variant}.glb' } }],
           links: [link('src', 'var'), link('var', 'glb')],
         });
-      assert.throws(bad({ object: 'Grid', input: 'Cnt', values: [1] }), (e: PlanError) => e.rpcCode === -32602 && /gn_variant node 'Counts' \(id var\): modifier 'GeometryNodes' on 'Grid' has no input named 'Cnt'; its inputs: Count, Size/.test(e.message));
+      assert.throws(bad({ object: 'Grid', input: 'Cnt', values: [1] }), (e: PlanError) => e.kind === 'bad-input' && /gn_variant node 'Counts' \(id var\): modifier 'GeometryNodes' on 'Grid' has no input named 'Cnt'; its inputs: Count, Size/.test(e.message));
       assert.throws(bad({ object: 'Grid', input: 'Count', values: [1, 2.5] }), /input 'Count' is an int, which 2.5 is not/);
       assert.throws(bad({ object: 'Cube', input: 'Count', values: [1] }), /the file has no object named 'Cube'/);
       assert.throws(

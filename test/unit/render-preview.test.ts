@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../sidecar/errors.js';
+import { InvalidInputError } from '../../sidecar/domain/errors.js';
 import { planMovie, resolveMovieOutput } from '../../sidecar/domain/render/movie.js';
 import { partialPreviewPath, placePreview, previewPath } from '../../sidecar/domain/render/preview.js';
 import { tempDir } from '../helpers/sidecar.js';

@@ -27,8 +27,8 @@ describe('which Blender runs a file', () => {
   });
 
   it('refuses a file newer than every installed Blender with -32602, naming its version and the installed ones', async () => {
-    await assert.rejects(routeBlend('/shots/f.blend', saved(503), installed, undefined, 'blendFile'), (err: Error & { rpcCode: number }) => {
-      assert.equal(err.rpcCode, -32602);
+    await assert.rejects(routeBlend('/shots/f.blend', saved(503), installed, undefined, 'blendFile'), (err: Error & { kind: string }) => {
+      assert.equal(err.kind, 'bad-input');
       assert.match(err.message, /^blendFile: \/shots\/f\.blend was saved by Blender 5\.3, newer than every installed Blender \(3\.4\.1 \(\/usr\/bin\/blender\), 4\.3\.2 .*5\.2\.2/);
       return true;
     });

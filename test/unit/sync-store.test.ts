@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidInputError, SidecarError } from '../../sidecar/errors.js';
+import { DomainError, InvalidInputError } from '../../sidecar/domain/errors.js';
 import { RevisionConflictError, SyncStore, type SyncEntry, type SyncEvent, type SyncRecord, type SyncSnapshot } from '../../sidecar/domain/sync/store.js';
 import { keyId, sameValue, type EntryKey } from '../../sidecar/domain/sync/value.js';
 
@@ -27,7 +27,7 @@ function thrown(fn: () => unknown): unknown {
 }
 
 function field(err: unknown): string {
-  return ((err as SidecarError).data as { errors: Array<{ field: string }> }).errors[0]!.field;
+  return ((err as DomainError).data as { errors: Array<{ field: string }> }).errors[0]!.field;
 }
 
 describe('SyncStore', () => {
@@ -93,7 +93,7 @@ describe('SyncStore', () => {
       store.set('default', { key: count, type: 'int', value: 2 }, 1, 'bob');
       const err = thrown(() => store.set('default', { key: count, type: 'int', value: 7 }, 1, 'alice'));
       assert.ok(err instanceof RevisionConflictError);
-      assert.equal(err.rpcCode, -32010);
+      assert.equal(err.kind, 'conflict');
       assert.match(err.message, /^revision conflict: "Cube" > "GeometryNodes" > "Count"/);
       assert.deepEqual(err.data, {
         channel: 'default',
@@ -139,7 +139,7 @@ describe('SyncStore', () => {
       for (const [type, value] of cases) {
         const err = thrown(() => store.set('default', { key: count, type: type as 'int', value }, 0, 'alice'));
         assert.ok(err instanceof InvalidInputError, `${type} ${JSON.stringify(value)}`);
-        assert.equal(err.rpcCode, -32602);
+        assert.equal(err.kind, 'bad-input');
         assert.equal(field(err), 'value');
       }
       assert.equal(store.revision('default'), 0);
@@ -326,13 +326,13 @@ describe('SyncStore', () => {
       store.set('default', { key: count, type: 'int', value: 1 }, 0, 'alice');
       fail = true;
       const err = thrown(() => store.set('default', { key: count, type: 'int', value: 2 }, 1, 'alice'));
-      assert.ok(err instanceof SidecarError);
-      assert.equal(err.rpcCode, -32005);
+      assert.ok(err instanceof DomainError);
+      assert.equal(err.kind, 'unavailable');
       assert.match(err.message, /disk full/);
       assert.equal(store.entry('default', count)?.value, 1);
       fail = false;
       const later = thrown(() => store.set('default', { key: scale, type: 'float', value: 2 }, 1, 'alice'));
-      assert.equal((later as SidecarError).rpcCode, -32005);
+      assert.equal((later as DomainError).kind, 'unavailable');
       assert.equal(store.get('default').revision, 1);
     });
 

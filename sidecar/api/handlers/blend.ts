@@ -1,6 +1,6 @@
 /** Handler for blend.inspect. */
 import { isAbsolute } from 'node:path';
-import { describeError, InvalidInputError, SidecarError } from '../../errors.js';
+import { describeError, DomainError, InvalidInputError } from '../../domain/errors.js';
 import { readBlendHeader } from '../../domain/blender/blend-header.js';
 import { routeBlend } from '../../domain/blender/routing.js';
 import type { Handlers } from '../../protocol/method.js';
@@ -26,7 +26,7 @@ export function blendHandlers(s: Services): Handlers<typeof blendMethods, CallCo
         const runsOn = await routeBlend(path, header, await s.blenders.list(), blender, 'path');
         return { ...answer, runsOn };
       } catch (err) {
-        if (!(err instanceof SidecarError)) throw err;
+        if (!(err instanceof DomainError)) throw err;
         return { ...answer, refused: err.message };
       }
     },

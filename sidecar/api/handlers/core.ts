@@ -1,6 +1,6 @@
 /** Handlers for the sidecar's own methods. */
 import { availableParallelism } from 'node:os';
-import { describeError, InvalidInputError } from '../../errors.js';
+import { describeError, InvalidInputError } from '../../domain/errors.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { CallContext } from '../session.js';
 import type { coreMethods } from '../spec/core.js';

@@ -7,7 +7,7 @@
  * before the answer has gone out (a write in the same batch, say) are held and sent on the next turn of the event
  * loop, after the answer.
  */
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../../domain/errors.js';
 import type { SyncEvent, SyncStore } from '../../domain/sync/store.js';
 import type { Handlers } from '../../protocol/method.js';
 import type { CallContext, Session } from '../session.js';

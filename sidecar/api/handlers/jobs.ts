@@ -4,7 +4,7 @@ import { jobPreviews } from '../../domain/render/preview.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import type { WorkerPool } from '../../domain/workers/pool.js';
 import type { Handlers } from '../../protocol/method.js';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../../domain/errors.js';
 import type { CallContext, Session } from '../session.js';
 import type { jobMethods } from '../spec/jobs.js';
 

@@ -1,6 +1,6 @@
 /** Handlers for pipeline.validate, pipeline.submit and pipeline.schema. */
 import { isAbsolute } from 'node:path';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../../domain/errors.js';
 import { newJob } from '../../domain/jobs/job.js';
 import type { Scheduler } from '../../domain/jobs/scheduler.js';
 import { checkExportFormats, checkGraph, GraphInvalidError, PIPELINE_VERSION, pipelineJsonSchema } from '../../domain/pipeline/graph.js';

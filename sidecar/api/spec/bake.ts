@@ -1,6 +1,5 @@
 /** bake.submit: texture bakes on the worker pool, every map checked before it counts. */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
 import { method } from '../../protocol/method.js';
 import { bakeParams } from '../../domain/bake/bake-request.js';
 import { simulationParams } from '../../domain/bake/simulation-request.js';
@@ -16,8 +15,8 @@ export const bakeMethods = {
     params: bakeParams,
     result: z.object({ jobId: z.string(), maps: z.number().int().describe('Maps per target object.') }),
     errors: [
-      { code: -32602, message: 'a field is wrong (data.errors names it): a bake type this Blender does not offer (the offered ones are listed), outputs that collide, a bad path' },
-      { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' },
+      { kind: 'bad-input', message: 'a field is wrong (data.errors names it): a bake type this Blender does not offer (the offered ones are listed), outputs that collide, a bad path' },
+      { kind: 'no-blender', message: 'no Blender to run' },
     ],
     example: {
       blendFile: '/assets/crate.blend',
@@ -39,8 +38,8 @@ export const bakeMethods = {
     params: simulationParams,
     result: z.object({ jobId: z.string() }),
     errors: [
-      { code: -32602, message: 'a field is wrong (data.errors names it), or the sidecar\'s Blender is older than 4.1 and has no simulation zones or Bake nodes (the sentence names its version)' },
-      { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' },
+      { kind: 'bad-input', message: 'a field is wrong (data.errors names it), or the sidecar\'s Blender is older than 4.1 and has no simulation zones or Bake nodes (the sentence names its version)' },
+      { kind: 'no-blender', message: 'no Blender to run' },
     ],
     example: { blendFile: '/shots/smoke.blend', objects: ['Emitter'], output: '//bake/{object}_{modifier}/' },
   }),

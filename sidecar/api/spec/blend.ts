@@ -23,7 +23,7 @@ export const blendMethods = {
       runsOn: z.object({ path: z.string(), version: z.string(), why: z.string() }).optional(),
       refused: z.string().optional().describe('Why a job on this file would be refused at submit.'),
     }),
-    errors: [{ code: -32602, message: 'path is not absolute, does not exist, or cannot be read' }],
+    errors: [{ kind: 'bad-input', message: 'path is not absolute, does not exist, or cannot be read' }],
     example: { path: '/assets/props.blend' },
   }),
 };

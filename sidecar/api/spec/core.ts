@@ -1,7 +1,6 @@
 /** The sidecar's own methods: who it is, whether it answers, what it offers, and event subscriptions. */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
-import { method } from '../../protocol/method.js';
+import { method, type ErrorSpec } from '../../protocol/method.js';
 
 export const BlenderInfo = z.object({
   found: z.boolean(),
@@ -76,7 +75,7 @@ export const coreMethods = {
     params: z.strictObject({ topics: z.array(z.string()).min(1) }),
     result: z.object({ topics: z.array(z.string()) }),
     example: { topics: ['job.progress', 'job.state'] },
-    errors: [{ code: -32602, message: 'unknown topic (the error names it and lists the accepted ones)' }],
+    errors: [{ kind: 'bad-input', message: 'unknown topic (the error names it and lists the accepted ones)' }],
   }),
   'events.unsubscribe': method({
     summary: 'Stop receiving notifications for the given topics (all of them when none are given).',
@@ -85,4 +84,4 @@ export const coreMethods = {
   }),
 };
 
-export const unavailableError = { code: ErrorCode.Unavailable, message: 'the sidecar is shutting down or Blender is not usable' };
+export const unavailableError: ErrorSpec = { kind: 'unavailable', message: 'the sidecar is shutting down or Blender is not usable' };

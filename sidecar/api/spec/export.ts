@@ -1,12 +1,11 @@
 /** export.submit and export.batch: heavy exports on the worker pool, every output checked before it counts. */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
-import { method } from '../../protocol/method.js';
+import { method, type ErrorSpec } from '../../protocol/method.js';
 import { batchParams, exportParams } from '../../domain/export/export-request.js';
 
-const errors = [
-  { code: -32602, message: 'a field is wrong (data.errors names it): an unknown format or exporter option (the accepted ones are listed), a bad output path' },
-  { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' },
+const errors: ErrorSpec[] = [
+  { kind: 'bad-input', message: 'a field is wrong (data.errors names it): an unknown format or exporter option (the accepted ones are listed), a bad output path' },
+  { kind: 'no-blender', message: 'no Blender to run' },
 ];
 
 export const exportMethods = {

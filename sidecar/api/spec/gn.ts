@@ -6,10 +6,9 @@
  * `data.current` (or resyncs), then retries.
  */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
 import { ChannelName, DEFAULT_CHANNEL } from '../../domain/sync/store.js';
 import { AnyValue, ChangeSchema, EntryKey, INFERRED_TYPES, ValueType, refineTypedValue } from '../../domain/sync/value.js';
-import { method, notification } from '../../protocol/method.js';
+import { method, notification, type ErrorSpec } from '../../protocol/method.js';
 
 const Channel = ChannelName.default(DEFAULT_CHANNEL);
 const Revision = z.int().min(0);
@@ -40,19 +39,19 @@ const Snapshot = z.object({
 
 const Epoch = z.string().describe('Names this channel\'s history; a client seeing another one must resync from a snapshot.');
 
-const conflictError = {
-  code: ErrorCode.RevisionConflict,
+const conflictError: ErrorSpec = {
+  kind: 'conflict',
   message:
     'revision conflict: an entry changed after baseRevision; nothing was applied. data: {channel, key, ' +
     'current: {type, value, revision, changedBy}, channelRevision} (gn.setMany adds conflicts: [{key, current}])',
 };
-const invalidError = {
-  code: -32602,
+const invalidError: ErrorSpec = {
+  kind: 'bad-input',
   message:
     'invalid params: a value that does not fit its type, a type other than the one the entry holds ' +
     '(data.expectedType), a baseRevision ahead of the channel, or a bad channel name',
 };
-const saveError = { code: ErrorCode.Unavailable, message: 'the state could not be saved; the write was not applied' };
+const saveError: ErrorSpec = { kind: 'unavailable', message: 'the state could not be saved; the write was not applied' };
 
 export const gnMethods = {
   'gn.set': method({

@@ -1,6 +1,5 @@
 /** Jobs and workers: what every kind of job shares (get, list, cancel, wait) and the pool's workers. */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
 import { method, notification } from '../../protocol/method.js';
 
 export const JobState = z.enum(['queued', 'running', 'completed', 'failed', 'canceled']);
@@ -130,7 +129,7 @@ export const jobMethods = {
     summary: 'One job: its request, state, progress, every unit and every attempt.',
     params: z.strictObject({ jobId: z.string().min(1) }),
     result: Job,
-    errors: [{ code: ErrorCode.NotFound, message: 'no such job' }],
+    errors: [{ kind: 'not-found', message: 'no such job' }],
     example: { jobId: 'j-m1abcdef' },
   }),
   'job.list': method({
@@ -147,8 +146,8 @@ export const jobMethods = {
     params: z.strictObject({ jobId: z.string().min(1) }),
     result: Job,
     errors: [
-      { code: ErrorCode.NotFound, message: 'no such job' },
-      { code: ErrorCode.InvalidState, message: 'the job has already ended' },
+      { kind: 'not-found', message: 'no such job' },
+      { kind: 'invalid-state', message: 'the job has already ended' },
     ],
   }),
   'job.wait': method({
@@ -158,7 +157,7 @@ export const jobMethods = {
       timeoutMs: z.number().int().min(0).max(24 * 3600 * 1000).default(60_000),
     }),
     result: Job,
-    errors: [{ code: ErrorCode.NotFound, message: 'no such job' }],
+    errors: [{ kind: 'not-found', message: 'no such job' }],
   }),
   'worker.list': method({
     summary: 'The Blender worker processes: state, CPU, memory, what each is doing.',

@@ -1,7 +1,6 @@
 /** pipeline.*: node graphs of validate, transform, Geometry Nodes variant, export and render steps, run as one job. */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
-import { method } from '../../protocol/method.js';
+import { method, type ErrorSpec } from '../../protocol/method.js';
 import { blenderPin, priority } from '../../domain/render/render-request.js';
 
 const graph = z
@@ -17,8 +16,8 @@ const GraphError = z.object({
 
 const Socket = z.object({ name: z.string(), type: z.enum(['objects', 'files']), multi: z.boolean().optional(), required: z.boolean().optional() });
 
-const graphErrors = {
-  code: -32602,
+const graphErrors: ErrorSpec = {
+  kind: 'bad-input',
   message: 'the graph is wrong (data.errors lists every problem, each with field, node or link, and message): an unknown node type, an input not linked, a link between sockets of different types, a cycle, bad settings',
 };
 
@@ -60,7 +59,7 @@ export const pipelineMethods = {
       blender: blenderPin,
     }),
     result: z.object({ jobId: z.string(), nodes: z.number().int().describe('Nodes in the graph.') }),
-    errors: [graphErrors, { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' }],
+    errors: [graphErrors, { kind: 'no-blender', message: 'no Blender to run' }],
     example: {
       blendFile: '/assets/props.blend',
       graph: {

@@ -1,6 +1,5 @@
 /** render.submit: frames of a .blend rendered across the worker pool. */
 import { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
 import { method } from '../../protocol/method.js';
 import { renderParams } from '../../domain/render/render-request.js';
 
@@ -14,8 +13,8 @@ export const renderMethods = {
     params: renderParams,
     result: z.object({ jobId: z.string() }),
     errors: [
-      { code: -32602, message: 'a field is wrong (data.errors names it): a missing file, a bad frame list, a relative output' },
-      { code: ErrorCode.BlenderNotFound, message: 'no Blender to run' },
+      { kind: 'bad-input', message: 'a field is wrong (data.errors names it): a missing file, a bad frame list, a relative output' },
+      { kind: 'no-blender', message: 'no Blender to run' },
     ],
     example: { blendFile: '/projects/shot010/shot010.blend', frames: '1-24', output: '/renders/shot010/####.png', samples: 32 },
   }),

@@ -5,7 +5,7 @@
  */
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 
 /** Image formats a baked map can be saved as, by extension (Blender's file_format names). */

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
 import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';

@@ -1,11 +1,11 @@
 /**
  * Simulation bake requests (`bake.simulation`): Geometry Nodes simulation zones and Bake nodes baked to disk. Blender
  * 3.4 has neither (simulation zones came with 4.0, per-modifier bakes to disk with 4.1): asking such a Blender is a
- * -32602 sentence naming its version, before a job exists.
+ * bad-input sentence naming its version, before a job exists.
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError, SidecarError } from '../../errors.js';
+import { DomainError, InvalidInputError } from '../errors.js';
 import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 
 export const DEFAULT_CACHE_FOLDER = '{object}_{modifier}';
@@ -42,10 +42,10 @@ export function expandCacheFolder(template: string, object: string, modifier: st
 /** Refuses a Blender without simulation bakes, then resolves the output template. */
 export function checkSimulationRequest(params: SimulationParams, blender: { version: string; simulationBake: boolean }): string {
   if (!blender.simulationBake) {
-    throw new SidecarError(
+    throw new DomainError(
+      'bad-input',
       `Blender ${blender.version} (the Blender this file runs on) has no simulation zones or Bake nodes to bake: they came with Blender 4.0 and 4.1; ` +
         'pin an installed Blender 4.1 or newer with blender (e.g. "4.3"), or point the sidecar at one (blender-sidecar serve --blender PATH)',
-      -32602,
       { errors: [{ field: 'blendFile', message: `Blender ${blender.version} cannot bake simulations` }], blenderVersion: blender.version },
     );
   }

@@ -2,7 +2,7 @@
  * The Blender this sidecar drives: located once at start, probed once (lazily, cached on disk). Everything that needs
  * Blender asks here, and gets either a usable Blender or an error sentence saying what to fix.
  */
-import { describeError } from '../../errors.js';
+import { describeError } from '../errors.js';
 import { locateBlender, type LocatedBlender } from './locate.js';
 import { probeBlender, type BlenderProbe } from './probe.js';
 

@@ -3,7 +3,7 @@
  * every `blender` in PATH and every usual install place. Each is asked its version once (cached by path, size and
  * modification time); the full probe (export formats, engines) is run only for a Blender a job is going to use.
  */
-import { describeError } from '../../errors.js';
+import { describeError } from '../errors.js';
 import { blendVersionNumber } from './blend-header.js';
 import { BlenderInstallation } from './blender.js';
 import { locateAllBlenders, type LocatedBlender } from './locate.js';

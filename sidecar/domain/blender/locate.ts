@@ -5,15 +5,15 @@
 import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ErrorCode, SidecarError } from '../../errors.js';
+import { DomainError } from '../errors.js';
 
-export class BlenderNotFoundError extends SidecarError {
+export class BlenderNotFoundError extends DomainError {
   override readonly name = 'BlenderNotFoundError';
   constructor(readonly tried: string[]) {
     super(
+      'no-blender',
       `Blender was not found (tried ${tried.length} places: ${tried.slice(0, 6).join(', ')}${tried.length > 6 ? ', ...' : ''}). ` +
         'Install it (on Debian/Ubuntu: sudo apt-get install blender python3-numpy), or pass --blender PATH, or set BLENDER=PATH.',
-      ErrorCode.BlenderNotFound,
       { tried },
     );
   }
@@ -102,11 +102,11 @@ export function locateExplicit(value: string, source: string, env: NodeJS.Proces
   if (isExecutable(path)) return { path, source, tried };
   // An explicit choice that does not work is an error, not a reason to quietly run some other Blender.
   const bare = !/[\\/]/.test(value);
-  throw new SidecarError(
+  throw new DomainError(
+    'no-blender',
     bare
       ? `${source} ${value}: no executable named ${value} in PATH; give the path to blender (or a wrapper script), or a command name in PATH`
       : `${source} ${value} is not an executable file; give the path to blender (or a wrapper script)`,
-    ErrorCode.BlenderNotFound,
     { tried },
   );
 }
@@ -162,9 +162,9 @@ export function locateBlender(options: LocateOptions = {}): LocatedBlender {
   if (env.BLENDER) {
     const found = attempt(resolveCommand(env.BLENDER, env, platform), 'BLENDER');
     if (found) return found;
-    throw new SidecarError(
+    throw new DomainError(
+      'no-blender',
       `BLENDER=${env.BLENDER} is not an executable file; point it at blender (or a wrapper script), or unset it`,
-      ErrorCode.BlenderNotFound,
       { tried },
     );
   }

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { ErrorCode, SidecarError } from '../../errors.js';
+import { DomainError } from '../errors.js';
 import { workerDir } from '../../paths.js';
 
 export const ExportFormat = z.object({
@@ -77,9 +77,9 @@ export async function probeBlender(blender: string, stateDir?: string): Promise<
   const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith('SIDECAR_PROBE '));
   if (run.exitCode !== 0 || !line) {
     const tail = (run.all ?? '').split('\n').slice(-8).join('\n');
-    throw new SidecarError(
+    throw new DomainError(
+      'no-blender',
       `Blender at ${blender} could not be probed (exit ${run.exitCode ?? run.signal}): ${tail.trim() || 'no output'}`,
-      ErrorCode.BlenderNotFound,
       { blender },
     );
   }
@@ -108,7 +108,7 @@ export async function probeVersion(blender: string): Promise<string> {
   const version = /Blender (\d+\.\d+(?:\.\d+)?)/.exec(run.stdout ?? '')?.[1];
   if (run.exitCode !== 0 || !version) {
     const tail = (run.all ?? '').split('\n').slice(-3).join(' | ').trim();
-    throw new SidecarError(`Blender at ${blender} did not say its version (exit ${run.exitCode ?? run.signal}): ${tail || 'no output'}`, ErrorCode.BlenderNotFound, { blender });
+    throw new DomainError('no-blender', `Blender at ${blender} did not say its version (exit ${run.exitCode ?? run.signal}): ${tail || 'no output'}`, { blender });
   }
   versionCache.set(key, version);
   return version;

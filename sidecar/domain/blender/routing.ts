@@ -4,7 +4,7 @@
  * starts, with the versions in the sentence. A job may pin a Blender by version ("4.2") or by path.
  */
 import { realpathSync } from 'node:fs';
-import { describeError, InvalidInputError } from '../../errors.js';
+import { describeError, InvalidInputError } from '../errors.js';
 import { blendVersionNumber, formatBlendVersion, readBlendHeader, type BlendHeader } from './blend-header.js';
 import type { BlenderInstallation } from './blender.js';
 import type { BlenderInstallations, InstalledBlender } from './installations.js';
@@ -26,7 +26,7 @@ export interface BlendFileFacts {
   compression?: string;
 }
 
-/** Reads the header, answering -32602 naming `field` when the file is not something Blender could open. */
+/** Reads the header, refusing it as bad input naming `field` when the file is not something Blender could open. */
 export function inspectForJob(path: string, field: string): BlendHeader {
   let header: BlendHeader;
   try {
@@ -115,8 +115,8 @@ export interface JobBlenderChoice {
 
 /**
  * The Blender a job on `blendFile` runs on, decided at submit: the header read, the installed Blenders listed, the route
- * taken (or the pin followed). Throws -32602 (the file cannot be opened, is newer than every Blender, a bad pin) or
- * -32001 (no Blender at all).
+ * taken (or the pin followed). Throws bad input (the file cannot be opened, is newer than every Blender, a bad
+ * pin) or no-blender (no Blender at all).
  */
 export async function chooseBlenderForJob(installations: BlenderInstallations, blendFile: string, pin: string | undefined, field = 'blendFile'): Promise<JobBlenderChoice> {
   const header = inspectForJob(blendFile, field);

@@ -4,7 +4,7 @@
  */
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { ExportFormat } from '../blender/probe.js';
 import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 import { gnJobParam } from '../sync/job-values.js';

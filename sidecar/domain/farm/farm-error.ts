@@ -2,7 +2,7 @@
  * The one error a render farm hand-off throws when the farm says no, is away, or answers in a way we cannot read.
  * Its message is one sentence that names the manager and what to do; `data` carries the facts a script switches on.
  */
-import { SidecarError } from '../../errors.js';
+import { DomainError, type ErrorKind } from '../errors.js';
 
 export interface FarmErrorData {
   farm: 'flamenco' | 'slurm';
@@ -20,14 +20,14 @@ export interface FarmErrorData {
   problems?: string[];
 }
 
-export class FarmError extends SidecarError {
+export class FarmError extends DomainError {
   override readonly name = 'FarmError';
   constructor(
     message: string,
-    /** `ErrorCode.Unavailable` (unreachable, 5xx, unreadable reply), -32602 (the job was refused), `ErrorCode.NotFound` or `ErrorCode.InvalidState`. */
-    rpcCode: number,
+    /** `unavailable` (unreachable, 5xx, unreadable reply), `bad-input` (the job was refused), `not-found` or `invalid-state`. */
+    kind: ErrorKind,
     override readonly data: FarmErrorData,
   ) {
-    super(message, rpcCode, data);
+    super(kind, message, data);
   }
 }

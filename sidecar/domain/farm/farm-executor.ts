@@ -2,7 +2,7 @@
  * Render jobs that run on a farm instead of the local pool: this picks the farm module by the job's `farm.kind` (at
  * submit) or `plan.farm` (when following, cancelling, resuming), and is all the scheduler and handlers know of farms.
  */
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { JobRecord } from '../jobs/job.js';
 import type { LiveProgress } from '../jobs/progress.js';
 import type { ExternalJobHost, Farm } from './farm.js';

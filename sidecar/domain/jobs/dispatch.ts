@@ -4,7 +4,7 @@
  * that already has the job's file open is preferred, since opening a file costs seconds. It never judges results:
  * that is the attempt policy's.
  */
-import { describeError } from '../../errors.js';
+import { describeError } from '../errors.js';
 import type { BlenderWorker, TaskOutcome } from '../workers/blender-worker.js';
 import type { Placement } from '../workers/placement.js';
 import type { WorkerPool } from '../workers/pool.js';

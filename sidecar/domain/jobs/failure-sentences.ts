@@ -2,7 +2,7 @@
  * The sentences a failed attempt leaves on its unit and job: what happened, on which worker and Blender, and what to
  * do. The worker's id comes from the worker itself, never read back out of a message.
  */
-import { describeError } from '../../errors.js';
+import { describeError } from '../errors.js';
 import { blendVersionNumber } from '../blender/blend-header.js';
 import { WorkerDiedError, type BlenderWorker, type TaskOutcome } from '../workers/blender-worker.js';
 import type { Classification } from './classify.js';

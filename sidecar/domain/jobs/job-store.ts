@@ -6,13 +6,13 @@
  * After a crash, the files say which jobs were unfinished; frames are checked against the disk anyway, so a progress
  * line that was lost costs nothing but a look at the output folder.
  *
- * A failing disk (full, read-only) never ends the process: a new job that cannot be saved is refused with -32005 (and
+ * A failing disk (full, read-only) never ends the process: a new job that cannot be saved is refused as unavailable (and
  * is not listed), and a save of a known job that fails is kept in memory, reported through `onFault`, and retried
  * until it succeeds (`onRecovered`). Finished jobs are kept for a retention period and then pruned.
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError } from '../../errors.js';
+import { describeError } from '../errors.js';
 import { StateFolderError } from '../../state-dir.js';
 import { removeQuietly, writeFileAtomic } from '../store/atomic-file.js';
 import { TERMINAL, type JobRecord } from './job.js';
@@ -61,7 +61,7 @@ export class JobStore {
     }
   }
 
-  /** Saves a new job durably, or throws a -32005 StateFolderError saying why (nothing is left on disk then). */
+  /** Saves a new job durably, or throws a StateFolderError (unavailable) saying why (nothing is left on disk then). */
   create(job: JobRecord): void {
     try {
       this.writeWhole(job, true);

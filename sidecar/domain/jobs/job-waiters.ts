@@ -2,7 +2,7 @@
  * Callers waiting for jobs to end (job.wait): each gets the job as it stands when it ends or when its timeout passes,
  * and a caller whose connection closed is dropped at once, so waiters never pile up.
  */
-import { ErrorCode, SidecarError } from '../../errors.js';
+import { DomainError } from '../errors.js';
 
 export class JobWaiters {
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -27,8 +27,8 @@ export class JobWaiters {
         set.delete(done);
         if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
         signal?.removeEventListener('abort', abandoned);
-        // A SidecarError: an expected end, not a bug for the log (nobody reads the answer).
-        if (gone) reject(new SidecarError('the connection closed while waiting', ErrorCode.Unavailable));
+        // A DomainError: an expected end, not a bug for the log (nobody reads the answer).
+        if (gone) reject(new DomainError('unavailable', 'the connection closed while waiting'));
         else resolve(current());
       };
       const done = () => settle(false);

@@ -61,7 +61,7 @@ export interface JobRunner {
   planTask(job: JobRecord): TaskRequest | undefined;
   /**
    * Turns the planning result into units (on resume, `job.units` holds the previous ones: keep what is done).
-   * Throws a SidecarError when the plan shows the job cannot run (a missing scene): the job fails with it.
+   * Throws a DomainError when the plan shows the job cannot run (a missing scene): the job fails with it.
    */
   plan(job: JobRecord, planResult: Record<string, unknown> | undefined): Promise<WorkUnit[]>;
   task(job: JobRecord, unit: WorkUnit, workerId: string): TaskRequest;

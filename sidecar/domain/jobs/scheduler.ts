@@ -5,7 +5,7 @@
  * and workers over their memory limit; each kind of job teaches it the rest through its JobRunner (runner.ts).
  * Jobs are persisted on every change, and resumed after a restart.
  */
-import { describeError, InvalidStateError, NotFoundError, SidecarError } from '../../errors.js';
+import { describeError, DomainError, InvalidStateError, NotFoundError } from '../errors.js';
 import type { ExternalJobHost } from '../farm/farm-executor.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { Placement } from '../workers/placement.js';
@@ -94,7 +94,7 @@ export class Scheduler {
   }
 
   submit(record: JobRecord): void {
-    // Saved before it is listed: a job that could not be saved is refused (-32005), never a ghost in the list.
+    // Saved before it is listed: a job that could not be saved is refused (unavailable), never a ghost in the list.
     this.store.create(record);
     this.all.set(record.id, record);
     this.events.state(record, record.state);
@@ -267,7 +267,7 @@ export class Scheduler {
     try {
       record.units = await job.runner.plan(record, planResult);
     } catch (err) {
-      if (!(err instanceof SidecarError)) throw err;
+      if (!(err instanceof DomainError)) throw err;
       this.finish(record, 'failed', err.message);
       return;
     }

@@ -4,9 +4,8 @@
  * the nodes it depends on) or every problem at once, each naming the node (type, name and id) or link it is about.
  */
 import { z } from 'zod';
-import { SidecarError } from '../../errors.js';
+import { DomainError, fieldPath } from '../errors.js';
 import type { ExportFormat } from '../blender/probe.js';
-import { fieldPath } from '../../protocol/issues.js';
 import { parseFrames } from '../render/frame-range.js';
 import { normalizeImageFormat } from '../render/render-request.js';
 import { NODE_TYPE_NAMES, NODE_TYPES, type NodeType, type NodeTypeSpec, type SettingsOf, type SocketSpec } from './nodes.js';
@@ -450,15 +449,15 @@ export function checkExportFormats(graph: CheckedGraph, available: ExportFormat[
   return errors;
 }
 
-/** A -32602 error carrying every problem of a graph in data.errors (fields relative to the graph, as checkGraph gives them). */
-export class GraphInvalidError extends SidecarError {
+/** A bad-input error carrying every problem of a graph in data.errors (fields relative to the graph, as checkGraph gives them). */
+export class GraphInvalidError extends DomainError {
   override readonly name = 'GraphInvalidError';
   constructor(errors: GraphError[], prefix = '') {
     const shown = errors.slice(0, 3).map((e) => e.message);
     const more = errors.length > 3 ? `; and ${errors.length - 3} more (data.errors lists them all)` : '';
     super(
+      'bad-input',
       `the pipeline has ${errors.length === 1 ? 'an error' : `${errors.length} errors`}: ${shown.join('; ')}${more}`,
-      -32602,
       { errors: errors.map((e) => ({ ...e, field: prefix + e.field })) },
     );
   }

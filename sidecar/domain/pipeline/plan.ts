@@ -8,7 +8,7 @@
  * wait for it, so a failed check stops its branch.
  */
 import { basename, extname, join } from 'node:path';
-import { SidecarError } from '../../errors.js';
+import { DomainError } from '../errors.js';
 import { parseFrames } from '../render/frame-range.js';
 import { framePath } from '../render/output-path.js';
 import { resolveMovieOutput } from '../render/movie.js';
@@ -157,10 +157,10 @@ interface Flow {
 }
 
 /** The plan could not be made: what the file holds does not fit the graph. Each problem names its node. */
-export class PlanError extends SidecarError {
+export class PlanError extends DomainError {
   override readonly name = 'PlanError';
   constructor(readonly problems: Array<{ node: string; message: string }>) {
-    super(problems.map((p) => p.message).join('; '), -32602, { errors: problems.map((p) => ({ field: 'graph', node: p.node, message: p.message })) });
+    super('bad-input', problems.map((p) => p.message).join('; '), { errors: problems.map((p) => ({ field: 'graph', node: p.node, message: p.message })) });
   }
 }
 

@@ -2,7 +2,7 @@
  * Frame lists as users write them: "1-240", "1-10,20,30-40x2" (every 2nd frame), "-5--1" (negative frames), and
  * "^3-5" to leave frames out (Loom's syntax). The result is sorted and without repeats.
  */
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 
 export const MAX_FRAMES = 1_000_000;
 const ITEM = /^(\^)?\s*(-?\d+)(?:\s*-\s*(-?\d+)(?:\s*x\s*(\d+))?)?$/;

@@ -8,7 +8,7 @@
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
 import type { TaskRequest, UnitVerdict } from '../jobs/runner.js';
 import { resolveOutputPattern } from './output-path.js';

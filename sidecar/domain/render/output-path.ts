@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 
 /** Turns the user's `output` into an absolute pattern (still holding '#'), or says why it cannot be used. */
 export function resolveOutputPattern(output: string, blendFile: string, field = 'output'): string {

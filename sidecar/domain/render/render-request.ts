@@ -5,7 +5,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import { gnJobParam } from '../sync/job-values.js';
 import { farmParam } from '../farm/farm-param.js';
 import { parseFrames } from './frame-range.js';

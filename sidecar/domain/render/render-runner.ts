@@ -5,7 +5,7 @@
  */
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InvalidInputError, SidecarError } from '../../errors.js';
+import { DomainError, InvalidInputError } from '../errors.js';
 import type { JobRecord, WorkUnit } from '../jobs/job.js';
 import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
 import { checkImage, imageExtension } from '../verify/image.js';
@@ -261,7 +261,7 @@ function average(times: number[]): number | undefined {
 }
 
 function rangeFrames(start: number, end: number, step: number): number[] {
-  if (end < start) throw new SidecarError(`the scene's frame range ${start}-${end} is empty`, -32602);
+  if (end < start) throw new DomainError('bad-input', `the scene's frame range ${start}-${end} is empty`);
   const out: number[] = [];
   for (let f = start; f <= end; f += step) out.push(f);
   return out;

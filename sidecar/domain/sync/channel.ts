@@ -11,11 +11,12 @@
  * - A write that leaves every value as it is changes nothing: no new revision, no record, no event; it answers with
  *   the channel's current revision. (An add-on that echoes back what it was just sent does not start a ping-pong.)
  * - Checks run in this order, and the first failure refuses the whole write: shape and type of each value
- *   (-32602), the entry's fixed type (-32602), baseRevision (-32602 when ahead of the channel), conflicts (-32010).
+ *   (bad input), the entry's fixed type (bad input), baseRevision (bad input when ahead of the channel), conflicts
+ *   (conflict).
  *
  * A bounded history of recent changes answers `changesSince`, so a client that reconnects gets only what it missed.
  */
-import { ErrorCode, InvalidInputError, SidecarError } from '../../errors.js';
+import { DomainError, InvalidInputError } from '../errors.js';
 import {
   checkTypeUnchanged,
   describeKey,
@@ -71,8 +72,8 @@ export interface ConflictDetail {
   current: { type: ValueType; value: TypedValue['value']; revision: number; changedBy: string };
 }
 
-/** -32010: an entry the write touches changed after the write's baseRevision. Nothing of the write was applied. */
-export class RevisionConflictError extends SidecarError {
+/** A conflict: an entry the write touches changed after the write's baseRevision. Nothing of the write was applied. */
+export class RevisionConflictError extends DomainError {
   override readonly name = 'RevisionConflictError';
   constructor(
     channel: string,
@@ -85,9 +86,9 @@ export class RevisionConflictError extends SidecarError {
     const first = conflicts[0]!;
     const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more entries)` : '';
     super(
+      'conflict',
       `revision conflict: ${describeKey(first.key)} in channel "${channel}" changed at revision ` +
         `${first.current.revision} by ${first.current.changedBy}, after baseRevision ${baseRevision}${more}`,
-      ErrorCode.RevisionConflict,
       { channel, key: first.key, current: first.current, channelRevision, ...(listAll ? { conflicts } : {}) },
     );
   }
@@ -98,7 +99,7 @@ export interface SyncChannelOptions {
   historyLimit?: number;
   /** Most bytes of changes kept for `changesSince` (measured as `entryBytes`). Default 16 MiB. */
   historyBytes?: number;
-  /** Most entries the channel holds; a write adding more is refused with -32602. Default 100,000. */
+  /** Most entries the channel holds; a write adding more is refused (bad input). Default 100,000. */
   maxEntries?: number;
   /** Most bytes of values the channel holds (measured as `entryBytes`); a write past it is refused. Default 64 MiB. */
   maxBytes?: number;

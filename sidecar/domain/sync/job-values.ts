@@ -3,7 +3,7 @@
  * at submit, so every worker (and a resumed job) applies the same values, and the job records the revision it used.
  */
 import { z } from 'zod';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 import { ChannelName, DEFAULT_CHANNEL, type SyncStore } from './store.js';
 
 export const gnJobParam = z

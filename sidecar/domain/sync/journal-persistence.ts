@@ -8,7 +8,7 @@
  * state it holds, so a restart reads little whatever was written before.
  */
 import { join } from 'node:path';
-import { describeError } from '../../errors.js';
+import { describeError } from '../errors.js';
 import { StateFolderError } from '../../state-dir.js';
 import { Journal } from '../store/journal.js';
 import { SyncStore, type SyncDeletion, type SyncRecord, type SyncStoreOptions } from './store.js';
@@ -18,7 +18,7 @@ export const JOURNAL_FILE = 'gn-journal.jsonl';
 export interface SyncJournalOptions extends SyncStoreOptions {
   /** No compaction below this size (default 4 MiB): small journals are cheap to read. */
   compactFloorBytes?: number;
-  /** An append failed (the write was refused with -32005). */
+  /** An append failed (the write was refused as unavailable). */
   onFault?: (err: unknown) => void;
   /** An append succeeded after one had failed. */
   onRecovered?: () => void;

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ErrorCode, InvalidInputError, SidecarError, describeError } from '../../errors.js';
+import { DomainError, InvalidInputError, describeError } from '../errors.js';
 import {
   DEFAULT_HISTORY_LIMIT,
   SyncChannel,
@@ -57,7 +57,7 @@ export type SyncDeletion = z.infer<typeof SyncDeletionSchema>;
  * It must return only once the record is durable (appended and fsync'd); records of one channel arrive in revision
  * order, and `SyncStore.restore` must get them back in that order (records of different channels may interleave).
  * If it throws, the write is refused and not applied; since a failed append may still have left the record (or part
- * of it) on disk, the store then refuses every later write (-32005) until the sidecar restarts and restores.
+ * of it) on disk, the store then refuses every later write (unavailable) until the sidecar restarts and restores.
  * A journal reader should drop a torn last line: that write was never acknowledged.
  */
 export interface SyncPersistence {
@@ -71,7 +71,7 @@ export interface SyncStoreOptions {
   historyLimit?: number;
   /** Most bytes of changes kept per channel for `changesSince`. Default 16 MiB. */
   historyBytes?: number;
-  /** Most channels one sidecar holds; writing to another is refused with -32602. Default 1,000. */
+  /** Most channels one sidecar holds; writing to another is refused (bad input). Default 1,000. */
   maxChannels?: number;
   /** Most entries per channel. Default 100,000. */
   maxEntries?: number;
@@ -177,7 +177,7 @@ export class SyncStore {
   /**
    * Deletes a channel and its history, durably (a deletion record), freeing its slot. Returns whether it existed.
    * Written again, it starts over at revision 0 under a new epoch, so a client holding the old one resyncs.
-   * Throws -32005 as a write does when the deletion cannot be saved.
+   * Throws an unavailable DomainError as a write does when the deletion cannot be saved.
    */
   deleteChannel(channel: string, deletedBy: string): boolean {
     this.checkWritable();
@@ -191,8 +191,8 @@ export class SyncStore {
 
   /**
    * Writes one entry; returns what changed and at which revision (the current one, with no changes, when the value
-   * was already there). Throws `InvalidInputError` (-32602), `RevisionConflictError` (-32010) or, when persistence
-   * failed, a -32005 `SidecarError`.
+   * was already there). Throws `InvalidInputError`, `RevisionConflictError` or, when persistence
+   * failed, an unavailable `DomainError`.
    */
   set(channel: string, change: ChangeInput, baseRevision: number, changedBy: string): SyncEvent {
     this.checkWritable();
@@ -309,25 +309,25 @@ export class SyncStore {
       // has room again); otherwise what is on disk is uncertain until a restart reads it back.
       const intact = (err as { journalIntact?: boolean } | undefined)?.journalIntact === true;
       if (!intact) this.failure = err;
-      throw new SidecarError(
+      throw new DomainError(
+        'unavailable',
         `the Geometry Nodes state could not be saved (${describeError(err)}); this write was not applied` +
           (intact ? '; try again once the state folder has room' : ', and later writes are refused until the sidecar restarts'),
-        ErrorCode.Unavailable,
         { channel: record.channel, ...('revision' in record ? { revision: record.revision } : {}) },
       );
     }
   }
 
-  /** From now on, writes are refused with -32005 naming `reason` (a state folder that cannot be written). */
+  /** From now on, writes are refused as unavailable, naming `reason` (a state folder that cannot be written). */
   refuseWrites(reason: unknown): void {
     this.failure ??= reason;
   }
 
   private checkWritable() {
     if (this.failure === undefined) return;
-    throw new SidecarError(
+    throw new DomainError(
+      'unavailable',
       `the Geometry Nodes state is read-only since saving it failed (${describeError(this.failure)}); restart the sidecar`,
-      ErrorCode.Unavailable,
     );
   }
 

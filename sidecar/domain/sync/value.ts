@@ -23,11 +23,11 @@
  * existing entry keeps its type and the value must fit it; a new entry's type is read from the value (see
  * `inferType`). Blender converts on apply where the socket differs (an int socket given 2.0 takes 2).
  *
- * This module knows nothing of JSON-RPC; its errors are `InvalidInputError`s, which the protocol layer answers with
- * -32602.
+ * This module knows nothing of JSON-RPC; its errors are `InvalidInputError`s (bad input), which the protocol layer
+ * answers with invalid params.
  */
 import { z } from 'zod';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError } from '../errors.js';
 
 /** Longest object, modifier, input or data-block name accepted (Blender's own limit is lower: 63 or 255 bytes). */
 const MAX_NAME = 1024;
@@ -93,7 +93,7 @@ export const INFERRED_TYPES =
 
 /**
  * For a zod `superRefine` on an object holding `type` and `value`: reports a value that does not fit its type as an
- * issue on `value`, so a -32602 names the field as the client wrote it (`changes[2].value`).
+ * issue on `value`, so the bad-input error names the field as the client wrote it (`changes[2].value`).
  */
 export function refineTypedValue(v: { type?: ValueType | undefined; value: unknown }, ctx: z.RefinementCtx): void {
   if (v.type === undefined) return; // Checked against the entry's type, or inferred, by parseChange.

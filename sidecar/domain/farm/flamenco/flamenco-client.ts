@@ -3,7 +3,7 @@
  * against the project's schemas before it is used, and everything that goes wrong becomes one `FarmError` whose
  * message a user can act on. The client holds no state between calls: following a job is flamenco-follower.ts's work.
  */
-import { ErrorCode } from '../../../errors.js';
+import type { ErrorKind } from '../../errors.js';
 import { FarmError, type FarmErrorData } from '../farm-error.js';
 import {
   AvailableJobType,
@@ -34,7 +34,8 @@ interface Reply {
   reason: string | undefined;
 }
 
-const REFUSED = -32602;
+/** The manager said no to the job or its settings: the request has to change. */
+const REFUSED: ErrorKind = 'bad-input';
 
 export class FlamencoClient {
   readonly url: string;
@@ -52,14 +53,14 @@ export class FlamencoClient {
     const op = 'fetch the job type';
     const reply = await this.call(op, ENDPOINTS.jobType, { typeName: name });
     if (reply.status === 404) {
-      throw this.error(`the Flamenco manager at ${this.url} has no job type "${name}"; check that it is a Flamenco 3 manager with its standard job types`, ErrorCode.NotFound, op, reply);
+      throw this.error(`the Flamenco manager at ${this.url} has no job type "${name}"; check that it is a Flamenco 3 manager with its standard job types`, 'not-found', op, reply);
     }
     return this.expect(op, ENDPOINTS.jobType, reply, AvailableJobType);
   }
 
   /**
    * Asks the manager to compile `job` without storing it. Resolves with the job that passed, which differs from `job`
-   * only when a stale etag (412) made the client fetch the type again (see `resendOnStaleEtag`). Throws -32602 with the
+   * only when a stale etag (412) made the client fetch the type again (see `resendOnStaleEtag`). Throws a bad-input FarmError with the
    * manager's reason when the job is refused.
    */
   async checkJob(job: SubmittedJob): Promise<SubmittedJob> {
@@ -81,7 +82,7 @@ export class FlamencoClient {
     const op = 'fetch the job';
     const reply = await this.call(op, ENDPOINTS.getJob, { job_id: id });
     if (reply.status === 404) {
-      throw this.error(`the Flamenco manager at ${this.url} has no job ${id} (it may have been deleted there)`, ErrorCode.NotFound, op, reply);
+      throw this.error(`the Flamenco manager at ${this.url} has no job ${id} (it may have been deleted there)`, 'not-found', op, reply);
     }
     return this.expect(op, ENDPOINTS.getJob, reply, Job);
   }
@@ -96,10 +97,10 @@ export class FlamencoClient {
     const body: JobStatusChange = { status: 'cancel-requested', reason };
     const reply = await this.call(op, ENDPOINTS.setJobStatus, { job_id: id }, body);
     if (reply.status === 404) {
-      throw this.error(`the Flamenco manager at ${this.url} has no job ${id} to cancel (it may have been deleted there)`, ErrorCode.NotFound, op, reply);
+      throw this.error(`the Flamenco manager at ${this.url} has no job ${id} to cancel (it may have been deleted there)`, 'not-found', op, reply);
     }
     if (reply.status === 422) {
-      throw this.error(`the Flamenco manager at ${this.url} will not cancel job ${id} in its current status (it has probably finished)`, ErrorCode.InvalidState, op, reply);
+      throw this.error(`the Flamenco manager at ${this.url} will not cancel job ${id} in its current status (it has probably finished)`, 'invalid-state', op, reply);
     }
     this.expect(op, ENDPOINTS.setJobStatus, reply, null);
   }
@@ -150,14 +151,14 @@ export class FlamencoClient {
       const issue = parsed.error.issues[0]!;
       throw this.error(
         `the Flamenco manager at ${this.url} sent a reply this sidecar cannot read when asked to ${op} (${issue.path.join('.') || 'body'}: ${issue.message}); is it a Flamenco 3 manager?`,
-        ErrorCode.Unavailable,
+        'unavailable',
         op,
         reply,
       );
     }
     const why = reply.reason ? `: ${reply.reason}` : '';
     if (reply.status >= 500) {
-      throw this.error(`the Flamenco manager at ${this.url} failed to ${op} (HTTP ${reply.status}${why}); try again, or look at the manager's log`, ErrorCode.Unavailable, op, reply);
+      throw this.error(`the Flamenco manager at ${this.url} failed to ${op} (HTTP ${reply.status}${why}); try again, or look at the manager's log`, 'unavailable', op, reply);
     }
     if (endpoint.body === 'SubmittedJob') {
       throw this.error(`the Flamenco manager at ${this.url} refused the job${why || ` (HTTP ${reply.status})`}`, REFUSED, op, reply);
@@ -200,19 +201,19 @@ export class FlamencoClient {
     if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
       return new FarmError(
         `the Flamenco manager at ${this.url} did not answer within ${formatSeconds(this.timeoutMs)} when asked to ${op}; check that it is running and reachable`,
-        ErrorCode.Unavailable,
+        'unavailable',
         this.data(op),
       );
     }
     return new FarmError(
       `the Flamenco manager at ${this.url} cannot be reached (${networkCause(err)}); check that it is running and that the farm URL is right`,
-      ErrorCode.Unavailable,
+      'unavailable',
       this.data(op),
     );
   }
 
-  private error(message: string, code: number, op: string, reply: Reply, extra: Partial<FarmErrorData> = {}): FarmError {
-    return new FarmError(message, code, { ...this.data(op), httpStatus: reply.status, ...(reply.reason ? { reason: reply.reason } : {}), ...extra });
+  private error(message: string, kind: ErrorKind, op: string, reply: Reply, extra: Partial<FarmErrorData> = {}): FarmError {
+    return new FarmError(message, kind, { ...this.data(op), httpStatus: reply.status, ...(reply.reason ? { reason: reply.reason } : {}), ...extra });
   }
 
   private data(operation: string): FarmErrorData {

@@ -3,7 +3,7 @@
  * error), then followed by polling; its state and frame count are mapped onto ours.
  */
 import { statSync } from 'node:fs';
-import { InvalidInputError } from '../../../errors.js';
+import { InvalidInputError } from '../../errors.js';
 import type { JobRecord } from '../../jobs/job.js';
 import { parseFrames } from '../../render/frame-range.js';
 import { framePath, resolveOutputPattern } from '../../render/output-path.js';

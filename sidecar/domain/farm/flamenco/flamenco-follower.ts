@@ -3,7 +3,6 @@
  * Flamenco pushes updates over Socket.IO too, but polling needs no second protocol, survives a manager restart, and
  * a job's progress changes on the scale of seconds.
  */
-import { ErrorCode } from '../../../errors.js';
 import { TERMINAL } from '../../jobs/job.js';
 import { FarmError } from '../farm-error.js';
 import type { FlamencoClient } from './flamenco-client.js';
@@ -65,7 +64,7 @@ export class FlamencoFollower {
     let missed = 0;
     while (!this.stopped) {
       const job = await this.client.getJob(this.jobId).catch((err: unknown) => {
-        const away = err instanceof FarmError && err.rpcCode === ErrorCode.Unavailable;
+        const away = err instanceof FarmError && err.kind === 'unavailable';
         if (!away || ++missed > this.maxMissedPolls) throw err;
         return undefined;
       });

@@ -4,7 +4,7 @@
  * `submitRender` is pure, so a request that cannot go to a farm is refused before any HTTP call.
  */
 import { basename, dirname } from 'node:path';
-import { InvalidInputError } from '../../../errors.js';
+import { InvalidInputError } from '../../errors.js';
 import type { JobState, Priority } from '../../jobs/job.js';
 import type { JobProgress } from '../../jobs/scheduler.js';
 import { formatFrames } from '../../render/frame-range.js';
@@ -191,7 +191,7 @@ export async function submitRender(client: FlamencoClient, params: FarmRenderPar
   if (problems.length > 0) {
     throw new FarmError(
       `the job type "${SIMPLE_BLENDER_RENDER}" on the Flamenco manager at ${client.url} does not take the jobs this sidecar builds: ${problems.join('; ')}`,
-      -32602,
+      'bad-input',
       { farm: 'flamenco', url: client.url, operation: 'fetch the job type', problems },
     );
   }

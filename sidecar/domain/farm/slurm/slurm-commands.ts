@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { ErrorCode } from '../../../errors.js';
 import { FarmError } from '../farm-error.js';
 
 export interface SlurmCommandOptions {
@@ -55,20 +54,20 @@ export class SlurmCommands {
             return reject(
               new FarmError(
                 `${command} was not found ${where}, so the sidecar cannot ${doing}; install Slurm's client commands on this machine (Debian: slurm-client), or start the sidecar with --slurm-bin DIR`,
-                ErrorCode.Unavailable,
+                'unavailable',
                 { farm: 'slurm', operation: doing, command: shown },
               ),
             );
           }
           if ((err as { killed?: boolean }).killed) {
-            return reject(new FarmError(`${command} did not answer within ${TIMEOUT_MS / 1000} s when asked to ${doing}; is the Slurm controller overloaded?`, ErrorCode.Unavailable, { farm: 'slurm', operation: doing, command: shown }));
+            return reject(new FarmError(`${command} did not answer within ${TIMEOUT_MS / 1000} s when asked to ${doing}; is the Slurm controller overloaded?`, 'unavailable', { farm: 'slurm', operation: doing, command: shown }));
           }
           const said = slurmWords(stderr) || slurmWords(stdout) || `exit status ${String((err as { code?: unknown }).code)}`;
           const away = AWAY.test(said);
           reject(
             new FarmError(
               away ? `Slurm could not be reached to ${doing}: ${said}; check that munge and slurmctld are running and that SLURM_CONF points at the cluster` : `Slurm refused to ${doing}: ${said}`,
-              away ? ErrorCode.Unavailable : -32602,
+              away ? 'unavailable' : 'bad-input',
               { farm: 'slurm', operation: doing, command: shown, reason: said },
             ),
           );
@@ -82,7 +81,7 @@ export class SlurmCommands {
     const out = await this.run('sbatch', ['--parsable', ...args], 'submit the job');
     // --parsable prints "jobid" or "jobid;cluster".
     const id = out.trim().split(/\r?\n/).at(-1)?.split(';')[0] ?? '';
-    if (!/^\d+$/.test(id)) throw new FarmError(`sbatch answered "${out.trim()}" instead of a job id`, ErrorCode.Unavailable, { farm: 'slurm', operation: 'submit the job' });
+    if (!/^\d+$/.test(id)) throw new FarmError(`sbatch answered "${out.trim()}" instead of a job id`, 'unavailable', { farm: 'slurm', operation: 'submit the job' });
     return id;
   }
 

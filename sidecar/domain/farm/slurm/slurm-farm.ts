@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { InvalidInputError } from '../../../errors.js';
+import { InvalidInputError } from '../../errors.js';
 import type { JobRecord, WorkUnit } from '../../jobs/job.js';
 import type { LiveProgress } from '../../jobs/progress.js';
 import { parseFrames } from '../../render/frame-range.js';

@@ -8,7 +8,7 @@
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { describeError } from '../../../errors.js';
+import { describeError } from '../../errors.js';
 import type { Attempt, AttemptOutcome, JobRecord, WorkUnit } from '../../jobs/job.js';
 import type { LiveProgress, RunningUnit } from '../../jobs/progress.js';
 import { checkImage } from '../../verify/image.js';
