@@ -18,7 +18,7 @@ export interface ErrorCodeDoc {
 }
 
 /** Each domain error kind's code. `satisfies` makes a new kind without a code a compile error. */
-export const KIND_CODES = {
+const KIND_CODES = {
   'bad-input': {
     code: RpcCode.InvalidParams,
     title: 'invalid params',
