@@ -60,8 +60,8 @@ export class FlamencoClient {
 
   /**
    * Asks the manager to compile `job` without storing it. Resolves with the job that passed, which differs from `job`
-   * only when a stale etag (412) made the client fetch the type again (see `resendOnStaleEtag`). Throws a bad-input FarmError with the
-   * manager's reason when the job is refused.
+   * only when a stale etag (412) made the client fetch the type again (see `resendOnStaleEtag`). Throws a bad-input
+   * FarmError with the manager's reason when the job is refused.
    */
   async checkJob(job: SubmittedJob): Promise<SubmittedJob> {
     const op = 'check the job';
