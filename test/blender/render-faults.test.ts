@@ -59,14 +59,16 @@ describe('supervision of render workers', () => {
 
   it('kills a worker that prints nothing for timeoutS (hung) and retries its frame', async () => {
     const out = join(dir, 'hung');
-    const { jobId } = await client.call('render.submit', { blendFile: slow, output: `${out}/`, timeoutS: 3 });
+    // 6 s: the retry opens the file on a worker that has not synced it yet (the hung one was the job's only worker until
+    // its first sample), and on a loaded machine that alone has taken over 3 s.
+    const { jobId } = await client.call('render.submit', { blendFile: slow, output: `${out}/`, timeoutS: 6 });
     const victim = await busyWorker(client, jobId);
     process.kill(victim.pid, 'SIGSTOP'); // a real hang: the process stays, silent
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
     const unit = job.units.find((u) => u.key === victim.current!.frame)!;
     assert.deepEqual(unit.attempts.map((a) => a.outcome), ['hung', 'done']);
-    assert.match(unit.attempts[0]!.reason!, /printed nothing for 3 s/);
+    assert.match(unit.attempts[0]!.reason!, /printed nothing for 6 s/);
     assert.equal(isProcessAlive(victim.pid), false, 'the hung process was ended');
     assert.deepEqual(framesOnDisk(out), expectedFrames(6));
   });
