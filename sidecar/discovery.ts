@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from './domain/store/atomic-file.js';
 import { processStartTime } from './domain/workers/proc-stat.js';
 import { StateFolderError, ensurePrivateDir } from './state-dir.js';
+import { PRIVATE_FILE_MODE } from './platform.js';
 
 export const DISCOVERY_FILE = 'sidecar.json';
 
@@ -39,7 +40,7 @@ export function writeDiscovery(stateDir: string, info: Discovery): string {
   const pidStartTime = info.pid === process.pid ? processStartTime(process.pid) : undefined;
   try {
     ensurePrivateDir(stateDir);
-    writeFileAtomic(path, `${JSON.stringify({ ...info, ...(pidStartTime ? { pidStartTime } : {}) }, null, 2)}\n`, { mode: 0o600 });
+    writeFileAtomic(path, `${JSON.stringify({ ...info, ...(pidStartTime ? { pidStartTime } : {}) }, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
   } catch (err) {
     throw new StateFolderError(stateDir, `write ${DISCOVERY_FILE}`, err);
   }

@@ -1,5 +1,6 @@
 /** The sidecar's log: one line per event on stderr, and the same lines in the state folder's sidecar.log. */
 import { appendFileSync } from 'node:fs';
+import { PRIVATE_FILE_MODE } from './platform.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -19,7 +20,7 @@ export function createLogger(options: { level?: LogLevel; file?: string; stderr?
     if (options.stderr !== false) process.stderr.write(line);
     if (options.file) {
       try {
-        appendFileSync(options.file, line, { mode: 0o600 });
+        appendFileSync(options.file, line, { mode: PRIVATE_FILE_MODE });
       } catch {
         // The log file is a convenience; losing a line must not take the sidecar down.
       }

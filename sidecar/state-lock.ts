@@ -17,6 +17,7 @@ import { processStartTime } from './domain/workers/proc-stat.js';
 import { writeFileAtomic } from './domain/store/atomic-file.js';
 import { DomainError } from './domain/errors.js';
 import { StateFolderError } from './state-dir.js';
+import { PRIVATE_FILE_MODE } from './platform.js';
 
 export const LOCK_FILE = 'sidecar.lock';
 
@@ -104,7 +105,7 @@ export function acquireStateLock(stateDir: string): StateLock {
 function createExclusive(path: string, text: string): boolean {
   let fd: number;
   try {
-    fd = openSync(path, 'wx', 0o600);
+    fd = openSync(path, 'wx', PRIVATE_FILE_MODE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;

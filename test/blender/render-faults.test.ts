@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { isProcessAlive } from '../../sidecar/discovery.js';
+import { setSuspended } from '../../sidecar/platform.js';
 import { makeScene } from '../helpers/blender.js';
 import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
@@ -63,7 +64,7 @@ describe('supervision of render workers', () => {
     // its first sample), and on a loaded machine that alone has taken over 3 s.
     const { jobId } = await client.call('render.submit', { blendFile: slow, output: `${out}/`, timeoutS: 6 });
     const victim = await busyWorker(client, jobId);
-    process.kill(victim.pid, 'SIGSTOP'); // a real hang: the process stays, silent
+    setSuspended(victim.pid, true); // a real hang: the process stays, silent
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
     const unit = job.units.find((u) => u.key === victim.current!.frame)!;

@@ -1,6 +1,6 @@
 /**
  * The typed TypeScript client (sidecar/client/sidecar-client.ts) against real sidecars: in-process ones, and CLI ones
- * where a test needs to freeze (SIGSTOP) or kill (SIGKILL) the sidecar under the client.
+ * where a test needs to freeze (suspend: SIGSTOP, NtSuspendProcess on Windows) or kill the sidecar under the client.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { CallTimeoutError, ConnectionClosedError, RpcCallError, SidecarNotFoundError } from '../../sidecar/client/errors.js';
+import { setSuspended } from '../../sidecar/platform.js';
 import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir as makeTempDir, testSidecar } from '../helpers/sidecar.js';
 
@@ -58,7 +59,7 @@ async function serveProcess(stateDir: string): Promise<{ proc: ChildProcess; url
     token,
     async end() {
       if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGCONT');
+        setSuspended(proc.pid!, false);
         proc.kill('SIGKILL');
       }
       await exited;
@@ -162,14 +163,14 @@ describe('SidecarClient', () => {
     const client = await SidecarClient.connect({ stateDir: dir });
     try {
       assert.deepEqual(await client.call('sidecar.ping', {}), { pong: true });
-      serve.proc.kill('SIGSTOP'); // the socket stays open; nothing answers
+      setSuspended(serve.proc.pid!, true); // the socket stays open; nothing answers
       await assert.rejects(client.call('sidecar.ping', { echo: 'late' }, { timeoutMs: 300 }), (err: Error) => {
         assert.ok(err instanceof CallTimeoutError, `got ${err.name}`);
         assert.equal(err.method, 'sidecar.ping');
         assert.equal(err.timeoutMs, 300);
         return true;
       });
-      serve.proc.kill('SIGCONT'); // the late answer to the timed-out call arrives now, and must be ignored
+      setSuspended(serve.proc.pid!, false); // the late answer to the timed-out call arrives now, and must be ignored
       assert.deepEqual(await client.call('sidecar.ping', { echo: 'next' }), { pong: true, echo: 'next' });
     } finally {
       await client.close();
@@ -184,7 +185,7 @@ describe('SidecarClient', () => {
     const states: string[] = [];
     client.onConnection((s) => states.push(s));
     try {
-      serve.proc.kill('SIGSTOP'); // so the calls below are surely still unanswered when it dies
+      setSuspended(serve.proc.pid!, true); // so the calls below are surely still unanswered when it dies
       const pending = [
         client.call('sidecar.ping', {}, { timeoutMs: 0 }),
         client.call('job.list', {}, { timeoutMs: 0 }),

@@ -2,10 +2,9 @@
  * Finding Blender: `--blender PATH`, then `BLENDER` (either may name a wrapper script), then PATH, then the places
  * installers put it on Linux, macOS and Windows. When none is found the error lists everything tried.
  */
-import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
 import { DomainError } from '../errors.js';
+import { blenderInstallLocations, commandFileNames, findInPath, isExecutable, isPathLike, osOf, pathsOf, searchPath } from '../../platform.js';
 
 export class BlenderNotFoundError extends DomainError {
   override readonly name = 'BlenderNotFoundError';
@@ -33,66 +32,14 @@ export interface LocatedBlender {
   tried: string[];
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    if (process.platform === 'win32') return true;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function globDirs(parent: string, prefix: RegExp): string[] {
-  try {
-    return readdirSync(parent)
-      .filter((n) => prefix.test(n))
-      .sort()
-      .reverse()
-      .map((n) => join(parent, n));
-  } catch {
-    return [];
-  }
-}
-
-export function installLocations(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string[] {
-  const home = homedir();
-  if (platform === 'darwin') {
-    // Side-by-side versions are usually renamed Blender 4.2.app, Blender-3.6.app.
-    const apps = (root: string) => [join(root, 'Blender.app'), ...globDirs(root, /^Blender.+\.app$/i)].map((a) => join(a, 'Contents/MacOS/Blender'));
-    return [...apps('/Applications'), ...apps(join(home, 'Applications'))];
-  }
-  if (platform === 'win32') {
-    const roots = [env.ProgramFiles ?? 'C:\\Program Files', env['ProgramFiles(x86)'] ?? 'C:\\Program Files (x86)'];
-    const out: string[] = [];
-    for (const root of roots) {
-      for (const dir of globDirs(join(root, 'Blender Foundation'), /^Blender/i)) out.push(join(dir, 'blender.exe'));
-    }
-    out.push(join(env.LOCALAPPDATA ?? join(home, 'AppData', 'Local'), 'Programs', 'Blender Foundation', 'Blender', 'blender.exe'));
-    return out;
-  }
-  return [
-    '/usr/bin/blender',
-    '/usr/local/bin/blender',
-    ...globDirs('/opt', /^blender/i).map((d) => join(d, 'blender')),
-    '/snap/bin/blender',
-    '/var/lib/flatpak/exports/bin/org.blender.Blender',
-    ...globDirs(home, /^blender-\d/i).map((d) => join(d, 'blender')),
-  ];
-}
-
 /**
- * A bare command name ("blender", "blender-4.2") is looked up in PATH as a shell would; anything with a slash is a path.
- * Returns the name unchanged when PATH has no such executable, so the error can quote what the user typed.
+ * A bare command name ("blender", "blender-4.2") is looked up in PATH as a shell would (with PATHEXT on Windows);
+ * anything with a slash is a path. Returns the name unchanged when PATH has no such executable, so the error can quote
+ * what the user typed.
  */
 export function resolveCommand(name: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
-  if (/[\\/]/.test(name)) return name;
-  const names = platform === 'win32' && !/\.exe$/i.test(name) ? [name, `${name}.exe`] : [name];
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const n of names) if (isExecutable(join(dir, n))) return join(dir, n);
-  }
-  return name;
+  if (isPathLike(name)) return name;
+  return findInPath(name, env, osOf(platform))[0] ?? name;
 }
 
 /** One `--blender` value (a path, a wrapper script, or a command name found through PATH), or the error that says what to fix. */
@@ -101,7 +48,7 @@ export function locateExplicit(value: string, source: string, env: NodeJS.Proces
   const tried = [`${path} (${source})`];
   if (isExecutable(path)) return { path, source, tried };
   // An explicit choice that does not work is an error, not a reason to quietly run some other Blender.
-  const bare = !/[\\/]/.test(value);
+  const bare = !isPathLike(value);
   throw new DomainError(
     'no-blender',
     bare
@@ -122,12 +69,8 @@ export function locateAllBlenders(options: { explicit?: string[]; env?: NodeJS.P
   if (options.explicit?.length) return dedupe(options.explicit.map((e) => locateExplicit(e, '--blender', env, platform)));
   const first = locateBlender({ env, platform });
   const found: LocatedBlender[] = [first];
-  const exe = platform === 'win32' ? 'blender.exe' : 'blender';
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const path = join(dir, exe);
-    if (isExecutable(path)) found.push({ path, source: 'PATH', tried: first.tried });
-  }
-  for (const path of installLocations(platform, env)) {
+  for (const path of findInPath('blender', env, osOf(platform))) found.push({ path, source: 'PATH', tried: first.tried });
+  for (const path of blenderInstallLocations(env, osOf(platform))) {
     if (existsSync(path) && isExecutable(path)) found.push({ path, source: 'install location', tried: first.tried });
   }
   return dedupe(found);
@@ -168,12 +111,14 @@ export function locateBlender(options: LocateOptions = {}): LocatedBlender {
       { tried },
     );
   }
-  const exe = platform === 'win32' ? 'blender.exe' : 'blender';
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const found = attempt(join(dir, exe), 'PATH');
-    if (found) return found;
+  const os = osOf(platform);
+  for (const dir of searchPath(env, os)) {
+    for (const name of commandFileNames('blender', env, os)) {
+      const found = attempt(pathsOf(os).join(dir, name), 'PATH');
+      if (found) return found;
+    }
   }
-  for (const path of installLocations(platform, env)) {
+  for (const path of blenderInstallLocations(env, osOf(platform))) {
     const found = existsSync(path) ? attempt(path, 'install location') : (tried.push(`${path} (install location)`), undefined);
     if (found) return found;
   }

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import { DomainError } from '../errors.js';
 import { workerDir } from '../../paths.js';
+import { PRIVATE_FILE_MODE } from '../../platform.js';
 
 export const ExportFormat = z.object({
   format: z.string(),
@@ -86,7 +87,7 @@ export async function probeBlender(blender: string, stateDir?: string): Promise<
   const probe = BlenderProbe.parse(JSON.parse(line.slice('SIDECAR_PROBE '.length)));
   if (cacheFile) {
     try {
-      writeFileSync(cacheFile, JSON.stringify({ key, probe }), { mode: 0o600 });
+      writeFileSync(cacheFile, JSON.stringify({ key, probe }), { mode: PRIVATE_FILE_MODE });
     } catch {
       // The cache only saves time.
     }

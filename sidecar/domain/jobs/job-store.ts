@@ -16,6 +16,7 @@ import { describeError } from '../errors.js';
 import { StateFolderError } from '../../state-dir.js';
 import { removeQuietly, writeFileAtomic } from '../store/atomic-file.js';
 import { TERMINAL, type JobRecord } from './job.js';
+import { PRIVATE_FILE_MODE } from '../../platform.js';
 
 export interface JobStoreOptions {
   /** A save failed; the job stays in memory and is saved again later. */
@@ -158,7 +159,7 @@ export class JobStore {
       this.writeWhole(job, false);
       return;
     }
-    appendFileSync(join(this.dir, `${job.id}.progress.jsonl`), text, { mode: 0o600 });
+    appendFileSync(join(this.dir, `${job.id}.progress.jsonl`), text, { mode: PRIVATE_FILE_MODE });
     now.forEach((u, i) => (saved.units[i] = u));
     saved.logBytes += text.length;
   }

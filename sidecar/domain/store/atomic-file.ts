@@ -5,6 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../platform.js';
 
 /** Writes one piece of the new content; returns its size in bytes. */
 export type WritePiece = (data: string | Buffer) => number;
@@ -18,7 +19,7 @@ export function writeFileAtomic(
 ): void {
   const tmp = `${path}.${process.pid}-${++tmpCounter}.tmp`;
   try {
-    const fd = openSync(tmp, 'w', options.mode ?? 0o600);
+    const fd = openSync(tmp, 'w', options.mode ?? PRIVATE_FILE_MODE);
     try {
       const write: WritePiece = (piece) => {
         const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;

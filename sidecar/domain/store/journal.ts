@@ -16,6 +16,7 @@
 import { closeSync, copyFileSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import { PRIVATE_FILE_MODE } from '../../platform.js';
 
 const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
@@ -47,7 +48,7 @@ export class Journal {
    */
   open(onRecord: (record: unknown, line: number) => void): JournalOpening {
     try {
-      this.fd = openSync(this.path, 'a+', 0o600);
+      this.fd = openSync(this.path, 'a+', PRIVATE_FILE_MODE);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
@@ -161,7 +162,7 @@ export class Journal {
       for (const r of records) written += write(`${JSON.stringify(r)}\n`);
     });
     this.close();
-    this.fd = openSync(this.path, 'a+', 0o600);
+    this.fd = openSync(this.path, 'a+', PRIVATE_FILE_MODE);
     this.bytes = written;
   }
 

@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { MessageDecoder, encodeMessage } from './framing.js';
 import { findCrashReport, type CrashReport } from './crash-report.js';
+import { endProcessTree } from '../../platform.js';
 
 export type WorkerState = 'starting' | 'idle' | 'busy' | 'stopping' | 'exited';
 
@@ -68,7 +69,10 @@ export interface CurrentTask {
 
 const TAIL_LINES = 60;
 
-/** fd 3 is the reply pipe; `detached` gives the worker its own process group, so a kill ends its whole tree. */
+/**
+ * fd 3 is the reply pipe; `detached` gives the worker its own process group on POSIX, so a kill ends its whole tree
+ * (platform.ts endProcessTree; on Windows taskkill /T finds the tree by parent pid instead).
+ */
 function spawnBlender(blender: string, args: string[], env: NodeJS.ProcessEnv | undefined) {
   return execa(blender, args, {
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
@@ -167,15 +171,7 @@ export class BlenderWorker extends EventEmitter {
     this.killReason ??= reason;
     if (detail) this.pushLine(`[sidecar] ${detail}`);
     this.state = 'stopping';
-    try {
-      process.kill(-this.pid, 'SIGKILL');
-    } catch {
-      try {
-        process.kill(this.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    endProcessTree(this.pid); // false when it is already gone: its exit handler reports it
   }
 
   /** Asks the loop to exit, and kills it if it has not within `graceMs`. */

@@ -5,10 +5,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism, freemem } from 'node:os';
-import pidusage from 'pidusage';
 import { BlenderWorker, type DeathReason } from './blender-worker.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { cleanWorkerTempDir, makeWorkerTempDir, workerTempRoot } from './crash-report.js';
+import pidusage from 'pidusage';
+import { sampleProcesses, type Sampler } from '../../platform.js';
 
 export interface PoolOptions {
   /**
@@ -166,11 +167,10 @@ export class WorkerPool extends EventEmitter {
   private async tick() {
     const live = this.list().filter((w) => w.state !== 'exited');
     if (live.length > 0) {
-      // One pid at a time: pidusage fails a whole batch when one worker exited between listing and sampling, and the
-      // others' samples are worth keeping.
-      const stats = await Promise.all(live.map((w) => pidusage(w.pid).catch(() => undefined)));
-      live.forEach((w, i) => {
-        const s = stats[i];
+      // A worker that exited between listing and sampling has no sample; the others' are kept (platform.ts).
+      const stats = await sampleProcesses(live.map((w) => w.pid), pidusage as unknown as Sampler);
+      live.forEach((w) => {
+        const s = stats.get(w.pid);
         if (!s) return;
         w.cpuPercent = s.cpu;
         w.rssBytes = s.memory;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { isProcessAlive } from '../../discovery.js';
 import { processCommandLine, processStartTime } from './proc-stat.js';
+import { endProcessTree } from '../../platform.js';
 
 /**
  * How long start-up waits for killed orphans to be gone. SIGKILL is delivered at once, but a large Blender takes a
@@ -58,16 +59,7 @@ export class WorkerRegistry {
       // Same pid and same start time: the very process we started, not a stranger that reused the pid.
       if (e.startTime === undefined || processStartTime(e.pid) !== e.startTime) continue;
       if (!(processCommandLine(e.pid) ?? '').includes('worker_main.py')) continue;
-      try {
-        process.kill(-e.pid, 'SIGKILL');
-      } catch {
-        try {
-          process.kill(e.pid, 'SIGKILL');
-        } catch {
-          continue;
-        }
-      }
-      reaped.push(e.pid);
+      if (endProcessTree(e.pid)) reaped.push(e.pid);
     }
     waitGone(reaped, REAP_WAIT_MS);
     this.flush();
