@@ -19,13 +19,12 @@ process is left running: other clients and running jobs may need it, and it stop
 import logging
 import os
 import queue
-import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass
 
 from . import launcher
+from . import platform as host
 from .errors import SidecarError
 from .messages import MsgAlert, MsgCallResult, MsgConnection, MsgInfo, MsgJobs, MsgJobState, MsgProgress, MsgWorkers
 from .wire import (
@@ -37,7 +36,7 @@ from .wire import (
     default_state_dir,
     read_discovery,
 )
-from .wire.discovery import is_process_alive
+from .platform import is_process_alive
 
 log = logging.getLogger(__name__)
 
@@ -533,27 +532,15 @@ def _reap(pid):
     Connection, before the add-on was last re-enabled) that died stays a zombie until waited for, and a zombie's pid
     still counts as alive in sidecar.json's check. Returns its exit code (negative: the signal) when it was
     reaped now, else None."""
-    if not pid or sys.platform == "win32":
-        return None
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except OSError:  # not our child, or already waited for
-        return None
-    return os.waitstatus_to_exitcode(status) if done else None
+    return host.reap_child(pid)
 
 
 def _terminate(pid):
-    try:
-        os.kill(pid, signal.SIGTERM)  # on Windows this is TerminateProcess: see docs/addon.md
-    except OSError:
-        pass
+    host.end_process(pid)  # on Windows this is TerminateProcess: see docs/addon.md
 
 
 def _kill(pid):
-    try:
-        os.kill(pid, signal.SIGKILL if sys.platform != "win32" else signal.SIGTERM)
-    except OSError:
-        pass
+    host.end_process(pid, hard=True)
 
 
 # -- notifications other parts of the add-on follow ---------------------------------------------------------------

@@ -9,13 +9,12 @@ Where the sidecar program is looked for; the first that exists wins:
 4. `<repository>/dist/blender-sidecar.mjs`: a development checkout, after `npm run build`.
 """
 
-import glob
 import os
 import re
 import shutil
 import subprocess
-import sys
 
+from . import platform as host
 from .errors import SidecarError
 
 MIN_NODE_MAJOR = 20
@@ -38,18 +37,12 @@ class SidecarProgram(object):
 
 def platform_tag(platform=None, machine=None):
     """Node's name for this platform, e.g. "linux-x64", "darwin-arm64", "win32-x64" (the bin/ folder names)."""
-    import platform as _platform
-
-    platform = sys.platform if platform is None else platform
-    machine = (_platform.machine() if machine is None else machine).lower()
-    os_name = "win32" if platform.startswith("win") else ("darwin" if platform == "darwin" else "linux")
-    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
-    return "{}-{}".format(os_name, arch)
+    return host.platform_tag(platform, machine)
 
 
 def candidates(addon_dir):
     """Where the sidecar program is looked for when the preferences name none, in order."""
-    exe = "blender-sidecar.exe" if sys.platform == "win32" else "blender-sidecar"
+    exe = host.executable_name("blender-sidecar")
     # realpath: a development checkout is often linked into Blender's add-on (or extension) folder.
     repo = os.path.dirname(os.path.dirname(os.path.realpath(addon_dir)))
     return [
@@ -83,7 +76,7 @@ def find_sidecar(preferred, addon_dir):
 
 def _make_executable(path):
     # Blender installs add-ons and extensions by unzipping with Python's zipfile, which drops the executable bit.
-    if sys.platform == "win32" or os.access(path, os.X_OK):
+    if not host.needs_executable_bit() or os.access(path, os.X_OK):
         return
     try:
         os.chmod(path, os.stat(path).st_mode | 0o755)
@@ -92,29 +85,6 @@ def _make_executable(path):
             "The bundled sidecar {} is not executable and cannot be made so ({}): set the Node path in the add-on's "
             "preferences to run the bundled script instead.".format(path, err.strerror)
         )
-
-
-def _usual_node_places():
-    home = os.path.expanduser("~")
-    if sys.platform == "win32":
-        bases = [os.environ.get("ProgramFiles"), os.environ.get("ProgramFiles(x86)"), os.environ.get("LOCALAPPDATA")]
-        places = [os.path.join(b, "nodejs", "node.exe") for b in bases if b]
-        places.append(os.path.join(home, "scoop", "apps", "nodejs", "current", "node.exe"))
-        return places
-    # Blender started from a desktop icon or the Dock does not get the shell's PATH (Homebrew, nvm, Volta).
-    places = [
-        "/opt/homebrew/bin/node",
-        "/usr/local/bin/node",
-        "/usr/bin/node",
-        os.path.join(home, ".volta", "bin", "node"),
-    ]
-    nvm = sorted(glob.glob(os.path.join(home, ".nvm", "versions", "node", "v*", "bin", "node")), key=_version_key)
-    return places + nvm[::-1]
-
-
-def _version_key(path):
-    match = re.search(r"v(\d+)\.(\d+)\.(\d+)", path)
-    return tuple(int(n) for n in match.groups()) if match else (0, 0, 0)
 
 
 def find_node(preferred):
@@ -130,7 +100,7 @@ def find_node(preferred):
     found = shutil.which("node")
     if found:
         return found
-    for path in _usual_node_places():
+    for path in host.node_install_places():
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     raise SidecarError(
@@ -149,7 +119,7 @@ def check_node(node, timeout=15.0):
             capture_output=True,
             text=True,
             timeout=timeout,
-            **_no_window()
+            **host.no_window_options()
         )
     except (OSError, subprocess.SubprocessError) as err:
         raise SidecarError(
@@ -195,7 +165,7 @@ def start_process(cmd, log_path, env=None):
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, close_fds=True, **_detached()
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, close_fds=True, **host.background_options()
         )
 
 
@@ -232,32 +202,9 @@ def open_folder(path):
     """Opens `path` in the system's file browser without waiting for it. Raises SidecarError when it cannot."""
     if not os.path.isdir(path):
         raise SidecarError("The folder {} does not exist (yet).".format(path))
-    if sys.platform == "win32":
-        os.startfile(path)  # noqa: returns at once
-        return
-    opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
-    if not opener:
-        raise SidecarError("Cannot open folders here (xdg-open is not installed): the output is in {}.".format(path))
     try:
-        subprocess.Popen(
-            [opener, path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            **_detached()
-        )
+        host.open_folder(path)
+    except LookupError:
+        raise SidecarError("Cannot open folders here (xdg-open is not installed): the output is in {}.".format(path))
     except OSError as err:
         raise SidecarError("Cannot open {} ({}).".format(path, err))
-
-
-def _detached():
-    if sys.platform == "win32":
-        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-        return {"creationflags": flags}
-    return {"start_new_session": True}
-
-
-def _no_window():
-    if sys.platform == "win32":
-        return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0)}
-    return {}

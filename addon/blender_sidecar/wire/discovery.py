@@ -6,8 +6,8 @@ on the file, and a file whose pid is gone counts as stale (the sidecar died with
 
 import json
 import os
-import sys
 
+from .. import platform as host
 from .errors import SidecarNotFound
 
 DISCOVERY_FILE = "sidecar.json"
@@ -47,74 +47,13 @@ class Discovery(object):
 
 
 def default_state_dir(env=None, platform=None):
-    """The sidecar's default state folder: $BLENDER_SIDECAR_STATE_DIR, else the platform's per-user state folder."""
-    env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    if env.get("BLENDER_SIDECAR_STATE_DIR"):
-        return env["BLENDER_SIDECAR_STATE_DIR"]
-    home = os.path.expanduser("~")
-    if platform == "win32":
-        base = env.get("LOCALAPPDATA")
-        if base is None:
-            base = os.path.join(home, "AppData", "Local")
-        return os.path.join(base, "blender-sidecar")
-    if platform == "darwin":
-        return os.path.join(home, "Library", "Application Support", "blender-sidecar")
-    xdg = env.get("XDG_STATE_HOME")
-    base = xdg if xdg and xdg.startswith("/") else os.path.join(home, ".local", "state")
-    return os.path.join(base, "blender-sidecar")
+    """The sidecar's default state folder: $BLENDER_SIDECAR_STATE_DIR, else the platform's per-user state folder
+    (platform.py: $XDG_STATE_HOME/blender-sidecar on Linux)."""
+    return host.state_folder(env, platform)
 
 
 def discovery_path(state_dir):
     return os.path.join(state_dir, DISCOVERY_FILE)
-
-
-def is_process_alive(pid):
-    """Whether a process with this pid exists (one owned by another user counts as alive)."""
-    if sys.platform == "win32":
-        return _is_process_alive_windows(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid):
-    # A killed process that nobody has waited for yet (a sidecar Blender started) still answers signal 0.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:stat.rindex(")") + 3] == "Z"
-
-
-def _is_process_alive_windows(pid):
-    # os.kill(pid, 0) on Windows calls TerminateProcess: it would kill the sidecar. Ask the kernel instead.
-    import ctypes
-
-    from ctypes import wintypes
-
-    kernel32 = ctypes.windll.kernel32
-    kernel32.OpenProcess.restype = wintypes.HANDLE  # the default c_int would cut a 64-bit handle
-    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
-    kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
-    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: it exists, it is just not ours
-    try:
-        code = wintypes.DWORD()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-            return True
-        return code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 def _int_field(data, name, low, high):
@@ -162,7 +101,7 @@ def read_discovery(state_dir=None):
     info = _parse(data, path)
     if info is None:
         raise SidecarNotFound("cannot read the discovery file: {} does not look like a sidecar discovery file".format(path))
-    if not is_process_alive(info.pid):
+    if not host.is_process_alive(info.pid):
         raise SidecarNotFound(
             "the sidecar that wrote {} (pid {}) is no longer running; start one with: blender-sidecar serve".format(
                 path, info.pid

@@ -17,6 +17,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(ROOT, "addon"))
 
+from blender_sidecar import platform as host  # noqa: E402
 from blender_sidecar.wire import (  # noqa: E402
     CallTimeout,
     ConnectionClosed,
@@ -76,9 +77,13 @@ class Sidecar(object):
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def suspend(self, suspended=True):
+        """Freezes (or thaws) the sidecar: the socket stays open, nothing answers (a hung sidecar)."""
+        host.set_suspended(self.proc.pid, suspended)
+
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
+            self.suspend(False)
             self.proc.terminate()
             try:
                 self.proc.wait(10)
@@ -257,7 +262,7 @@ class SidecarCallsTest(unittest.TestCase):
         self.assertIn("sidecar.ping", [m["name"] for m in doc["methods"]])
 
     def test_a_call_times_out_while_the_sidecar_is_stopped_and_the_late_answer_is_dropped(self):
-        self.sidecar.signal(signal.SIGSTOP)
+        self.sidecar.suspend()
         try:
             started = time.monotonic()
             with self.assertRaises(CallTimeout) as caught:
@@ -265,7 +270,7 @@ class SidecarCallsTest(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 2)
             self.assertEqual(caught.exception.method, "sidecar.ping")
         finally:
-            self.sidecar.signal(signal.SIGCONT)
+            self.sidecar.suspend(False)
         self.assertEqual(self.client.call("sidecar.ping", {"echo": "next"}), {"pong": True, "echo": "next"})
 
     def test_a_message_over_the_sidecars_limit_closes_that_connection_with_1009(self):
@@ -371,7 +376,7 @@ class LifecycleTest(unittest.TestCase):
         old_url = client.url
 
         # A call in flight when the sidecar dies fails with ConnectionClosed.
-        first.signal(signal.SIGSTOP)
+        first.suspend()
         client.call_async("sidecar.ping", None, answers)
         time.sleep(0.1)
         first.kill()  # no clean exit: sidecar.json is left behind, stale
