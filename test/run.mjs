@@ -1,14 +1,18 @@
 // Runs the test suites with Node's test runner (TypeScript through tsx). `npm test` runs everything on the machine's
 // Blender, then the Blender suites again on each other Blender of the version matrix that is installed
 // (.ci/blender-4.3 and .ci/blender-5.2, made by .ci/blender-roots.sh). `npm test -- rpc blender/render` runs only the
-// files whose path contains one of the words; SIDECAR_MATRIX=0 skips the other Blenders.
+// files whose path contains one of the words; SIDECAR_MATRIX=0 skips the other Blenders. `--portable` (npm run
+// test:portable) runs only the suites that need no Blender and no .blend corpus (portable.mjs says which): what the
+// GitHub workflow runs on macOS and Windows.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portableReason } from './portable.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const filters = process.argv.slice(2);
+const portable = process.argv.includes('--portable');
+const filters = process.argv.slice(2).filter((a) => a !== '--portable');
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -21,6 +25,7 @@ function walk(dir) {
 const files = walk(join(root, 'test'))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
+  .filter((f) => !portable || portableReason(f.split('\\').join('/'), process.platform) === undefined)
   .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ')}`);
@@ -42,6 +47,15 @@ function run(label, list, env = {}) {
     env: { ...process.env, ...env },
   });
   return result.status ?? 1;
+}
+
+if (portable) {
+  const left = walk(join(root, 'test'))
+    .map((f) => relative(root, f).split('\\').join('/'))
+    .map((f) => [f, portableReason(f, process.platform)])
+    .filter(([f, why]) => why && why !== 'needs Blender' && (filters.length === 0 || filters.some((w) => f.includes(w))));
+  for (const [f, why] of left) console.log(`left out here: ${f} (${why})`);
+  process.exit(run(`portable suites (no Blender) on ${process.platform}`, files));
 }
 
 const defaultBlender = process.env.BLENDER || 'blender';
