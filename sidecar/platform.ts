@@ -3,8 +3,9 @@
  * the per-user state folder, finding executables (PATH, PATHEXT) and Blender's install places, ending a process tree,
  * suspending a process (the hang tests), private folders and files, desktop notifications, sampling a process's CPU and
  * memory. Nothing here can run Windows or macOS, so every function takes the platform as its last argument (default:
- * this machine) and test/unit/platform.test.ts runs each branch on Linux. Callers ask here; no other file in sidecar/
- * tests `process.platform`.
+ * this machine) and test/unit/platform.test.ts runs each branch on Linux. Callers ask here: elsewhere in sidecar/,
+ * `process.platform` is only passed along as a default, or named for a farm (Flamenco's GOOS in flamenco-job.ts). The
+ * Python the workers run inside Blender (worker/) is its own package and keeps its one branch (peak_memory.py).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
