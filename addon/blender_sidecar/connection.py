@@ -36,7 +36,6 @@ from .wire import (
     default_state_dir,
     read_discovery,
 )
-from .platform import is_process_alive
 
 log = logging.getLogger(__name__)
 
@@ -470,7 +469,7 @@ class Connection(object):
                 pid = read_discovery(self._settings.resolved_state_dir).pid
             except SidecarNotFound:
                 pid = None
-        if pid is None or not is_process_alive(pid):
+        if pid is None or not host.is_process_alive(pid):
             self._post("disconnected", "No sidecar was running.")
             return
         self._post("stopping", "Stopping the sidecar (pid {}).".format(pid))
@@ -481,7 +480,7 @@ class Connection(object):
             if proc is not None and proc.pid == pid:
                 if proc.poll() is not None:
                     break
-            elif _reap(pid) is not None or not is_process_alive(pid):
+            elif _reap(pid) is not None or not host.is_process_alive(pid):
                 break
             time.sleep(0.05)
         else:

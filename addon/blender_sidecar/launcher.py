@@ -164,9 +164,8 @@ def start_process(cmd, log_path, env=None):
     """
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, close_fds=True, **host.background_options()
-        )
+        output = {"stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT}
+        return subprocess.Popen(cmd, env=env, close_fds=True, **output, **host.background_options())
 
 
 def explain_exit(code, output, port):
