@@ -56,6 +56,8 @@ export class WorkerPool extends EventEmitter {
   private readonly baselineRss = new Map<string, { file: string | undefined; bytes: number }>();
   private readonly idleSince = new Map<string, number>();
   private sampler: NodeJS.Timeout | undefined;
+  /** A sample still in flight: on Windows one takes a PowerShell start, which can outlast the 500 ms between ticks. */
+  private sampling = false;
   private closed = false;
   /** Counts of worker ends by reason, for metrics. */
   readonly restarts = new Map<DeathReason, number>();
@@ -166,9 +168,11 @@ export class WorkerPool extends EventEmitter {
 
   private async tick() {
     const live = this.list().filter((w) => w.state !== 'exited');
-    if (live.length > 0) {
+    // One sample at a time: a slow one is skipped over, never stacked (a loaded machine would only slow each further).
+    if (live.length > 0 && !this.sampling) {
+      this.sampling = true;
       // A worker that exited between listing and sampling has no sample; the others' are kept (platform.ts).
-      const stats = await sampleProcesses(live.map((w) => w.pid), pidusage as unknown as Sampler);
+      const stats = await sampleProcesses(live.map((w) => w.pid), pidusage as unknown as Sampler).finally(() => (this.sampling = false));
       live.forEach((w) => {
         const s = stats.get(w.pid);
         if (!s) return;
