@@ -42,9 +42,13 @@ const POSIX_ONLY = {
   'test/addon/wire.test.ts': 'stops the sidecar with SIGTERM and expects its shutdown notice',
 };
 
-/** Why `file` (a path relative to the repository, with /) is not run by test:portable on `platform`; undefined: it is. */
-export function portableReason(file, platform) {
-  if (!PORTABLE.some((p) => file.startsWith(p))) return 'needs Blender';
+/** Whether `file` (a path relative to the repository, with /) is in one of the portable folders. */
+export function inPortableFolders(file) {
+  return PORTABLE.some((p) => file.startsWith(p));
+}
+
+/** Why a file of the portable folders is still left out on `platform` (a process.platform value); undefined: it runs. */
+export function leftOutReason(file, platform) {
   if (NEEDS_BLENDER[file]) return NEEDS_BLENDER[file];
   if (platform !== 'linux' && LINUX_ONLY[file]) return LINUX_ONLY[file];
   if (platform === 'win32' && POSIX_ONLY[file]) return POSIX_ONLY[file];

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { portableReason } from './portable.mjs';
+import { inPortableFolders, leftOutReason } from './portable.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const portable = process.argv.includes('--portable');
@@ -22,11 +22,12 @@ function walk(dir) {
   });
 }
 
-const files = walk(join(root, 'test'))
+const slashed = (f) => f.split('\\').join('/');
+const portableCandidates = walk(join(root, 'test'))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
-  .filter((f) => !portable || portableReason(f.split('\\').join('/'), process.platform) === undefined)
-  .sort();
+  .filter((f) => !portable || inPortableFolders(slashed(f)));
+const files = portableCandidates.filter((f) => !portable || leftOutReason(slashed(f), process.platform) === undefined).sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ')}`);
   process.exit(1);
@@ -50,11 +51,10 @@ function run(label, list, env = {}) {
 }
 
 if (portable) {
-  const left = walk(join(root, 'test'))
-    .map((f) => relative(root, f).split('\\').join('/'))
-    .map((f) => [f, portableReason(f, process.platform)])
-    .filter(([f, why]) => why && why !== 'needs Blender' && (filters.length === 0 || filters.some((w) => f.includes(w))));
-  for (const [f, why] of left) console.log(`left out here: ${f} (${why})`);
+  for (const f of portableCandidates) {
+    const why = leftOutReason(slashed(f), process.platform);
+    if (why) console.log(`left out here: ${slashed(f)} (${why})`);
+  }
   process.exit(run(`portable suites (no Blender) on ${process.platform}`, files));
 }
 
