@@ -181,14 +181,27 @@ def alive(pid):
 
 
 def sidecars(state_dir):
-    """Pids of sidecar processes serving `state_dir`."""
+    """Pids of sidecar processes serving `state_dir`.
+
+    A child the sidecar is starting (a Blender worker, a helper) carries the sidecar's own command line between fork and
+    exec; such a process, whose parent is a sidecar found here, is not a second sidecar.
+    """
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             args = cmdline(int(name))
             if "serve" in args and state_dir in args and alive(int(name)):
                 found.append(int(name))
-    return sorted(found)
+    return sorted(pid for pid in found if parent(pid) not in found)
+
+
+def parent(pid):
+    """The parent's pid, or None when `pid` is gone."""
+    try:
+        with open("/proc/{}/stat".format(pid)) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def children(pid):
