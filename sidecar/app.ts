@@ -157,7 +157,8 @@ function openLog({ stateDir, host, logLevel, logToStderr }: Settings): Logger {
   const log = createLogger({ level: logLevel, file: join(stateDir, 'sidecar.log'), stderr: logToStderr });
   // The lock says no other sidecar runs on this folder: a discovery file still there is a crashed one's.
   const existing = readDiscovery(stateDir);
-  if (existing.state === 'running' || existing.state === 'stale') log.info(`replacing ${existing.path} left by pid ${existing.info.pid}, which is gone`);
+  if (existing.state === 'running' || existing.state === 'stale')
+    log.info(`replacing ${existing.path} left by pid ${existing.info.pid}, which is gone`);
   if (!isLoopback(host)) {
     log.warn(`listening on ${host}, not loopback: anyone who can reach this address and read the token can drive Blender`);
   }

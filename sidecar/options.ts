@@ -83,7 +83,8 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 export function resolveOptions(options: SidecarOptions): Settings {
   checkNumbers(options);
   const logLevel = options.logLevel ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new InvalidInputError('logLevel', `must be ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new InvalidInputError('logLevel', `must be ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
   return {
     options,
     stateDir: options.stateDir ?? defaultStateDir(),

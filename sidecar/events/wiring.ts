@@ -12,7 +12,15 @@ import type { EventBus } from './bus.js';
 export function jobEvents(bus: EventBus) {
   return {
     stateChanged(job: JobRecord, previous: JobState): void {
-      bus.publish('job.state', { jobId: job.id, kind: job.kind, state: job.state, previous, error: job.error, result: job.result, blender: job.blender });
+      bus.publish('job.state', {
+        jobId: job.id,
+        kind: job.kind,
+        state: job.state,
+        previous,
+        error: job.error,
+        result: job.result,
+        blender: job.blender,
+      });
     },
     progress(_job: JobRecord, progress: JobProgress): void {
       bus.publish('job.progress', progress);

@@ -28,7 +28,10 @@ export function jobMetrics(metrics: Metrics, jobs: () => readonly JobRecord[]): 
         metrics.jobsByState.set({ kind, state }, n);
       }
       if (TERMINAL.has(job.state) && job.startedAt) {
-        metrics.jobSeconds.observe({ kind: job.kind, state: job.state }, (Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt)) / 1000 || 0);
+        metrics.jobSeconds.observe(
+          { kind: job.kind, state: job.state },
+          (Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt)) / 1000 || 0,
+        );
       }
       if (job.state === 'failed') metrics.jobFailures.inc({ kind: job.kind, reason: failureReason(job) });
     },

@@ -32,7 +32,10 @@ describe('startSidecar options', () => {
       assert.ok(s.discoveryFile && existsSync(s.discoveryFile));
       const c = await s.client();
       const { alerts } = await c.call('alert.list', {});
-      assert.ok(alerts.some((a) => a.key === 'blender-missing'), 'alert.list answers, with the missing Blender in it');
+      assert.ok(
+        alerts.some((a) => a.key === 'blender-missing'),
+        'alert.list answers, with the missing Blender in it',
+      );
     } finally {
       await s.stop();
     }

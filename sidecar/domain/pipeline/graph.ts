@@ -15,7 +15,15 @@ import { describeNode, type CheckedGraph, type GraphCheck, type GraphError } fro
 import { envelope, PIPELINE_VERSION } from './graph/schema.js';
 
 export { describeNode, type CheckedGraph, type CheckedLink, type CheckedNode, type GraphCheck, type GraphError } from './graph/model.js';
-export { fullGraphSchema, graphLink, graphNode, PIPELINE_VERSION, pipelineGraph, pipelineJsonSchema, type PipelineGraph } from './graph/schema.js';
+export {
+  fullGraphSchema,
+  graphLink,
+  graphNode,
+  PIPELINE_VERSION,
+  pipelineGraph,
+  pipelineJsonSchema,
+  type PipelineGraph,
+} from './graph/schema.js';
 
 /** Reads and checks a graph; see the module comment. Never throws for a bad graph. */
 export function checkGraph(raw: unknown): GraphCheck {
@@ -34,7 +42,13 @@ export function checkGraph(raw: unknown): GraphCheck {
   const sorted = [...nodes.byId.values()].sort((x, y) => x.index - y.index);
   return {
     ok: true,
-    graph: { version: PIPELINE_VERSION, name: graph.name ?? 'pipeline', nodes: sorted, links: links.links, order: runOrder(sorted, links.links) },
+    graph: {
+      version: PIPELINE_VERSION,
+      name: graph.name ?? 'pipeline',
+      nodes: sorted,
+      links: links.links,
+      order: runOrder(sorted, links.links),
+    },
   };
 }
 
@@ -51,7 +65,8 @@ function checkEnvelope(raw: unknown): { graph?: { nodes: unknown[]; links?: unkn
   const errors: GraphError[] = [];
   for (const issue of top.error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ field: fieldPath([...issue.path, key]), message: `'${key}' is not a field of a pipeline graph` });
+      for (const key of issue.keys)
+        errors.push({ field: fieldPath([...issue.path, key]), message: `'${key}' is not a field of a pipeline graph` });
     } else errors.push({ field: fieldPath(issue.path), message: issue.message });
   }
   const nodes = (raw as { nodes?: unknown }).nodes;
@@ -91,10 +106,8 @@ export class GraphInvalidError extends DomainError {
   constructor(errors: GraphError[], prefix = '') {
     const shown = errors.slice(0, 3).map((e) => e.message);
     const more = errors.length > 3 ? `; and ${errors.length - 3} more (data.errors lists them all)` : '';
-    super(
-      'bad-input',
-      `the pipeline has ${errors.length === 1 ? 'an error' : `${errors.length} errors`}: ${shown.join('; ')}${more}`,
-      { errors: errors.map((e) => ({ ...e, field: prefix + e.field })) },
-    );
+    super('bad-input', `the pipeline has ${errors.length === 1 ? 'an error' : `${errors.length} errors`}: ${shown.join('; ')}${more}`, {
+      errors: errors.map((e) => ({ ...e, field: prefix + e.field })),
+    });
   }
 }

@@ -23,7 +23,9 @@ export type { Branch, Inspection, NodePlan, PipelinePlan, PlanContext, Scope, St
 export class PlanError extends DomainError {
   override readonly name = 'PlanError';
   constructor(readonly problems: Array<{ node: string; message: string }>) {
-    super('bad-input', problems.map((p) => p.message).join('; '), { errors: problems.map((p) => ({ field: 'graph', node: p.node, message: p.message })) });
+    super('bad-input', problems.map((p) => p.message).join('; '), {
+      errors: problems.map((p) => ({ field: 'graph', node: p.node, message: p.message })),
+    });
   }
 }
 
@@ -52,7 +54,8 @@ export function planPipeline(graph: CheckedGraph, file: Inspection, ctx: PlanCon
   for (const n of graph.order) {
     const plan: NodePlan = { id: n.id, type: n.type, name: n.name, steps: [], branches: 0 };
     nodes.push(plan);
-    const upstreamOf = (socket: string) => graph.links.filter((l) => l.to.node.id === n.id && l.to.socket.name === socket).map((l) => l.from.node.id);
+    const upstreamOf = (socket: string) =>
+      graph.links.filter((l) => l.to.node.id === n.id && l.to.socket.name === socket).map((l) => l.from.node.id);
     const out = PLANNERS[n.type]({
       n,
       graph,
@@ -94,7 +97,10 @@ function collisions(steps: Step[], graph: CheckedGraph): Array<{ node: string; m
       continue;
     }
     const n = graph.nodes.find((x) => x.id === step.node)!;
-    out.push({ node: step.node, message: `${describeNode(n)}: ${step.label} and ${before.label} would both write ${step.output}; put {name} or {variant} in the output` });
+    out.push({
+      node: step.node,
+      message: `${describeNode(n)}: ${step.label} and ${before.label} would both write ${step.output}; put {name} or {variant} in the output`,
+    });
     if (out.length >= 5) break;
   }
   return out;

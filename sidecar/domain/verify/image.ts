@@ -26,9 +26,7 @@ import { checkTarga } from './image/targa.js';
 import { checkTiff } from './image/tiff.js';
 import { checkWebp } from './image/webp.js';
 
-export type ImageCheck =
-  | { ok: true; format: string; width: number; height: number; bytes: number }
-  | { ok: false; reason: string };
+export type ImageCheck = { ok: true; format: string; width: number; height: number; bytes: number } | { ok: false; reason: string };
 
 /**
  * Checks the image at `path`; never throws for a bad or missing file (it answers `ok: false` with a one-sentence

@@ -64,7 +64,10 @@ function findCycles(nodes: CheckedNode[], links: CheckedLink[]): CheckedNode[][]
       const st = state.get(m.id);
       if (st === 'open') {
         const cycle = stack.slice(stack.findIndex((x) => x.id === m.id));
-        const key = cycle.map((x) => x.id).sort().join('\0');
+        const key = cycle
+          .map((x) => x.id)
+          .sort()
+          .join('\0');
         if (!seenSets.has(key)) {
           seenSets.add(key);
           cycles.push(cycle);
@@ -122,7 +125,8 @@ export function checkOutputsPerBranch(nodes: CheckedNode[], links: CheckedLink[]
     const variant = up.find((u) => u.type === 'gn_variant');
     const fanSource = up.find((u) => u.type === 'source' && (u.settings as { mode: string }).mode === 'collections');
     const missing: string[] = [];
-    if (variant && !fields.has('variant') && !fields.has('variant_index')) missing.push(`{variant} (it comes after ${describeNode(variant)}, one branch per value)`);
+    if (variant && !fields.has('variant') && !fields.has('variant_index'))
+      missing.push(`{variant} (it comes after ${describeNode(variant)}, one branch per value)`);
     if (fanSource && !fields.has('name')) missing.push(`{name} (it comes after ${describeNode(fanSource)}, one branch per collection)`);
     if (missing.length) {
       errors.push({

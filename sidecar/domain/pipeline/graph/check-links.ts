@@ -45,7 +45,10 @@ function checkLinkShape(rawLink: unknown, j: number, errors: GraphError[]): Grap
   const parsed = graphLink.safeParse(rawLink);
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) {
-    const text = issue.code === 'unrecognized_keys' ? `${issue.keys.map((k) => `'${k}'`).join(', ')} is not a field of a link (links have from and to, each {node, socket})` : issueText(issue, issue.path);
+    const text =
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.map((k) => `'${k}'`).join(', ')} is not a field of a link (links have from and to, each {node, socket})`
+        : issueText(issue, issue.path);
     errors.push({ field: fieldPath(['links', j, ...issue.path]), link: j, message: `links[${j}]: ${text}` });
   }
   return undefined;
@@ -65,24 +68,45 @@ function checkEndsExist(link: GraphLink, j: number, nodes: CheckedNodes, errors:
     !b && !nodes.broken.has(to.node) ? `goes into node '${to.node}'` : undefined,
   ].filter(Boolean);
   if (missing.length) {
-    errors.push({ field, link: j, ...(b ? { node: b.id } : a ? { node: a.id } : {}), message: `${field} ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not among the nodes` });
+    errors.push({
+      field,
+      link: j,
+      ...(b ? { node: b.id } : a ? { node: a.id } : {}),
+      message: `${field} ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not among the nodes`,
+    });
     return undefined;
   }
   return { from: a, to: b };
 }
 
 /** The output and input the link names, when both exist and carry the same type. */
-function checkSocketsFit(link: GraphLink, j: number, a: CheckedNode, b: CheckedNode, errors: GraphError[]): { out: SocketSpec; inp: SocketSpec } | undefined {
+function checkSocketsFit(
+  link: GraphLink,
+  j: number,
+  a: CheckedNode,
+  b: CheckedNode,
+  errors: GraphError[],
+): { out: SocketSpec; inp: SocketSpec } | undefined {
   const field = `links[${j}]`;
   const out = a.spec.outputs.find((s) => s.name === link.from.socket);
   const inp = b.spec.inputs.find((s) => s.name === link.to.socket);
   if (!out) {
     const outs = a.spec.outputs.map((s) => `'${s.name}'`).join(', ');
-    errors.push({ field: `${field}.from`, link: j, node: a.id, message: `${field}: ${describeNode(a)} has no output '${link.from.socket}'; ${outs ? `its outputs: ${outs}` : 'it has no outputs'}` });
+    errors.push({
+      field: `${field}.from`,
+      link: j,
+      node: a.id,
+      message: `${field}: ${describeNode(a)} has no output '${link.from.socket}'; ${outs ? `its outputs: ${outs}` : 'it has no outputs'}`,
+    });
   }
   if (!inp) {
     const ins = b.spec.inputs.map((s) => `'${s.name}'`).join(', ');
-    errors.push({ field: `${field}.to`, link: j, node: b.id, message: `${field}: ${describeNode(b)} has no input '${link.to.socket}'; ${ins ? `its inputs: ${ins}` : 'it has no inputs'}` });
+    errors.push({
+      field: `${field}.to`,
+      link: j,
+      node: b.id,
+      message: `${field}: ${describeNode(b)} has no input '${link.to.socket}'; ${ins ? `its inputs: ${ins}` : 'it has no inputs'}`,
+    });
   }
   if (!out || !inp) return undefined;
   if (out.type !== inp.type) {
@@ -104,7 +128,12 @@ function checkInputHasRoom(link: CheckedLink, intoInput: Map<string, number>, er
   const first = intoInput.get(slot);
   if (first !== undefined && !socket.multi) {
     const field = `links[${link.index}]`;
-    errors.push({ field, link: link.index, node: node.id, message: `${field}: ${describeNode(node)} input '${socket.name}' takes one link, but links[${first}] goes into it too` });
+    errors.push({
+      field,
+      link: link.index,
+      node: node.id,
+      message: `${field}: ${describeNode(node)} input '${socket.name}' takes one link, but links[${first}] goes into it too`,
+    });
     return false;
   }
   if (first === undefined) intoInput.set(slot, link.index);

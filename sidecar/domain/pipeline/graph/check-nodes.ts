@@ -54,7 +54,11 @@ function checkNodeShape(rawNode: unknown, i: number, errors: GraphError[], broke
   if (parsed.success) return parsed.data;
   const id = typeof (rawNode as { id?: unknown })?.id === 'string' ? (rawNode as { id: string }).id : undefined;
   for (const issue of parsed.error.issues) {
-    errors.push({ field: fieldPath(['nodes', i, ...issue.path]), message: `nodes[${i}]: ${issueText(issue, issue.path)}`, ...(id ? { node: id } : {}) });
+    errors.push({
+      field: fieldPath(['nodes', i, ...issue.path]),
+      message: `nodes[${i}]: ${issueText(issue, issue.path)}`,
+      ...(id ? { node: id } : {}),
+    });
   }
   if (id) broken.add(id);
   return undefined;
@@ -64,7 +68,11 @@ function checkNodeShape(rawNode: unknown, i: number, errors: GraphError[], broke
 function checkIdIsOwn(n: GraphNode, i: number, firstWithId: Map<string, number>, errors: GraphError[]): boolean {
   const before = firstWithId.get(n.id);
   if (before !== undefined) {
-    errors.push({ field: `nodes[${i}].id`, node: n.id, message: `${describeNode(n)}: id '${n.id}' is also the id of nodes[${before}]; every node needs its own id` });
+    errors.push({
+      field: `nodes[${i}].id`,
+      node: n.id,
+      message: `${describeNode(n)}: id '${n.id}' is also the id of nodes[${before}]; every node needs its own id`,
+    });
     return false;
   }
   firstWithId.set(n.id, i);
@@ -91,12 +99,23 @@ function checkSettings(n: GraphNode, i: number, errors: GraphError[]): { node: C
   if (!settings.success) {
     for (const issue of settings.error.issues) errors.push(settingsIssue(issue, spec, n.id, i, label));
   }
-  const node: CheckedNode = { index: i, id: n.id, type, name: n.name ?? n.id, settings: (settings.success ? settings.data : {}) as CheckedNode['settings'], spec };
+  const node: CheckedNode = {
+    index: i,
+    id: n.id,
+    type,
+    name: n.name ?? n.id,
+    settings: (settings.success ? settings.data : {}) as CheckedNode['settings'],
+    spec,
+  };
   // What the schema cannot say, checked on the settings as written (so they come with the schema's own errors).
   const flagged = new Set(settings.success ? [] : settings.error.issues.map((x) => String(x.path[0])));
   for (const e of settingsProblems(type, n.settings)) {
     if (flagged.has(e.path[0]!)) continue;
-    errors.push({ field: fieldPath(['nodes', i, 'settings', ...e.path]), node: n.id, message: `${label}: settings.${e.path.join('.')}: ${e.message}` });
+    errors.push({
+      field: fieldPath(['nodes', i, 'settings', ...e.path]),
+      node: n.id,
+      message: `${label}: settings.${e.path.join('.')}: ${e.message}`,
+    });
   }
   return { node, usable: settings.success };
 }
@@ -110,7 +129,11 @@ function settingsIssue(issue: z.core.$ZodIssue, spec: NodeTypeSpec, id: string, 
   const known = settingNames(spec.settings, issue.path);
   const keys = issue.keys.map((k) => `'${k}'`).join(', ');
   const what = `${fieldPath(path)}: ${keys} ${issue.keys.length === 1 ? 'is' : 'are'} not known here`;
-  return { field: fieldPath(['nodes', i, ...path, issue.keys[0]!]), node: id, message: `${label}: ${what}${known.length ? `; it takes ${known.join(', ')}` : ''}` };
+  return {
+    field: fieldPath(['nodes', i, ...path, issue.keys[0]!]),
+    node: id,
+    message: `${label}: ${what}${known.length ? `; it takes ${known.join(', ')}` : ''}`,
+  };
 }
 
 /** The field names a settings schema has at `path` (for "it takes ..." in messages). */

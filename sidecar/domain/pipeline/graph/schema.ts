@@ -15,15 +15,18 @@ const ui = z
 
 export const graphNode = z.strictObject({
   id: nodeId,
-  type: z.string().min(1).describe(`One of ${NODE_TYPE_NAMES.join(', ')}.`),
+  type: z
+    .string()
+    .min(1)
+    .describe(`One of ${NODE_TYPE_NAMES.join(', ')}.`),
   name: z.string().min(1).max(256).optional().describe('What the node is called in the editor and in messages (default: its id).'),
   settings: z.record(z.string(), z.unknown()).default({}).describe("The node type's settings (docs/pipeline.md)."),
   ui,
 });
 
 const socketRef = z.strictObject({
-  node: nodeId.describe('The node\'s id.'),
-  socket: z.string().min(1).describe('The socket\'s name: objects or files.'),
+  node: nodeId.describe("The node's id."),
+  socket: z.string().min(1).describe("The socket's name: objects or files."),
 });
 
 export const graphLink = z.strictObject({
@@ -34,7 +37,7 @@ export const graphLink = z.strictObject({
 /** The graph's own fields, nodes and links still unread: checkGraph reads them one by one, to report each. */
 export const envelope = z.strictObject({
   version: z.literal(PIPELINE_VERSION).describe('The version of this form: 1.'),
-  name: z.string().min(1).max(256).optional().describe('The pipeline\'s name ({name} of a Report\'s output).'),
+  name: z.string().min(1).max(256).optional().describe("The pipeline's name ({name} of a Report's output)."),
   description: z.string().max(10_000).optional(),
   nodes: z.array(z.unknown()).max(1000),
   links: z.array(z.unknown()).max(10_000).default([]),
@@ -54,7 +57,7 @@ export function fullGraphSchema() {
     return graphNode.extend({ type: z.literal(t), settings: spec.settings.optional() }).describe(`${spec.title}: ${spec.summary}`);
   });
   return envelope.extend({
-    nodes: z.array(z.discriminatedUnion('type', nodes as unknown as [typeof nodes[0], ...typeof nodes])).max(1000),
+    nodes: z.array(z.discriminatedUnion('type', nodes as unknown as [(typeof nodes)[0], ...typeof nodes])).max(1000),
     links: z.array(graphLink).max(10_000).default([]),
   });
 }

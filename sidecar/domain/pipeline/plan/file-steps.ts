@@ -12,7 +12,17 @@ import { imageExtension } from '../../verify/image.js';
 import { describeNode, type CheckedNode } from '../graph.js';
 import type { ExportSettings, MovieSettings, RenderSettings, ReportSettings } from '../nodes.js';
 import { fileSafe, fillTemplate } from '../template.js';
-import { deps, type Branch, type Flow, type Inspection, type NodeContext, type PlanContext, type RenderedBranch, type Step, type TurntableOrbit } from './model.js';
+import {
+  deps,
+  type Branch,
+  type Flow,
+  type Inspection,
+  type NodeContext,
+  type PlanContext,
+  type RenderedBranch,
+  type Step,
+  type TurntableOrbit,
+} from './model.js';
 
 export function planExport({ n, input, ctx, files, add, fail, label }: NodeContext): Flow[] {
   const s = n.settings as ExportSettings;
@@ -20,7 +30,20 @@ export function planExport({ n, input, ctx, files, add, fail, label }: NodeConte
   for (const f of input) {
     const output = exportOutput(s, f.branch, n, ctx, fail);
     if (!output) continue;
-    keys.push(add({ kind: 'export', label: label('Export', f.branch), branch: f.branch, open: f.open, dependsOn: deps(f), scope: f.scope, format: s.format, options: s.options, applyModifiers: s.applyModifiers, output }));
+    keys.push(
+      add({
+        kind: 'export',
+        label: label('Export', f.branch),
+        branch: f.branch,
+        open: f.open,
+        dependsOn: deps(f),
+        scope: f.scope,
+        format: s.format,
+        options: s.options,
+        applyModifiers: s.applyModifiers,
+        output,
+      }),
+    );
   }
   files.set(n.id, keys);
   return [];
@@ -75,7 +98,11 @@ export function planMovie({ n, graph, file, ctx, steps, files, renders, add, fai
   const keys: number[] = [];
   for (const g of renders.get(from?.id ?? '') ?? []) {
     const b = g.flow.branch;
-    const output = fillTemplate(s.output, { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir);
+    const output = fillTemplate(
+      s.output,
+      { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id },
+      ctx.baseDir,
+    );
     try {
       resolveMovieOutput(output, ctx.blendFile);
     } catch (err) {
@@ -104,7 +131,11 @@ export function planReport({ n, graph, ctx, plan, files, upstreamOf }: NodeConte
 
 function exportOutput(s: ExportSettings, b: Branch, n: CheckedNode, ctx: PlanContext, fail: (m: string) => void): string | undefined {
   const exts = formatExtensions(s.format)!;
-  let path = fillTemplate(s.output, { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir);
+  let path = fillTemplate(
+    s.output,
+    { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id },
+    ctx.baseDir,
+  );
   if (path.endsWith('/')) path = join(path, `${fileSafe(b.name)}${b.variant === undefined ? '' : `_${fileSafe(b.variant)}`}${exts[0]}`);
   const ext = extname(path).toLowerCase();
   if (!ext) return path + exts[0];
@@ -152,6 +183,10 @@ function turntableOrbit(frames: number[], s: RenderSettings): TurntableOrbit {
 }
 
 function renderPattern(s: RenderSettings, b: Branch, n: CheckedNode, ctx: PlanContext): string {
-  const path = fillTemplate(s.output, { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir);
+  const path = fillTemplate(
+    s.output,
+    { name: b.name, variant: b.variant, variant_index: b.variantIndex, date: ctx.date, node: n.id },
+    ctx.baseDir,
+  );
   return path.endsWith('/') ? join(path, '####') : path;
 }

@@ -3,7 +3,16 @@
  * (Validate) or change it and write the changed .blend for the steps after them (Transform, GN Variant, Bake).
  */
 import { basename, join } from 'node:path';
-import { CHECK_NAMES, variantValues, type BakeSettings, type CheckName, type GnVariantSettings, type SourceSettings, type TransformSettings, type ValidateSettings } from '../nodes.js';
+import {
+  CHECK_NAMES,
+  variantValues,
+  type BakeSettings,
+  type CheckName,
+  type GnVariantSettings,
+  type SourceSettings,
+  type TransformSettings,
+  type ValidateSettings,
+} from '../nodes.js';
 import { fileSafe, fillTemplate } from '../template.js';
 import { deps, type Branch, type Flow, type Inspection, type NodeContext, type PlanContext } from './model.js';
 
@@ -18,7 +27,15 @@ export function planValidate({ n, input, add, label }: NodeContext): Flow[] {
   const settings = n.settings as ValidateSettings;
   for (const c of CHECK_NAMES) if (settings.checks[c] !== 'off') checks[c] = settings.checks[c] as 'fail' | 'warn';
   return input.map((f) => {
-    const key = add({ kind: 'validate', label: label('Validate', f.branch), branch: f.branch, open: f.open, dependsOn: deps(f), scope: f.scope, checks });
+    const key = add({
+      kind: 'validate',
+      label: label('Validate', f.branch),
+      branch: f.branch,
+      open: f.open,
+      dependsOn: deps(f),
+      scope: f.scope,
+      checks,
+    });
     return { ...f, after: key };
   });
 }
@@ -27,7 +44,16 @@ export function planTransform({ n, input, ctx, steps, add, label }: NodeContext)
   return input.map((f) => {
     const key = steps.length;
     const output = join(ctx.workDir, `${key}-${fileSafe(n.id)}.blend`);
-    add({ kind: 'transform', label: label('Transform', f.branch), branch: f.branch, open: f.open, dependsOn: deps(f), scope: f.scope, settings: n.settings as TransformSettings, output });
+    add({
+      kind: 'transform',
+      label: label('Transform', f.branch),
+      branch: f.branch,
+      open: f.open,
+      dependsOn: deps(f),
+      scope: f.scope,
+      settings: n.settings as TransformSettings,
+      output,
+    });
     return { ...f, open: output, after: key };
   });
 }
@@ -42,9 +68,26 @@ export function planGnVariant({ n, input, file, ctx, steps, add, fail, label }: 
   for (const f of input) {
     values.forEach((value, i) => {
       const key = steps.length;
-      const branch: Branch = { name: f.branch.name, label: [f.branch.label, `${s.input}=${shown(value)}`].filter(Boolean).join(', '), variant: value, variantIndex: i };
+      const branch: Branch = {
+        name: f.branch.name,
+        label: [f.branch.label, `${s.input}=${shown(value)}`].filter(Boolean).join(', '),
+        variant: value,
+        variantIndex: i,
+      };
       const output = join(ctx.workDir, `${key}-${fileSafe(n.id)}.blend`);
-      add({ kind: 'variant', label: label('GN Variant', branch), branch, open: f.open, dependsOn: deps(f), scope: f.scope, object: s.object, modifier: target.modifier, input: s.input, value, output });
+      add({
+        kind: 'variant',
+        label: label('GN Variant', branch),
+        branch,
+        open: f.open,
+        dependsOn: deps(f),
+        scope: f.scope,
+        object: s.object,
+        modifier: target.modifier,
+        input: s.input,
+        value,
+        output,
+      });
       out.push({ ...f, branch, open: output, after: key });
     });
   }
@@ -55,9 +98,23 @@ export function planBake({ n, input, ctx, steps, add, label }: NodeContext): Flo
   const s = n.settings as BakeSettings;
   return input.map((f) => {
     const key = steps.length;
-    const folder = fillTemplate(s.output, { name: f.branch.name, variant: f.branch.variant, variant_index: f.branch.variantIndex, date: ctx.date, node: n.id }, ctx.baseDir).replace(/\/$/, '');
+    const folder = fillTemplate(
+      s.output,
+      { name: f.branch.name, variant: f.branch.variant, variant_index: f.branch.variantIndex, date: ctx.date, node: n.id },
+      ctx.baseDir,
+    ).replace(/\/$/, '');
     const output = join(ctx.workDir, `${key}-${fileSafe(n.id)}.blend`);
-    add({ kind: 'bake', label: label('Bake', f.branch), branch: f.branch, open: f.open, dependsOn: deps(f), scope: f.scope, settings: s, folder, output });
+    add({
+      kind: 'bake',
+      label: label('Bake', f.branch),
+      branch: f.branch,
+      open: f.open,
+      dependsOn: deps(f),
+      scope: f.scope,
+      settings: s,
+      folder,
+      output,
+    });
     return { ...f, open: output, after: key };
   });
 }
@@ -77,11 +134,16 @@ function sourceFlows(s: SourceSettings, file: Inspection, ctx: PlanContext, fail
       const byName = new Map(file.objects.map((o) => [o.name, o]));
       const missing = s.objects!.filter((o) => !byName.has(o));
       if (missing.length) {
-        fail(`the file has no object named ${missing.map((m) => `'${m}'`).join(', ')}; its objects include: ${known(file.objects.map((o) => o.name))}`);
+        fail(
+          `the file has no object named ${missing.map((m) => `'${m}'`).join(', ')}; its objects include: ${known(file.objects.map((o) => o.name))}`,
+        );
         return [];
       }
       const hidden = s.objects!.filter((o) => !byName.get(o)!.inViewLayer);
-      if (hidden.length) fail(`${hidden.map((m) => `'${m}'`).join(', ')} ${hidden.length === 1 ? 'is' : 'are'} not in the view layer (an excluded collection)`);
+      if (hidden.length)
+        fail(
+          `${hidden.map((m) => `'${m}'`).join(', ')} ${hidden.length === 1 ? 'is' : 'are'} not in the view layer (an excluded collection)`,
+        );
       const name = s.name ?? (s.objects!.length === 1 ? s.objects![0]! : 'objects');
       return [{ branch: { name, label: '' }, open, scope: { objects: s.objects } }];
     }
@@ -96,9 +158,15 @@ function sourceFlows(s: SourceSettings, file: Inspection, ctx: PlanContext, fail
     }
     case 'collections': {
       const unknown = (s.exclude ?? []).filter((e) => !collections.has(e));
-      if (unknown.length) fail(`exclude names ${unknown.map((u) => `'${u}'`).join(', ')}, which the scene does not have; its collections: ${known([...collections.keys()])}`);
+      if (unknown.length)
+        fail(
+          `exclude names ${unknown.map((u) => `'${u}'`).join(', ')}, which the scene does not have; its collections: ${known([...collections.keys()])}`,
+        );
       const chosen = file.collections.filter((c) => c.top && c.objects > 0 && !(s.exclude ?? []).includes(c.name));
-      if (chosen.length === 0) fail('the scene has no collection with objects directly under its own collection (mode collections makes a branch per such collection)');
+      if (chosen.length === 0)
+        fail(
+          'the scene has no collection with objects directly under its own collection (mode collections makes a branch per such collection)',
+        );
       return chosen.map((c) => ({ branch: { name: c.name, label: c.name }, open, scope: { collection: c.name } }));
     }
   }
@@ -121,25 +189,41 @@ const VALUE_KINDS: Record<string, (v: unknown) => boolean> = {
 function checkVariant(s: GnVariantSettings, file: Inspection, fail: (m: string) => void): { modifier: string } | undefined {
   const obj = file.objects.find((o) => o.name === s.object);
   if (!obj) {
-    fail(`the file has no object named '${s.object}'; its objects include: ${file.objects.slice(0, 20).map((o) => o.name).join(', ') || 'none'}`);
+    fail(
+      `the file has no object named '${s.object}'; its objects include: ${
+        file.objects
+          .slice(0, 20)
+          .map((o) => o.name)
+          .join(', ') || 'none'
+      }`,
+    );
     return undefined;
   }
   const mods = file.modifiers.filter((m) => m.object === s.object);
   const mod = s.modifier ? mods.find((m) => m.modifier === s.modifier) : mods[0];
   if (!mod) {
     const what = s.modifier ? `no Geometry Nodes modifier named '${s.modifier}'` : 'no Geometry Nodes modifier';
-    fail(`object '${s.object}' has ${what}${mods.length ? `; its Geometry Nodes modifiers: ${mods.map((m) => m.modifier).join(', ')}` : ''}`);
+    fail(
+      `object '${s.object}' has ${what}${mods.length ? `; its Geometry Nodes modifiers: ${mods.map((m) => m.modifier).join(', ')}` : ''}`,
+    );
     return undefined;
   }
   const input = mod.inputs.find((i) => i.name === s.input);
   if (!input) {
-    fail(`modifier '${mod.modifier}' on '${s.object}' has no input named '${s.input}'; its inputs: ${mod.inputs.map((i) => i.name).join(', ') || 'none'}`);
+    fail(
+      `modifier '${mod.modifier}' on '${s.object}' has no input named '${s.input}'; its inputs: ${mod.inputs.map((i) => i.name).join(', ') || 'none'}`,
+    );
     return undefined;
   }
   const fits = VALUE_KINDS[input.type];
   const bad = fits ? variantValues(s).filter((v) => !fits(v)) : [];
   if (bad.length) {
-    fail(`input '${s.input}' is ${input.type === 'int' ? 'an' : 'a'} ${input.type}, which ${bad.slice(0, 5).map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not`);
+    fail(
+      `input '${s.input}' is ${input.type === 'int' ? 'an' : 'a'} ${input.type}, which ${bad
+        .slice(0, 5)
+        .map((b) => JSON.stringify(b))
+        .join(', ')} ${bad.length === 1 ? 'is' : 'are'} not`,
+    );
     return undefined;
   }
   return { modifier: mod.modifier };

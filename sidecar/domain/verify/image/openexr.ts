@@ -122,8 +122,7 @@ function exrTileCount(width: number, height: number, tiles: { x: number; y: numb
     return (roundUp && 1 << floor !== n ? floor + 1 : floor) + 1;
   };
   const levelSize = (n: number, level: number) => Math.max(1, (roundUp ? Math.ceil : Math.floor)(n / 2 ** level));
-  const count = (lx: number, ly: number) =>
-    Math.ceil(levelSize(width, lx) / tiles.x) * Math.ceil(levelSize(height, ly) / tiles.y);
+  const count = (lx: number, ly: number) => Math.ceil(levelSize(width, lx) / tiles.x) * Math.ceil(levelSize(height, ly) / tiles.y);
   let total = 0;
   switch (tiles.mode & 0x0f) {
     case 0:

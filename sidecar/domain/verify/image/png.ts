@@ -60,7 +60,7 @@ function pngHeader(body: Buffer): PngHeader {
   const depth = body[8]!;
   const colour = PNG_CHANNELS[body[9]!];
   if (width === 0 || height === 0) throw corrupt(`the PNG's IHDR gives a ${width}x${height} image`);
-  if (!colour || !colour.depths.includes(depth)) {
+  if (!colour?.depths.includes(depth)) {
     throw corrupt(`the PNG's IHDR has colour type ${body[9]} at bit depth ${depth}`);
   }
   if (body[12]! > 1) throw corrupt(`the PNG's IHDR has unknown interlace method ${body[12]}`);
@@ -69,7 +69,13 @@ function pngHeader(body: Buffer): PngHeader {
 
 /** Adam7's seven passes: first column, first row, column step, row step. */
 const ADAM7 = [
-  [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
 ] as const;
 
 /** Bytes of filtered scanlines (one filter byte per row) that the IDAT stream must inflate to. */

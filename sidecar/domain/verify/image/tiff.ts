@@ -3,7 +3,19 @@ import { corrupt, shortOf, type Image, type ImageFile } from './image-file.js';
 
 /** Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, ... DOUBLE, and BigTIFF's LONG8). */
 const TIFF_TYPE_SIZE: Record<number, number> = {
-  1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8,
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  16: 8,
 };
 /** ImageWidth, ImageLength, StripOffsets, StripByteCounts, TileOffsets, TileByteCounts. */
 const TIFF_TAGS_READ = [256, 257, 273, 279, 324, 325];
@@ -30,7 +42,10 @@ export async function checkTiff(file: ImageFile, head: Buffer): Promise<Image> {
     if (!TIFF_TAGS_READ.includes(tag) || size === 8) continue;
     const values = outOfLine ? await file.bytes(u32(entry, 8), size * n, `TIFF tag ${tag}`) : entry.subarray(8, 12);
     const read = (k: number) => (size === 1 ? values[k]! : size === 2 ? u16(values, k * 2) : u32(values, k * 4));
-    tags.set(tag, Array.from({ length: n }, (_, k) => read(k)));
+    tags.set(
+      tag,
+      Array.from({ length: n }, (_, k) => read(k)),
+    );
   }
   const width = tags.get(256)?.[0];
   const height = tags.get(257)?.[0];
