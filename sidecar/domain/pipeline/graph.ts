@@ -14,16 +14,9 @@ import { checkCycles, checkOutputsPerBranch, checkRequiredInputs, checkSomething
 import { describeNode, type CheckedGraph, type GraphCheck, type GraphError } from './graph/model.js';
 import { envelope, PIPELINE_VERSION } from './graph/schema.js';
 
-export { describeNode, type CheckedGraph, type CheckedLink, type CheckedNode, type GraphCheck, type GraphError } from './graph/model.js';
-export {
-  fullGraphSchema,
-  graphLink,
-  graphNode,
-  PIPELINE_VERSION,
-  pipelineGraph,
-  pipelineJsonSchema,
-  type PipelineGraph,
-} from './graph/schema.js';
+// What callers outside the pipeline folder use, from where it lives now.
+export { describeNode, type CheckedGraph, type CheckedNode, type GraphError } from './graph/model.js';
+export { PIPELINE_VERSION, pipelineJsonSchema } from './graph/schema.js';
 
 /** Reads and checks a graph; see the module comment. Never throws for a bad graph. */
 export function checkGraph(raw: unknown): GraphCheck {

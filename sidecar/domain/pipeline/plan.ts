@@ -17,7 +17,7 @@ import { planExport, planMovie, planRender, planReport } from './plan/file-steps
 import type { Flow, Inspection, NodeContext, NodePlan, PipelinePlan, PlanContext, RenderedBranch, Step } from './plan/model.js';
 import { planBake, planGnVariant, planSource, planTransform, planValidate } from './plan/scene-steps.js';
 
-export type { Branch, Inspection, NodePlan, PipelinePlan, PlanContext, Scope, Step, TurntableOrbit } from './plan/model.js';
+export type { Inspection, PipelinePlan, Step } from './plan/model.js';
 
 /** The plan could not be made: what the file holds does not fit the graph. Each problem names its node. */
 export class PlanError extends DomainError {

@@ -9,7 +9,7 @@ import { resolveMovieOutput } from '../../render/movie.js';
 import { framePath } from '../../render/output-path.js';
 import { normalizeImageFormat } from '../../render/render-request.js';
 import { imageExtension } from '../../verify/image.js';
-import { describeNode, type CheckedNode } from '../graph.js';
+import { describeNode, type CheckedNode } from '../graph/model.js';
 import type { ExportSettings, MovieSettings, RenderSettings, ReportSettings } from '../nodes.js';
 import { fileSafe, fillTemplate } from '../template.js';
 import {

@@ -1,5 +1,5 @@
 /** The plan's shape: what the file holds, the steps made from a graph, and what planning one node can reach. */
-import type { CheckedGraph, CheckedNode } from '../graph.js';
+import type { CheckedGraph, CheckedNode } from '../graph/model.js';
 import type { BakeSettings, CheckLevel, CheckName, MovieSettings, TransformSettings } from '../nodes.js';
 
 /** What the planning task found in the file (sidecar_worker/pipeline/inspect.py). */
