@@ -97,7 +97,7 @@ async function dispatcherRates(calls: number): Promise<{ set: number; ping: numb
 }
 
 /** `calls` calls with IN_FLIGHT outstanding on one connection; returns calls per second. */
-async function pipelined(client: SidecarClient, calls: number, call: (i: number) => Promise<unknown>): Promise<number> {
+async function pipelined(calls: number, call: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -119,12 +119,12 @@ async function wireRates(client: SidecarClient, calls: number): Promise<{ set: n
       .then((r) => (revision = Math.max(revision, r.revision)));
   };
   const ping = () => client.call('sidecar.ping', {});
-  await pipelined(client, Math.min(calls, 2000), set);
-  await pipelined(client, Math.min(calls, 2000), ping);
+  await pipelined(Math.min(calls, 2000), set);
+  await pipelined(Math.min(calls, 2000), ping);
   let best = { set: 0, ping: 0 };
   for (let round = 0; round < 3; round++) {
-    const s = await pipelined(client, calls, set);
-    const p = await pipelined(client, calls, ping);
+    const s = await pipelined(calls, set);
+    const p = await pipelined(calls, ping);
     best = { set: Math.max(best.set, s), ping: Math.max(best.ping, p) };
   }
   return best;
@@ -153,7 +153,7 @@ function startPeer(blender: BlenderUnderTest, stateDir: string) {
   proc.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   createInterface({ input: proc.stdout }).on('line', (text) => {
     if (!text.startsWith('@@peer ')) {
-      output = (output + text + '\n').slice(-4000);
+      output = (`${output + text}\n`).slice(-4000);
       return;
     }
     const line = JSON.parse(text.slice('@@peer '.length)) as PeerLine;

@@ -41,7 +41,7 @@ export function userStateFolder(app: string, env: NodeJS.ProcessEnv, os: Os = os
   const p = pathsOf(os);
   if (os === 'win32') return p.join(envValue(env, 'LOCALAPPDATA', os) ?? p.join(home, 'AppData', 'Local'), app);
   if (os === 'darwin') return p.join(home, 'Library', 'Application Support', app);
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : p.join(home, '.local', 'state');
+  const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : p.join(home, '.local', 'state');
   return p.join(base, app);
 }
 
@@ -288,6 +288,6 @@ export async function sampleProcesses(pids: number[], sample: Sampler, os: Os = 
     return out;
   }
   const stats = await Promise.all(pids.map((pid) => sample(pid, {}).catch(() => undefined)));
-  pids.forEach((pid, i) => keep(pid, stats[i]));
+  for (const [i, pid] of pids.entries()) keep(pid, stats[i]);
   return out;
 }

@@ -14,7 +14,7 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Extra help text after the option list (examples). */
   epilog?: string;
-  run(args: { values: Record<string, unknown>; positionals: string[] }): Promise<number | void>;
+  run(args: { values: Record<string, unknown>; positionals: string[] }): Promise<number | undefined>;
 }
 
 export function helpText(cmd: Command): string {
@@ -22,7 +22,7 @@ export function helpText(cmd: Command): string {
   const entries = Object.entries({ ...cmd.options, help: { type: 'boolean', description: 'Show this help.' } as OptionSpec });
   const left = entries.map(([name, o]) => `  --${name}${o.type === 'string' ? ` ${o.valueName ?? 'VALUE'}` : ''}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;
-  entries.forEach(([, o], i) => lines.push(`${left[i]!.padEnd(width)}${o.description}`));
+  for (const [i, [, o]] of entries.entries()) lines.push(`${left[i]!.padEnd(width)}${o.description}`);
   if (cmd.epilog) lines.push('', cmd.epilog);
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@
  */
 import type { Result } from '../api/spec/index.js';
 import type { SidecarClient } from '../client/sidecar-client.js';
-import { ProgressView } from './progress.js';
+import type { ProgressView } from './progress.js';
 
 export type JobResult = Result<'job.get'>;
 

@@ -47,7 +47,10 @@ export class ProgressView {
 
   onProgress(p: Progress): void {
     this.progress = p;
-    if (this.mode === 'json') return this.json({ event: 'job.progress', ...p });
+    if (this.mode === 'json') {
+      this.json({ event: 'job.progress', ...p });
+      return;
+    }
     if (this.mode === 'plain') {
       const finished = p.done + p.skipped + p.failed;
       // A unit that failed or was skipped moves the count but not `last`: print each finished unit once.
@@ -71,8 +74,8 @@ export class ProgressView {
   }
 
   onState(state: string, error?: string): void {
-    if (this.mode === 'json') return this.json({ event: 'job.state', state, error });
-    if (this.mode === 'plain') this.out.write(`job ${state}${error ? `: ${error}` : ''}\n`);
+    if (this.mode === 'json') this.json({ event: 'job.state', state, error });
+    else if (this.mode === 'plain') this.out.write(`job ${state}${error ? `: ${error}` : ''}\n`);
   }
 
   message(text: string): void {

@@ -26,6 +26,15 @@ interface Pending {
 
 type Listener = (params: never) => void;
 
+/** A frame from the sidecar as it may arrive: a notification, or the answer to one of this client's calls. */
+interface WireMessage {
+  id?: unknown;
+  method?: unknown;
+  params?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
 export class SidecarClient {
   private ws: WebSocket | undefined;
   private nextId = 1;
@@ -81,6 +90,7 @@ export class SidecarClient {
 
   /** Listens for a notification; returns the function that stops listening. */
   on<N extends NotificationName>(name: N, listener: (params: NotificationParams<N>) => void): () => void;
+  // biome-ignore lint/suspicious/noExplicitAny: a name outside the spec has no known params; the caller reads them as JSON.
   on(name: string, listener: (params: any) => void): () => void;
   on(name: string, listener: Listener): () => void {
     let set = this.listeners.get(name);
@@ -151,20 +161,21 @@ export class SidecarClient {
   }
 
   private receive(text: string) {
-    let msg: any;
+    let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
       return;
     }
-    for (const m of Array.isArray(msg) ? msg : [msg]) {
+    for (const m of (Array.isArray(msg) ? msg : [msg]) as (WireMessage | null)[]) {
       if (m && typeof m.method === 'string' && m.id === undefined) {
         for (const l of this.listeners.get(m.method) ?? []) l(m.params as never);
         continue;
       }
-      const p = typeof m?.id === 'number' ? this.pending.get(m.id) : undefined;
-      if (!p) continue;
-      this.pending.delete(m.id);
+      const id = m?.id;
+      const p = typeof id === 'number' ? this.pending.get(id) : undefined;
+      if (!m || !p) continue;
+      this.pending.delete(id as number);
       if (p.timer) clearTimeout(p.timer);
       if (m.error) p.reject(new RpcCallError(p.method, m.error.code, m.error.message, m.error.data));
       else p.resolve(m.result);

@@ -106,7 +106,7 @@ export class Dispatcher<T extends MethodTable, Ctx> {
     }
     const isNotification = req.id === undefined;
     // A Map lookup, not `in`: names like "constructor" or "__proto__" must not find anything.
-    if (!this.server.hasMethod(req.method) || !Object.prototype.hasOwnProperty.call(this.table, req.method)) {
+    if (!this.server.hasMethod(req.method) || !Object.hasOwn(this.table, req.method)) {
       this.observe('unknown', 'method_not_found', started);
       if (isNotification) return null;
       return errorResponse(req.id!, RpcCode.MethodNotFound, `method not found: "${truncate(req.method)}"`);

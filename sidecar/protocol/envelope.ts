@@ -23,7 +23,7 @@ export interface MalformedRequest {
 
 export type Classified = WellFormedRequest | MalformedRequest;
 
-const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const has = (o: object, k: string) => Object.hasOwn(o, k);
 
 function isValidId(v: unknown): v is RpcId {
   return v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));

@@ -148,8 +148,8 @@ class BakeBoxTest(unittest.TestCase):
         tex = nodes["Sidecar diffuse"]
         self.assertIs(tex.image, diffuse)
         bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
-        self.assertTrue(any(l.from_node == tex and l.to_socket == bsdf.inputs["Base Color"] for l in links))
-        self.assertTrue(any(l.from_node == nodes["Sidecar normal map"] and l.to_socket == bsdf.inputs["Normal"] for l in links))
+        self.assertTrue(any(ln.from_node == tex and ln.to_socket == bsdf.inputs["Base Color"] for ln in links))
+        self.assertTrue(any(ln.from_node == nodes["Sidecar normal map"] and ln.to_socket == bsdf.inputs["Normal"] for ln in links))
         self.assertEqual(bpy.data.filepath, os.path.join(self.tmp, "scene.blend"), "the open file is still the artist's")
 
     def test_2_from_selected_bakes_the_other_selected_onto_the_active(self):

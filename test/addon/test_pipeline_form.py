@@ -114,7 +114,9 @@ class FormTest(unittest.TestCase):
             form.check_importable(form.read_json(path))
 
     def test_nodes_without_a_location_are_laid_out_left_to_right(self):
-        link = lambda a, b: {"from": {"node": a, "socket": "objects"}, "to": {"node": b, "socket": "objects"}}
+        def link(a, b):
+            return {"from": {"node": a, "socket": "objects"}, "to": {"node": b, "socket": "objects"}}
+
         graph = {
             "nodes": [{"id": i} for i in ("src", "a", "b", "glb")] + [{"id": "kept", "ui": {"location": [5, 6]}}],
             "links": [link("src", "a"), link("src", "b"), link("a", "glb"), link("b", "glb")],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { RpcCallError } from '../../sidecar/client/errors.js';
+import type { RpcCallError } from '../../sidecar/client/errors.js';
 import { makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
 
@@ -39,7 +39,7 @@ describe('alerts', () => {
       const hog = join(dir, 'hold.py');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(hog, "import time\nheld = b'x' * (600 * 1024 * 1024)\ntime.sleep(2)\n");
-      const { jobId } = await c.call('render.submit', { blendFile: scene, output: join(dir, 'out') + '/', memoryLimitMB: 1000, preRenderScript: hog });
+      const { jobId } = await c.call('render.submit', { blendFile: scene, output: `${join(dir, 'out')}/`, memoryLimitMB: 1000, preRenderScript: hog });
       const job = await c.call('job.wait', { jobId });
       assert.equal(job.state, 'completed', job.error);
       const disk = seen.find((a) => a.key.startsWith('disk-low:'));

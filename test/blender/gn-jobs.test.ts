@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RpcCallError } from '../../sidecar/client/errors.js';
+import type { RpcCallError } from '../../sidecar/client/errors.js';
 import type { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
@@ -45,12 +45,12 @@ describe('jobs that name a Geometry Nodes sync channel', () => {
 
   it('refuses a stale revision, and a job whose channel names an input the file lacks fails saying so', async () => {
     await assert.rejects(
-      client.call('render.submit', { blendFile: scene, output: join(dir, 'r') + '/', gn: { channel: 'shot010', revision: 0 } }),
+      client.call('render.submit', { blendFile: scene, output: `${join(dir, 'r')}/`, gn: { channel: 'shot010', revision: 0 } }),
       (e: RpcCallError) => e.code === -32602 && /is at revision 1, not 0/.test(e.message),
     );
     const cur = await client.call('gn.get', { channel: 'bad' });
     await client.call('gn.set', { channel: 'bad', key: { ...key, input: 'Nope' }, type: 'int', value: 1, baseRevision: cur.revision });
-    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1', output: join(dir, 'bad') + '/', gn: { channel: 'bad' } });
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${join(dir, 'bad')}/`, gn: { channel: 'bad' } });
     const job = await client.call('job.wait', { jobId });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /modifier 'GeometryNodes' has no input named 'Nope'; its inputs: Count, Spacing, Cube Size/);

@@ -33,7 +33,7 @@ describe('placement: memory and threads on real Blender', () => {
       const progress: Array<NotificationParams<'job.progress'>> = [];
       await client.subscribe(['job.progress']);
       client.on('job.progress', (p) => progress.push(p));
-      const { jobId } = await client.call('render.submit', { blendFile: heavy, frames: '1-4', output: join(dir, 'budget') + '/' });
+      const { jobId } = await client.call('render.submit', { blendFile: heavy, frames: '1-4', output: `${join(dir, 'budget')}/` });
       const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
       assert.equal(job.state, 'completed', job.error);
       assert.equal(job.result?.rendered, 4);
@@ -58,11 +58,11 @@ describe('placement: memory and threads on real Blender', () => {
     it('gives a frame rendering alone every core, and frames rendering side by side their share', async () => {
       const client = await sidecar.client();
       const light = makeScene(dir, 'light.blend', { frames: 6 });
-      const alone = await client.call('render.submit', { blendFile: light, frames: '1', output: join(dir, 'alone') + '/' });
+      const alone = await client.call('render.submit', { blendFile: light, frames: '1', output: `${join(dir, 'alone')}/` });
       const a = await client.call('job.wait', { jobId: alone.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(a.state, 'completed', a.error);
       assert.equal((a.units[0]!.result as { threads?: number }).threads, availableParallelism());
-      const both = await client.call('render.submit', { blendFile: light, frames: '1-6', output: join(dir, 'both') + '/' });
+      const both = await client.call('render.submit', { blendFile: light, frames: '1-6', output: `${join(dir, 'both')}/` });
       const b = await client.call('job.wait', { jobId: both.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(b.state, 'completed', b.error);
       const threads = b.units.map((u) => (u.result as { threads?: number }).threads!);

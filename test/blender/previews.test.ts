@@ -107,7 +107,7 @@ describe('frame previews and the preview movie, on real Blender', () => {
       [{ output: join(dir, 'm.mp4'), fps: 0 }, 'movie.fps', /./],
     ];
     for (const [movie, field, message] of bad) {
-      const err = await client.call('render.submit', { blendFile: scene, output: join(dir, 'x') + '/', movie } as never).then(
+      const err = await client.call('render.submit', { blendFile: scene, output: `${join(dir, 'x')}/`, movie } as never).then(
         () => assert.fail(`accepted ${JSON.stringify(movie)}`),
         (e: unknown) => e as RpcCallError,
       );

@@ -27,7 +27,7 @@ describe('render.submit on real Blender', () => {
     await client.subscribe(['job.state', 'job.progress']);
     client.on('job.state', (p) => states.push(p.state));
     client.on('job.progress', (p) => progress.push(p.done));
-    const out = join(dir, 'sidecar') + '/';
+    const out = `${join(dir, 'sidecar')}/`;
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-6', output: out });
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
@@ -53,7 +53,7 @@ describe('render.submit on real Blender', () => {
   });
 
   it('syncs the scene every frame when persistentData is false, with the same pictures', async () => {
-    const out = join(dir, 'no-persistent') + '/';
+    const out = `${join(dir, 'no-persistent')}/`;
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-3', output: out, persistentData: false });
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
@@ -67,7 +67,7 @@ describe('render.submit on real Blender', () => {
     const off = client.on('job.progress', (p) => {
       for (const r of p.running) if (r.samples) seen.push(r.samples);
     });
-    const out = join(dir, 'samples') + '/';
+    const out = `${join(dir, 'samples')}/`;
     // Every sample taken (no adaptive stop), so the frame lasts long enough for its samples to be seen moving.
     const script = join(dir, 'no-adaptive.py');
     writeFileSync(script, 'import bpy\nbpy.context.scene.cycles.use_adaptive_sampling = False\n');
@@ -143,7 +143,7 @@ describe('render.submit on real Blender', () => {
   }
 
   it('fails a job naming a scene the file does not have, listing the scenes it has', async () => {
-    const { jobId } = await client.call('render.submit', { blendFile: scene, scene: 'Nope', output: join(dir, 'nope') + '/' });
+    const { jobId } = await client.call('render.submit', { blendFile: scene, scene: 'Nope', output: `${join(dir, 'nope')}/` });
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /no scene named "Nope"; its scenes: Scene/);
@@ -152,7 +152,7 @@ describe('render.submit on real Blender', () => {
   it('carries the last lines of a Python traceback when a script inside Blender fails', async () => {
     const script = join(dir, 'broken.py');
     writeFileSync(script, 'import bpy\n\ndef setup():\n    return 1 / 0\n\nsetup()\n');
-    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-2', output: join(dir, 'broken') + '/', preRenderScript: script });
+    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-2', output: `${join(dir, 'broken')}/`, preRenderScript: script });
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /ZeroDivisionError: division by zero/);

@@ -50,7 +50,7 @@ describe('self-healing: failures classified, transient ones retried, determinist
   };
 
   it('retries a segmentation fault on another worker after a backoff', async () => {
-    const job = await run({ output: join(dir, 'segv') + '/', preRenderScript: failOnce(dir, 'segv', 'ctypes.string_at(0)') });
+    const job = await run({ output: `${join(dir, 'segv')}/`, preRenderScript: failOnce(dir, 'segv', 'ctypes.string_at(0)') });
     assert.equal(job.state, 'completed', job.error);
     const f2 = job.units.find((u) => u.key === 2)!;
     assert.deepEqual(f2.attempts.map((a) => a.outcome), ['segfault', 'done']);
@@ -79,7 +79,7 @@ describe('self-healing: failures classified, transient ones retried, determinist
         '    r._oom_wrapped = True',
       ].join('\n'),
     );
-    const job = await run({ output: join(dir, 'oom') + '/', preRenderScript: script });
+    const job = await run({ output: `${join(dir, 'oom')}/`, preRenderScript: script });
     assert.equal(job.state, 'completed', job.error);
     assert.deepEqual(job.units.find((u) => u.key === 2)!.attempts.map((a) => a.outcome), ['out-of-memory', 'done']);
   });
@@ -102,7 +102,7 @@ describe('self-healing: failures classified, transient ones retried, determinist
         '    r._gpu_wrapped = True',
       ].join('\n'),
     );
-    const job = await run({ output: join(dir, 'gpu') + '/', preRenderScript: script, cpuFallback: true });
+    const job = await run({ output: `${join(dir, 'gpu')}/`, preRenderScript: script, cpuFallback: true });
     assert.equal(job.state, 'completed', job.error);
     const f2 = job.units.find((u) => u.key === 2)!;
     assert.deepEqual(f2.attempts.map((a) => a.outcome), ['gpu-out-of-memory', 'done']);
@@ -111,7 +111,7 @@ describe('self-healing: failures classified, transient ones retried, determinist
 
   it('fails fast when the blend file is missing, naming it', async () => {
     const gone = makeScene(dir, 'gone.blend', { frames: 2 });
-    const { jobId } = await client.call('render.submit', { blendFile: gone, output: join(dir, 'gone') + '/' });
+    const { jobId } = await client.call('render.submit', { blendFile: gone, output: `${join(dir, 'gone')}/` });
     rmSync(gone);
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'failed');
@@ -121,7 +121,7 @@ describe('self-healing: failures classified, transient ones retried, determinist
   it('fails a frame that kills Blender on two workers at once, with Blender\'s crash report; a Blender that crashes on everything still rests', async () => {
     const always = join(dir, 'always.py');
     writeFileSync(always, 'import bpy, ctypes\ndef f(scene, *a):\n    ctypes.string_at(0)\nbpy.app.handlers.frame_change_pre.append(f)\n');
-    const job = await run({ frames: '1-3', output: join(dir, 'loop') + '/', preRenderScript: always, maxRetries: 3 });
+    const job = await run({ frames: '1-3', output: `${join(dir, 'loop')}/`, preRenderScript: always, maxRetries: 3 });
     assert.equal(job.state, 'failed');
     for (const unit of job.units) {
       // Not retried up to maxRetries: the second crash on another worker is the frame's failure.

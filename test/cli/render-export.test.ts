@@ -20,7 +20,7 @@ describe('blender-sidecar render, export and demo', () => {
   });
 
   it('renders with a sidecar started for the call, reporting progress and the result as JSON lines', () => {
-    const r = runCli(['render', scene, '--frames', '1-3', '--output', join(dir, 'out') + '/', '--instances', '2', '--json'], env());
+    const r = runCli(['render', scene, '--frames', '1-3', '--output', `${join(dir, 'out')}/`, '--instances', '2', '--json'], env());
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l.event === 'job.progress' && l.done === 3));
@@ -32,7 +32,7 @@ describe('blender-sidecar render, export and demo', () => {
 
   it('renders with --movie: --json events carry each frame\'s preview, and the movie has every frame', () => {
     const movie = join(dir, 'movie', 'preview.mp4');
-    const r = runCli(['render', scene, '--frames', '1-3', '--output', join(dir, 'movie-frames') + '/', '--movie', movie, '--movie-fps', '8', '--json'], env());
+    const r = runCli(['render', scene, '--frames', '1-3', '--output', `${join(dir, 'movie-frames')}/`, '--movie', movie, '--movie-fps', '8', '--json'], env());
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const previews = new Map<number, string>();
@@ -49,14 +49,14 @@ describe('blender-sidecar render, export and demo', () => {
   });
 
   it('says what is wrong with --movie before rendering', () => {
-    const r = runCli(['render', scene, '--output', join(dir, 'bad-movie') + '/', '--movie', join(dir, 'preview.gif')], env());
+    const r = runCli(['render', scene, '--output', `${join(dir, 'bad-movie')}/`, '--movie', join(dir, 'preview.gif')], env());
     assert.equal(r.status, 1);
     assert.match(r.stderr, /movie\.output: .*preview\.gif" must end in \.mp4, \.mov, \.mkv/);
     assert.equal(existsSync(join(dir, 'bad-movie')), false);
   });
 
   it('exits 1 with the reason when the render fails', () => {
-    const r = runCli(['render', scene, '--scene', 'Nope', '--output', join(dir, 'nope') + '/'], env());
+    const r = runCli(['render', scene, '--scene', 'Nope', '--output', `${join(dir, 'nope')}/`], env());
     assert.equal(r.status, 1);
     assert.match(r.stderr, /error: the render failed: scene: the file has no scene named "Nope"; its scenes: Scene/);
   });

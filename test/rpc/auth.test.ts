@@ -74,7 +74,10 @@ describe('who may connect', () => {
 
   it('lets the accepted connection make calls', async () => {
     const ws = new WebSocket(`${sidecar.url}?token=${encodeURIComponent(sidecar.token)}`);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     ws.send('{"jsonrpc":"2.0","id":1,"method":"sidecar.ping"}');
     const answer = await new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
     assert.deepEqual(JSON.parse(answer), { jsonrpc: '2.0', id: 1, result: { pong: true } });

@@ -38,7 +38,7 @@ function assertMatches(actual: unknown, expected: unknown, path = '$') {
   if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual), `${path}: expected an array, got ${JSON.stringify(actual)}`);
     assert.equal(actual.length, expected.length, `${path}: length`);
-    expected.forEach((e, i) => assertMatches(actual[i], e, `${path}[${i}]`));
+    for (const [i, e] of expected.entries()) assertMatches(actual[i], e, `${path}[${i}]`);
     return;
   }
   assert.ok(actual && typeof actual === 'object', `${path}: expected an object, got ${JSON.stringify(actual)}`);

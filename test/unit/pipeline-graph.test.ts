@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { checkGraph, pipelineJsonSchema, type GraphError } from '../../sidecar/domain/pipeline/graph.js';
-import { NODE_TYPE_NAMES, NODE_TYPES, variantValues } from '../../sidecar/domain/pipeline/nodes.js';
-import { PlanError, planPipeline, type Inspection } from '../../sidecar/domain/pipeline/plan.js';
+import { NODE_TYPE_NAMES, variantValues } from '../../sidecar/domain/pipeline/nodes.js';
+import { type PlanError, planPipeline, type Inspection } from '../../sidecar/domain/pipeline/plan.js';
 import { fillTemplate } from '../../sidecar/domain/pipeline/template.js';
 
 const read = (path: string) => JSON.parse(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'));

@@ -103,7 +103,9 @@ describe('gn handlers', () => {
       const replica = new Map<string, SyncEntry>();
       let applied: number = answer.revision;
       const epoch: string = answer.epoch;
-      const apply = (changes: SyncEntry[]) => changes.forEach((e) => replica.set(JSON.stringify(e.key), e));
+      const apply = (changes: SyncEntry[]) => {
+        for (const e of changes) replica.set(JSON.stringify(e.key), e);
+      };
 
       for (let i = 1; i <= 3; i++) call('gn.set', { key: count, type: 'int', value: i, baseRevision: i - 1 }, writer.ctx);
       await nextTurn();

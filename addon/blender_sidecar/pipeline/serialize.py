@@ -105,7 +105,7 @@ def _source(link, depth=0):
         return None
     node = link.from_node
     if node.bl_idname == "NodeReroute":
-        upstream = [l for l in node.inputs[0].links]
+        upstream = list(node.inputs[0].links)
         return _source(upstream[0], depth + 1) if upstream else None
     return link.from_socket
 

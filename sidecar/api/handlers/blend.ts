@@ -12,7 +12,7 @@ export function blendHandlers(s: Services): Handlers<typeof blendMethods, CallCo
   return {
     'blend.inspect': async ({ path, blender }) => {
       if (!isAbsolute(path)) throw new InvalidInputError('path', `"${path}" must be an absolute path`);
-      let header;
+      let header: ReturnType<typeof readBlendHeader>;
       try {
         header = readBlendHeader(path);
       } catch (err) {

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ChannelName, DEFAULT_CHANNEL } from '../../domain/sync/store.js';
-import { AnyValue, ChangeSchema, EntryKey, INFERRED_TYPES, ValueType, refineTypedValue } from '../../domain/sync/value.js';
+import { AnyValue, ChangeSchema, EntryKey, ValueType, refineTypedValue } from '../../domain/sync/value.js';
 import { method, notification, type ErrorSpec } from '../../protocol/method.js';
 
 const Channel = ChannelName.default(DEFAULT_CHANNEL);

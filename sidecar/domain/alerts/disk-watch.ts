@@ -33,7 +33,7 @@ export function watchDisks(alerts: AlertCenter, outputs: () => string[], options
     const seen = new Set<string>();
     for (const out of outputs()) {
       const at = existingAncestor(out);
-      let st;
+      let st: ReturnType<typeof statfsSync>;
       try {
         st = statfsSync(at);
       } catch {

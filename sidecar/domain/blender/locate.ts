@@ -119,7 +119,11 @@ export function locateBlender(options: LocateOptions = {}): LocatedBlender {
     }
   }
   for (const path of blenderInstallLocations(env, osOf(platform))) {
-    const found = existsSync(path) ? attempt(path, 'install location') : (tried.push(`${path} (install location)`), undefined);
+    if (!existsSync(path)) {
+      tried.push(`${path} (install location)`);
+      continue;
+    }
+    const found = attempt(path, 'install location');
     if (found) return found;
   }
   throw new BlenderNotFoundError(tried);

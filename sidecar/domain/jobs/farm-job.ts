@@ -29,7 +29,7 @@ export function farmJobHost(record: JobRecord, keeper: FarmJobKeeper): ExternalJ
     progress: (done) => {
       if (TERMINAL.has(record.state)) return;
       // A farm that only counts frames (Flamenco) says how many; one that keeps per-frame books (Slurm) set them.
-      if (done !== undefined) record.units.forEach((u, i) => (u.state = i < done ? 'done' : 'pending'));
+      if (done !== undefined) for (const [i, u] of record.units.entries()) u.state = i < done ? 'done' : 'pending';
       keeper.save(record);
       keeper.sendProgress(record);
     },

@@ -160,7 +160,7 @@ export class JobStore {
       return;
     }
     appendFileSync(join(this.dir, `${job.id}.progress.jsonl`), text, { mode: PRIVATE_FILE_MODE });
-    now.forEach((u, i) => (saved.units[i] = u));
+    for (const [i, u] of now.entries()) saved.units[i] = u;
     saved.logBytes += text.length;
   }
 

@@ -12,7 +12,7 @@ import { Placement } from '../workers/placement.js';
 import { AttemptPolicy, isAnswer, retryDecision, type AttemptFailure } from './attempt-policy.js';
 import { skipBlocked } from './dependencies.js';
 import { Dispatcher } from './dispatch.js';
-import { TERMINAL, type AttemptOutcome, type JobRecord, type JobState, type WorkUnit } from './job.js';
+import { TERMINAL, type JobRecord, type JobState, type WorkUnit } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { SchedulerEvents, SchedulerOptions } from './scheduler-options.js';
 import { excludeWorker, liveJob, resumeUnits, type LiveJob, type Task } from './live-job.js';

@@ -69,7 +69,7 @@ export type RenderParams = z.output<typeof renderParams>;
 
 export function checkBlendFile(path: string, field = 'blendFile'): void {
   if (!isAbsolute(path)) throw new InvalidInputError(field, `"${path}" must be an absolute path`);
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(path);
   } catch {

@@ -221,7 +221,10 @@ export class RenderRunner implements JobRunner {
   }
 
   discard(job: JobRecord, unit: WorkUnit, workerId: string): void {
-    if (isMovieUnit(unit)) return discardMovie((job.plan as RenderPlan | undefined)?.movie, workerId);
+    if (isMovieUnit(unit)) {
+      discardMovie((job.plan as RenderPlan | undefined)?.movie, workerId);
+      return;
+    }
     if (!unit.output) return;
     rmSync(partialPath(unit.output, workerId), { force: true });
     discardPreview(unit.output, workerId);

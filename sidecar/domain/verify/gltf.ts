@@ -238,7 +238,7 @@ function summarize(asset: Asset, bufferLengths: number[]): GltfSummary {
     return { length, stride: view.byteStride === undefined ? undefined : count(view.byteStride, `${where}.byteStride`, 4) };
   });
   const accessors = list(json.accessors, 'accessors');
-  accessors.forEach((accessor, i) => checkAccessor(accessor, `accessors[${i}]`, views));
+  for (const [i, accessor] of accessors.entries()) checkAccessor(accessor, `accessors[${i}]`, views);
 
   let primitives = 0;
   let triangles = 0;

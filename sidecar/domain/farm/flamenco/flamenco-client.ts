@@ -181,7 +181,7 @@ export class FlamencoClient {
     } catch (err) {
       throw this.unreachable(op, err);
     }
-    let parsed: unknown = undefined;
+    let parsed: unknown ;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);

@@ -280,6 +280,7 @@ function attemptOf(unit: WorkUnit, worker: string, startedAt: string): Attempt {
 function closeAttempt(unit: WorkUnit, worker: string, outcome: AttemptOutcome, reason: string | undefined, startedAt: string, endedAt = new Date().toISOString()): Attempt {
   const attempt = attemptOf(unit, worker, startedAt);
   // Never before it started: a frame seen done at the poll that first saw its task run.
+  // biome-ignore lint/complexity/useMathMinMax: ISO timestamps are strings; Math.max would turn them into NaN.
   Object.assign(attempt, { outcome, endedAt: endedAt < attempt.startedAt ? attempt.startedAt : endedAt, ...(reason ? { reason } : {}) });
   return attempt;
 }
