@@ -21,6 +21,8 @@ import time
 import addon_utils
 import bpy
 
+import polling
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ADDON_DIR = os.path.join(ROOT, "addon")
 PACKAGE_DIR = os.path.join(ADDON_DIR, "blender_sidecar")
@@ -106,15 +108,12 @@ class Addon(object):
 
     def pump(self, until, timeout, what, step=0.05):
         """Runs the drain (as the timer would) until `until()` is truthy; returns its value, or fails after `timeout` s."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def drained():
             self.drain()
-            value = until()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError("waited {:g} s for {}; {}".format(timeout, what, self.describe()))
-            time.sleep(step)
+            return until()
+
+        return polling.until(drained, timeout, what, step, self.describe)
 
     def describe(self):
         st = self.state
@@ -219,12 +218,10 @@ def children(pid):
 
 
 def wait_gone(pids, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(alive(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
+    try:
+        return polling.until(lambda: not any(alive(p) for p in pids), timeout, "processes {} to end".format(pids), 0.05)
+    except AssertionError:
+        return False
 
 
 def kill_all(pids):

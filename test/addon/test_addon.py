@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
@@ -27,6 +26,7 @@ import bpy  # noqa: E402
 
 import harness  # noqa: E402
 from harness import Addon  # noqa: E402
+from polling import until  # noqa: E402
 
 BUNDLE = os.path.join(harness.ROOT, "dist", "blender-sidecar.mjs")
 
@@ -372,9 +372,7 @@ class AddonTest(unittest.TestCase):
         try:
             bpy.ops.sidecar.open_output(job_id=job.id)
             # The fake xdg-open runs on its own: wait until it has written the whole path, not only made the file.
-            deadline = time.monotonic() + 10
-            while not (os.path.exists(record) and os.path.getsize(record) > 0) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            until(lambda: os.path.exists(record) and os.path.getsize(record) > 0, 10, "the fake xdg-open's record", 0.05)
         finally:
             os.environ["PATH"] = path
         with open(record) as f:
@@ -453,15 +451,15 @@ class AddonTest(unittest.TestCase):
         self.extra_processes.append(proc)
         reader = self.addon.sub("wire").read_discovery
         not_found = self.addon.sub("wire").SidecarNotFound
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def written():
             try:
-                if reader(self.state_dir).pid == proc.pid:
-                    return proc
+                return reader(self.state_dir).pid == proc.pid
             except not_found:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the sidecar started for the test wrote no sidecar.json")
+                return False
+
+        until(written, 20, "the sidecar started for the test to write sidecar.json", 0.05)
+        return proc
 
     def test_12_no_click_held_the_main_thread_for_50_ms(self):
         stalls = self.addon.state.stalls

@@ -38,6 +38,9 @@ sys.path.insert(0, os.path.join(ROOT, "addon"))
 
 from blender_sidecar.wire import SidecarClient, SidecarNotFound, read_discovery  # noqa: E402
 
+sys.path.insert(0, HERE)
+from polling import until  # noqa: E402
+
 BUNDLE = os.path.join(ROOT, "dist", "blender-sidecar.mjs")
 PEER = os.path.join(HERE, "sync_peer.py")
 DOC = os.path.join(ROOT, "docs", "gn-sync.md")
@@ -56,14 +59,8 @@ def verts(count):
 
 
 def wait_until(what, fn, timeout=20.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("waited {:g} s for {}".format(timeout, what))
-        time.sleep(step)
+    """The shared polling.until, with the waited-for thing first, as this file's calls read best."""
+    return until(fn, timeout, what, step)
 
 
 class Peer(object):

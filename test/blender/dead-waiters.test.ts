@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('job.wait callers that went away', () => {
   it('drops 2,000 waiters of closed connections at once, and the job and a live waiter are answered as ever', async () => {
@@ -23,17 +23,13 @@ describe('job.wait callers that went away', () => {
           raw.send(JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: b * 100 + i, method: 'job.wait', params: { jobId, timeoutMs: 600_000 } }))));
         }
       }
-      const deadline = Date.now() + 60_000;
-      while ((await waiters()) < 2000) {
-        assert.ok(Date.now() < deadline, `2,000 waiters registered (now ${await waiters()})`);
-        await sleep(50);
-      }
+      await until(async () => (await waiters()) >= 2000, { timeoutMs: 60_000, what: async () => `2,000 waiters registered (now ${await waiters()})` });
       const live = c.call('job.wait', { jobId, timeoutMs: 300_000 }, { timeoutMs: 310_000 });
       for (const raw of raws) raw.close();
-      while ((await waiters()) > 1) {
-        assert.ok(Date.now() < deadline, `the closed connections' waiters are dropped (now ${await waiters()})`);
-        await sleep(50);
-      }
+      await until(async () => (await waiters()) <= 1, {
+        timeoutMs: 60_000,
+        what: async () => `the closed connections' waiters dropped (now ${await waiters()})`,
+      });
       const job = await live;
       assert.equal(job.state, 'completed', job.error);
       assert.equal(await waiters(), 0);

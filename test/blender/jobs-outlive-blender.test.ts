@@ -7,8 +7,8 @@ import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { blenderPath, makeScene } from '../helpers/blender.js';
 import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * `notify-send` needs a desktop session (D-Bus and a notification daemon), which this machine has not: a stand-in of
@@ -25,7 +25,9 @@ function notifySendStandIn(dir: string): { path: string; log: string } {
 
 describe('jobs outlive the Blender that started the sidecar', () => {
   const procs: ChildProcess[] = [];
-  after(() => procs.forEach((p) => p.exitCode === null && p.kill('SIGKILL')));
+  after(() => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  });
 
   it('the parent Blender killed mid-render: every frame lands, the desktop is told, the sidecar stops by itself, the next one shows it', async () => {
     const dir = tempDir('outlive-');
@@ -42,16 +44,12 @@ describe('jobs outlive the Blender that started the sidecar', () => {
 
     const client = await SidecarClient.connect({ stateDir: state });
     const { jobId } = await client.call('render.submit', { blendFile: blend, output: `${out}/` });
-    const deadline = Date.now() + 180_000;
-    while ((await client.call('job.get', { jobId })).units.filter((u) => u.state === 'done').length < 1) {
-      assert.ok(Date.now() < deadline, 'a first frame');
-      await sleep(100);
-    }
+    await until(async () => (await client.call('job.get', { jobId })).units.some((u) => u.state === 'done'), { timeoutMs: 180_000, what: 'a first frame' });
     await client.close();
     parent.kill('SIGKILL'); // Blender closed (or crashed) while its background render runs
 
-    const code = await Promise.race([exited, sleep(180_000).then(() => 'still running')]);
-    assert.equal(code, 0, 'the sidecar stopped by itself, cleanly');
+    await until(() => serve.exitCode !== null || serve.signalCode !== null, { timeoutMs: 180_000, what: 'the sidecar to stop by itself' });
+    assert.equal(await exited, 0, 'the sidecar stopped by itself, cleanly');
     assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.')).sort(), ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png'], 'every frame landed');
     const shown = readFileSync(notify.log, 'utf8');
     assert.match(shown, new RegExp(`Blender Sidecar: render completed\\|render job ${jobId} completed: 5 of 5 frames done`));

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { blenderPath, makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the worker pool', () => {
   it('runs Blender through a wrapper script named by --blender, recycles a worker after N tasks, and retires idle ones', async () => {
@@ -22,7 +22,7 @@ describe('the worker pool', () => {
       const info = await c.call('sidecar.info', {});
       assert.equal(info.blender.path, wrapper);
       assert.match(info.blender.version ?? '', /^\d+\.\d+\.\d+$/);
-      const { jobId } = await c.call('render.submit', { blendFile: scene, frames: '1-4', output: join(dir, 'out') + '/' });
+      const { jobId } = await c.call('render.submit', { blendFile: scene, frames: '1-4', output: `${join(dir, 'out')}/` });
       const job = await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(job.state, 'completed', job.error);
       // 1 planning task + 4 frames on a one-worker pool recycled every 2 tasks: 3 workers in turn.
@@ -36,8 +36,7 @@ describe('the worker pool', () => {
         const cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'utf8').split('\0');
         assert.ok(cmdline.includes('--factory-startup'), 'factorySettings starts workers with --factory-startup');
       }
-      for (let i = 0; i < 50 && (await c.call('worker.list', {})).workers.length > 0; i++) await sleep(200);
-      assert.equal((await c.call('worker.list', {})).workers.length, 0, 'an idle worker is retired after idleRetireMs');
+      await until(async () => (await c.call('worker.list', {})).workers.length === 0, { timeoutMs: 10_000, what: 'the idle worker retired after idleRetireMs' });
       const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
       assert.match(metrics, /sidecar_worker_restarts_total\{reason="recycled"\} [1-9]/);
       assert.match(metrics, /sidecar_worker_restarts_total\{reason="retired"\} 1/);
@@ -50,11 +49,13 @@ describe('the worker pool', () => {
     const s = await testSidecar({ instances: 2, warm: true });
     try {
       const c = await s.client();
-      let workers = (await c.call('worker.list', {})).workers;
-      for (let i = 0; i < 100 && workers.filter((w) => w.state === 'idle').length < 2; i++) {
-        await sleep(100);
-        workers = (await c.call('worker.list', {})).workers;
-      }
+      const workers = await until(
+        async () => {
+          const now = (await c.call('worker.list', {})).workers;
+          return now.filter((w) => w.state === 'idle').length >= 2 && now;
+        },
+        { timeoutMs: 10_000, what: 'two idle workers' },
+      );
       assert.deepEqual(workers.map((w) => w.state), ['idle', 'idle'], 'two idle workers, no job submitted');
     } finally {
       await s.stop();
@@ -67,17 +68,15 @@ describe('the worker pool', () => {
     const s = await testSidecar({ instances: 2 });
     try {
       const c = await s.client();
-      const { jobId } = await c.call('render.submit', { blendFile: scene, output: join(dir, 'out') + '/' });
-      let during = '';
-      for (let i = 0; i < 300; i++) {
-        const p = (await c.call('job.get', { jobId })).progress;
-        if (p.done >= 2 && p.running.length > 0) {
-          during = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
-          break;
-        }
-        await sleep(100);
-      }
-      assert.ok(during, 'scraped while frames were rendering');
+      const { jobId } = await c.call('render.submit', { blendFile: scene, output: `${join(dir, 'out')}/` });
+      await until(
+        async () => {
+          const p = (await c.call('job.get', { jobId })).progress;
+          return p.done >= 2 && p.running.length > 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 20, what: 'two frames done while others render' },
+      );
+      const during = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
       const promtool = spawnSync('promtool', ['check', 'metrics'], { input: during, encoding: 'utf8' });
       assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
       assert.match(during, /sidecar_jobs\{kind="render",state="running"\} 1/);

@@ -8,18 +8,18 @@ import { setSuspended } from '../../sidecar/platform.js';
 import { makeScene } from '../helpers/blender.js';
 import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until some worker is busy rendering a frame of `jobId` for at least `minSeconds`; returns it. */
 async function busyWorker(client: SidecarClient, jobId: string, minSeconds = 0.3) {
-  for (let i = 0; i < 600; i++) {
-    const { workers } = await client.call('worker.list', {});
-    const w = workers.find((x) => x.current?.jobId === jobId && x.current.frame !== undefined && x.current.seconds >= minSeconds);
-    if (w) return w;
-    await sleep(100);
-  }
-  throw new Error('no worker got busy');
+  return until(
+    async () => {
+      const { workers } = await client.call('worker.list', {});
+      return workers.find((x) => x.current?.jobId === jobId && x.current.frame !== undefined && x.current.seconds >= minSeconds);
+    },
+    { timeoutMs: 60_000, what: `a worker busy on a frame of job ${jobId} for ${minSeconds} s` },
+  );
 }
 
 function framesOnDisk(dir: string): string[] {
@@ -112,10 +112,10 @@ describe('supervision of render workers', () => {
     const started = Date.now();
     const job = await client.call('job.cancel', { jobId });
     assert.equal(job.state, 'canceled');
-    for (let i = 0; i < 20 && isProcessAlive(busy.pid); i++) await sleep(100);
-    assert.equal(isProcessAlive(busy.pid), false, 'the worker is gone');
+    await until(() => !isProcessAlive(busy.pid), { timeoutMs: 2000, intervalMs: 20, what: 'the worker to be gone' });
     assert.ok(Date.now() - started < 2000, `stopped in ${Date.now() - started} ms`);
-    await sleep(300);
+    // A killed worker writes nothing more; give a stray write the time it would take to show, then look.
+    await new Promise((r) => setTimeout(r, 300));
     assert.ok(framesOnDisk(out).every((n) => /^\d{4}\.png$/.test(n)), `no partial files: ${framesOnDisk(out)}`);
     const again = await client.call('job.get', { jobId });
     assert.equal(again.state, 'canceled');
@@ -132,11 +132,7 @@ describe('a sidecar killed mid-job', () => {
     await waitForLine(first, /^listening on/);
     const c1 = await SidecarClient.connect({ stateDir: state });
     const { jobId } = await c1.call('render.submit', { blendFile: slow, output: `${out}/` });
-    for (let i = 0; i < 600; i++) {
-      const p = (await c1.call('job.get', { jobId })).progress;
-      if (p.done >= 3) break;
-      await sleep(100);
-    }
+    await until(async () => (await c1.call('job.get', { jobId })).progress.done >= 3, { timeoutMs: 60_000, what: 'three frames done' });
     const workersBefore = (await c1.call('worker.list', {})).workers.map((w) => w.pid);
     const written = framesOnDisk(out);
     const mtimes = new Map(written.map((n) => [n, statSync(join(out, n)).mtimeMs]));

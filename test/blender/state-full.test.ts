@@ -5,8 +5,8 @@ import { after, describe, it } from 'node:test';
 import { makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
 import { fill, mountTmpfs, subdir, unmountAll } from '../helpers/tmpfs.js';
+import { until } from '../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a state folder that fills up during a render', () => {
   after(unmountAll);
@@ -22,26 +22,22 @@ describe('a state folder that fills up during a render', () => {
     try {
       const c = await first.client();
       const { jobId } = await c.call('render.submit', { blendFile: blend, output: `${out}/` });
-      const deadline = Date.now() + 120_000;
-      while ((await c.call('job.get', { jobId })).units.filter((u) => u.state === 'done').length < 1) {
-        assert.ok(Date.now() < deadline, 'a first frame within 2 minutes');
-        await sleep(100);
-      }
+      await until(async () => (await c.call('job.get', { jobId })).units.some((u) => u.state === 'done'), { timeoutMs: 120_000, what: 'a first frame' });
       filler = fill(mount);
       // While the folder is full the render goes on; its saves fail and an alert says so.
-      while (!(await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable')) {
-        assert.ok(Date.now() < deadline, 'an alert while the folder is full');
-        await sleep(100);
-      }
+      await until(async () => (await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable'), {
+        timeoutMs: 120_000,
+        what: 'an alert while the folder is full',
+      });
       rmSync(filler);
       filler = undefined;
       const job = await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(job.state, 'completed', job.error);
       assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.')).sort(), ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png']);
-      while ((await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable')) {
-        assert.ok(Date.now() < deadline + 60_000, 'the alert resolves once saving works again');
-        await sleep(200);
-      }
+      await until(async () => !(await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable'), {
+        timeoutMs: 60_000,
+        what: 'the alert to resolve once saving works again',
+      });
     } finally {
       if (filler) rmSync(filler, { force: true });
       await first.stop();

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RpcCallError } from '../../sidecar/client/errors.js';
+import type { RpcCallError } from '../../sidecar/client/errors.js';
 import type { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { FlamencoStandin } from '../helpers/flamenco-standin.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * render.submit with farm: {kind: "flamenco"} against the manager stand-in (a real Flamenco manager cannot be built
@@ -32,14 +32,14 @@ describe('render jobs handed to a Flamenco farm', () => {
     await standin.close();
   });
 
-  const waitFor = async (jobId: string, pred: (j: any) => boolean) => {
-    for (let i = 0; i < 200; i++) {
-      const j = await client.call('job.get', { jobId });
-      if (pred(j)) return j;
-      await sleep(25);
-    }
-    throw new Error('condition not reached');
-  };
+  const waitFor = (jobId: string, pred: (j: any) => boolean, what: string) =>
+    until(
+      async () => {
+        const j = await client.call('job.get', { jobId });
+        return pred(j) && j;
+      },
+      { timeoutMs: 10_000, intervalMs: 25, what },
+    );
 
   it('submits, follows progress and completes, the frames checked on the shared storage', async () => {
     const out = join(shared, 'renders');
@@ -48,7 +48,7 @@ describe('render jobs handed to a Flamenco farm', () => {
     assert.equal(queued.state, 'queued');
     const farmJobId = String(queued.plan!.farmJobId);
     standin.advance(farmJobId, 'active', 2);
-    const running = await waitFor(jobId, (j) => j.state === 'running' && j.progress.done > 0);
+    const running = await waitFor(jobId, (j) => j.state === 'running' && j.progress.done > 0, 'the job running with a frame done');
     assert.ok(running.progress.done >= 1 && running.progress.total === 4);
     mkdirSync(out, { recursive: true });
     for (const f of ['0001', '0002', '0003', '0004']) writeFileSync(join(out, `${f}.png`), 'a frame written by a farm worker');
@@ -75,12 +75,14 @@ describe('render jobs handed to a Flamenco farm', () => {
     const { jobId } = await client.call('render.submit', { blendFile: blend, scene: 'Scene', frames: '1-10', output: `${shared}/c/`, farm: { kind: 'flamenco' } });
     const farmJobId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
     standin.advance(farmJobId, 'active', 1);
-    await waitFor(jobId, (j) => j.state === 'running');
+    await waitFor(jobId, (j) => j.state === 'running', 'the job running');
     const canceled = await client.call('job.cancel', { jobId });
     assert.equal(canceled.state, 'canceled');
-    await sleep(200);
-    const setstatus = standin.requests.find((r) => r.method === 'POST' && r.path.endsWith(`/jobs/${farmJobId}/setstatus`));
-    assert.deepEqual((setstatus?.body as any)?.status, 'cancel-requested');
+    const setstatus = await until(() => standin.requests.find((r) => r.method === 'POST' && r.path.endsWith(`/jobs/${farmJobId}/setstatus`)), {
+      timeoutMs: 10_000,
+      what: 'a setstatus request on the farm',
+    });
+    assert.deepEqual((setstatus.body as any)?.status, 'cancel-requested');
   });
 
   it('answers render.submit with the manager\'s refusal, queuing nothing', async () => {

@@ -4,13 +4,14 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
+import type { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { FlamencoStandin } from '../helpers/flamenco-standin.js';
 import { blenderPath, makeScene, renderPlain } from '../helpers/blender.js';
 import { runCli } from '../helpers/cli.js';
 import { samePixels } from '../helpers/images.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
-import { images, renderedFrames, startSlurmCluster, until, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { images, renderedFrames, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Render jobs on a real one-node Slurm cluster (slurmctld, slurmd and munged started by the test, see
@@ -142,10 +143,10 @@ describe('render jobs on a Slurm cluster', () => {
     const { jobId } = await client.call('render.submit', {
       blendFile: scene, frames: '1-4', output: `${out}/`, preRenderScript: script, maxRetries: 1, farm: { kind: 'slurm', chunkSize: 4, cpusPerTask: cpus().length },
     });
-    await until('frame 3 on the node', async () => (await client.call('job.get', { jobId })).units[2]!.state === 'running');
+    await until(async () => (await client.call('job.get', { jobId })).units[2]!.state === 'running', { timeoutMs: 120_000, intervalMs: 200, what: 'frame 3 on the node' });
     const urgent = cluster.run('sbatch', ['--parsable', '--partition=urgent', `--cpus-per-task=${cpus().length}`, `--output=${join(shared, 'urgent.log')}`, '--wrap', 'sleep 1']).trim();
     const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
-    await until('the task preempted', () => cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%T']).trim() === 'PREEMPTED', 60_000);
+    await until(() => cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%T']).trim() === 'PREEMPTED', { timeoutMs: 60_000, intervalMs: 200, what: 'the task preempted' });
     writeFileSync(go, '');
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
@@ -206,7 +207,7 @@ describe('render jobs on a Slurm cluster', () => {
   it('reports a job cancelled on the cluster (scancel) as canceled, naming the Slurm job', async () => {
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${shared}/scancel/`, overwrite: true, farm: { kind: 'slurm', maxParallel: 1 } });
     const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
-    await until('the job runs', async () => (await client.call('job.get', { jobId })).state === 'running');
+    await until(async () => (await client.call('job.get', { jobId })).state === 'running', { timeoutMs: 120_000, intervalMs: 200, what: 'the job runs' });
     cluster.run('scancel', [arrayId]);
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'canceled');
@@ -218,19 +219,19 @@ describe('render jobs on a Slurm cluster', () => {
     const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-12', output: `${out}/`, overwrite: true, farm: { kind: 'slurm', maxParallel: 2, cpusPerTask: 1 } });
     const arrayId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
     // Running, with the tasks beyond maxParallel pending, their reason in words.
-    const running = await until('the job runs', async () => {
+    const running = await until(async () => {
       const j = await client.call('job.get', { jobId });
       const chunks = (j.plan?.chunks ?? []) as { state: string; waiting?: string }[];
       return j.state === 'running' && chunks.some((c) => c.state === 'waiting' && c.waiting === 'pending (maxParallel tasks already run)') ? j : undefined;
-    });
+    }, { timeoutMs: 120_000, intervalMs: 200, what: 'the job runs' });
     assert.ok(running.units.some((u) => u.state === 'running'));
     const canceled = await client.call('job.cancel', { jobId });
     assert.equal(canceled.state, 'canceled');
-    await until('no task of the array left in Slurm', () => !cluster.activeTasks().some((t) => t.startsWith(`${arrayId}_`)), 60_000);
+    await until(() => !cluster.activeTasks().some((t) => t.startsWith(`${arrayId}_`)), { timeoutMs: 60_000, intervalMs: 200, what: 'no task of the array left in Slurm' });
     const states = cluster.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayId, '-o', '%T']).trim().split('\n');
     assert.ok(states.includes('CANCELLED'), `Slurm's states: ${states.join(', ')}`);
     const farmDir = String(canceled.plan!.farmDir);
-    await until('no Blender of the job still running', () => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(farmDir), 30_000);
+    await until(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(farmDir), { timeoutMs: 30_000, intervalMs: 200, what: 'no Blender of the job still running' });
     assert.ok(images(out).length < 12, 'the job stopped before its end');
   });
 
@@ -298,7 +299,7 @@ describe('render jobs on a Slurm cluster', () => {
     assert.ok(samePixels(join(shared, 'farm', '0001.png'), join(shared, 'local', '0001.png')));
     // A Flamenco job of the same frame, on the manager stand-in (a real manager cannot be built here).
     const standin = await FlamencoStandin.start({ sharedStorage: shared });
-    let c;
+    let c: Awaited<ReturnType<typeof client.call<'job.wait'>>>;
     try {
       const flamenco = await client.call('render.submit', { blendFile: scene, scene: 'Scene', frames: '1', output: `${shared}/flamenco/`, farm: { kind: 'flamenco', url: standin.url } });
       const farmJobId = String((await client.call('job.get', { jobId: flamenco.jobId })).plan!.farmJobId);

@@ -6,7 +6,8 @@ import { SidecarClient } from '../../sidecar/client/sidecar-client.js';
 import { blenderPath, makeScene } from '../helpers/blender.js';
 import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
-import { images, renderedFrames, startSlurmCluster, until, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { images, renderedFrames, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { until } from '../helpers/until.js';
 
 /**
  * A Slurm job outlives the sidecar that submitted it: a sidecar killed mid-job, or one that comes back after Slurm has
@@ -35,12 +36,12 @@ describe('a Slurm job across a sidecar restart', () => {
     const a = await SidecarClient.connect({ stateDir: state });
     const out = join(shared, 'out');
     const { jobId } = await a.call('render.submit', { blendFile: scene, frames: '1-8', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 2 } });
-    await until('a first frame checked', async () => (await a.call('job.get', { jobId })).progress.done >= 1);
+    await until(async () => (await a.call('job.get', { jobId })).progress.done >= 1, { timeoutMs: 120_000, intervalMs: 200, what: 'a first frame checked' });
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     await a.close();
     // The cluster renders on while no sidecar watches: finished frames wait, unchecked, under their hidden names.
-    await until('a frame finished while the sidecar was down', () => readdirSync(out).some((n) => n.endsWith('.rendered')));
+    await until(() => readdirSync(out).some((n) => n.endsWith('.rendered')), { timeoutMs: 120_000, intervalMs: 200, what: 'a frame finished while the sidecar was down' });
     assert.ok(existsSync(join(farmDir, jobId, 'render.sh')) && !existsSync(join(out, '.sidecar-farm')), 'the node files in --farm-dir, not beside the frames');
 
     const second = serve();
@@ -86,14 +87,14 @@ describe('a Slurm job that ended while no sidecar watched', () => {
     const { jobId } = await a.call('render.submit', { blendFile: scene, frames: '1-4', output: `${out}/`, farm: { kind: 'slurm', chunkSize: 2 } });
     const arrayId = String((await a.call('job.get', { jobId })).plan!.farmJobId);
     await first.stop(); // the job goes on on the cluster
-    await until('Slurm has forgotten the job', () => {
+    await until(() => {
       try {
         cluster.run('squeue', ['-h', '-j', arrayId]);
         return false;
       } catch (err) {
         return /Invalid job id/.test(String((err as { stderr?: string }).stderr));
       }
-    });
+    }, { timeoutMs: 120_000, intervalMs: 200, what: 'Slurm has forgotten the job' });
     assert.equal(readdirSync(out).filter((n) => n.endsWith('.rendered')).length, 4, 'four frames waiting to be checked');
 
     const second = await testSidecar(options);

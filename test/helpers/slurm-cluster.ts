@@ -11,8 +11,8 @@ import { createServer } from 'node:net';
 import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
+import { until } from './until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SlurmCluster {
   dir: string;
@@ -120,12 +120,14 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
     try {
       const ids = [...new Set(run('squeue', ['-h', '-o', '%F']).split('\n').filter(Boolean))];
       if (ids.length > 0) run('scancel', ids);
-      for (let i = 0; i < 120 && activeTasks().length > 0; i++) await sleep(250);
+      // Up to 30 s for the cancelled tasks to end; the daemons are stopped after that either way.
+      await until(() => activeTasks().length === 0, { timeoutMs: 30_000, intervalMs: 250, what: 'the cancelled tasks to end' }).catch(() => undefined);
     } catch {
       // The controller is not up: nothing can be running.
     }
     killAll('SIGTERM');
-    for (let i = 0; i < 40 && children.some((c) => c.exitCode === null && c.signalCode === null); i++) await sleep(250);
+    const exited = () => children.every((c) => c.exitCode !== null || c.signalCode !== null);
+    await until(exited, { timeoutMs: 10_000, intervalMs: 250, what: 'the daemons to exit on SIGTERM' }).catch(() => undefined);
     killAll('SIGKILL');
     process.removeListener('exit', onExit);
     rmSync(dir, { recursive: true, force: true });
@@ -144,21 +146,28 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
       `--socket=${mungeDir}/munge.socket`, `--key-file=${mungeDir}/munge.key`, `--log-file=${mungeDir}/munged.log`,
       `--pid-file=${mungeDir}/munged.pid`, `--seed-file=${mungeDir}/munged.seed`,
     ]);
-    for (let i = 0; spawnSync('munge', ['-n', '-S', `${mungeDir}/munge.socket`]).status !== 0; i++) {
-      if (i > 100) throw new Error(`munged did not start: ${readFileSync(join(dir, 'munged.out'), 'utf8')}`);
-      await sleep(100);
-    }
+    await until(() => spawnSync('munge', ['-n', '-S', `${mungeDir}/munge.socket`]).status === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: () => `munged to start: ${readFileSync(join(dir, 'munged.out'), 'utf8')}`,
+    });
     mkdirSync(join(dir, 'state'));
     mkdirSync(join(dir, 'spool'));
     writeFileSync(join(dir, 'slurm.conf'), slurmConf(dir, node, [await freePort(), await freePort()], options.minJobAge ?? 300));
     start('slurmctld', ['slurmctld', '-D', '-i']);
     start('slurmd', ['slurmd', '-D']);
-    for (let i = 0; ; i++) {
-      const state = spawnSync('sinfo', ['-h', '-N', '-o', '%t'], { env, encoding: 'utf8' }).stdout.trim();
-      if (state && state.split('\n').every((line) => line === 'idle')) break; // one line per partition
-      if (i > 150) throw new Error(`the Slurm node did not become idle (it says "${state}"): ${readFileSync(join(dir, 'slurmctld.out'), 'utf8').slice(-2000)}`);
-      await sleep(200);
-    }
+    let state = '';
+    await until(
+      () => {
+        state = spawnSync('sinfo', ['-h', '-N', '-o', '%t'], { env, encoding: 'utf8' }).stdout.trim();
+        return state.split('\n').every((line) => line === 'idle'); // one line per partition
+      },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: () => `the Slurm node to become idle (it says "${state}"): ${readFileSync(join(dir, 'slurmctld.out'), 'utf8').slice(-2000)}`,
+      },
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -167,16 +176,6 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
 }
 
 
-/** Polls `check` until it returns something truthy, or fails after `ms` saying what was awaited. */
-export async function until<T>(what: string, check: () => T | Promise<T>, ms = 120_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms / 1000} s`);
-    await sleep(200);
-  }
-}
 
 /** The frames in an output folder (the hidden files and the .sidecar-farm folder left out). */
 export const images = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();

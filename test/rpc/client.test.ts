@@ -13,6 +13,7 @@ import { CallTimeoutError, ConnectionClosedError, RpcCallError, SidecarNotFoundE
 import { setSuspended } from '../../sidecar/platform.js';
 import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir as makeTempDir, testSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -23,14 +24,6 @@ function tempDir(): string {
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A free port that is not `avoid` (so a restarted sidecar provably moved). */
 async function freePortOtherThan(avoid: number): Promise<number> {
@@ -141,7 +134,7 @@ describe('SidecarClient', () => {
     off();
     assert.deepEqual(await client.subscribe(['sidecar.shutdown']), ['sidecar.shutdown']);
     await sidecar.close('maintenance');
-    await until(() => heard.length === 2, 5000, 'the sidecar.shutdown notification');
+    await until(() => heard.length === 2, { timeoutMs: 5000, what: 'the sidecar.shutdown notification' });
     assert.deepEqual(heard, ['maintenance', 'again: maintenance']);
     assert.deepEqual(stopped, []);
     await sidecar.stop();
@@ -219,13 +212,13 @@ describe('SidecarClient', () => {
       let second: Awaited<ReturnType<typeof testSidecar>> | undefined;
       try {
         await first.close('first one stops');
-        await until(() => states.length === 1, 5000, "'closed'");
+        await until(() => states.length === 1, { timeoutMs: 5000, what: "'closed'" });
         assert.deepEqual(heard, ['first one stops']);
 
         second = await testSidecar({ stateDir: dir, port: await freePortOtherThan(first.port) });
         assert.notEqual(second.port, first.port);
         assert.notEqual(second.token, first.token);
-        await until(() => states.length === 2, 15_000, "'open' again");
+        await until(() => states.length === 2, { timeoutMs: 15_000, what: "'open' again" });
         assert.deepEqual(states, ['closed', 'open']);
         assert.equal(client.url, second.url, 'sidecar.json was read again');
         // The renewal (events.subscribe) is sent right after 'open'; a call sent after it is answered after it.
@@ -235,7 +228,7 @@ describe('SidecarClient', () => {
         // Proof that the subscription was renewed: the second sidecar's shutdown is heard, though the client never
         // called subscribe on it.
         await second.close('second one stops');
-        await until(() => heard.length === 2, 5000, 'the second sidecar.shutdown');
+        await until(() => heard.length === 2, { timeoutMs: 5000, what: 'the second sidecar.shutdown' });
         assert.deepEqual(heard, ['first one stops', 'second one stops']);
       } finally {
         await client.close();
@@ -251,7 +244,7 @@ describe('SidecarClient', () => {
       const states: string[] = [];
       client.onConnection((s) => states.push(s));
       await first.close('gone');
-      await until(() => states.length === 1, 5000, "'closed'");
+      await until(() => states.length === 1, { timeoutMs: 5000, what: "'closed'" });
       // Let two tries fail (at 100 and 300 ms), so the client is in a longer wait (until 700 ms) when it is closed
       // and the new sidecar is up before that wait ends.
       await new Promise((r) => setTimeout(r, 400));

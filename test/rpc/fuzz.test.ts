@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { methods, notifications } from '../../sidecar/api/spec/index.js';
 import { testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 5000);
@@ -191,7 +192,7 @@ function makeFrame(r: Rng): Frame {
 }
 
 // What JSON-RPC 2.0 says must come back for one frame, computed independently of the server's code.
-const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const has = (o: object, k: string) => Object.hasOwn(o, k);
 function isNotification(v: unknown): boolean {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
@@ -286,15 +287,6 @@ function open(url: string, token: string): Promise<WebSocket> {
   });
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
-
 function isValidUtf8(b: Buffer): boolean {
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(b);
@@ -355,9 +347,11 @@ describe('fuzzing the sidecar over a real socket', () => {
     // A final ping on each connection; since answers may overtake each other, then wait for every expected one.
     for (const c of conns) c.ws.send('{"jsonrpc":"2.0","id":"fuzz-sentinel","method":"sidecar.ping"}');
     for (const [n, c] of conns.entries()) {
-      const done = await until(() => c.closed !== undefined || (c.sentinelSeen && c.messages >= c.expectedMessages + 1), 60_000);
+      await until(() => c.closed !== undefined || (c.sentinelSeen && c.messages >= c.expectedMessages + 1), {
+        timeoutMs: 60_000,
+        what: () => why(`connection ${n}'s answers: ${c.messages} of ${c.expectedMessages + 1} arrived`),
+      });
       assert.equal(c.closed, undefined, why(`connection ${n} was closed (code ${c.closed}); last frames: ${c.lastKinds.join(' | ')}`));
-      assert.ok(done, why(`connection ${n}: ${c.messages} of ${c.expectedMessages + 1} answers arrived`));
       assert.deepEqual(c.problems, [], why(`connection ${n} got invalid responses`));
     }
     await new Promise((res) => setTimeout(res, 200)); // room for any answer the server should not have sent

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { until } from '../helpers/until.js';
 
 const key = (input: string) => ({ object: 'Grid', modifier: 'GeometryNodes', input });
 const big = (i: number) => `${i}:`.padEnd(65_536, 'v');
@@ -75,8 +76,7 @@ describe('Geometry Nodes state within limits', () => {
     assert.deepEqual(await writer.call('gn.deleteChannel', { channel: 'gone' }), { deleted: true });
     assert.deepEqual(await writer.call('gn.deleteChannel', { channel: 'gone' }), { deleted: false });
     assert.deepEqual(await writer.call('gn.set', { channel: 'gone', key: key('Count'), type: 'float', value: 0.5, baseRevision: 0 }), { revision: 1 });
-    const deadline = Date.now() + 10_000;
-    while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => heard.length >= 2, { timeoutMs: 10_000, what: 'gn.channelDeleted and gn.changed' });
     assert.deepEqual(heard.map((h) => h.method), ['gn.channelDeleted', 'gn.changed']);
     const now = await writer.call('gn.get', { channel: 'gone' });
     assert.notEqual(now.epoch, sub.epoch, 'a new history');

@@ -29,6 +29,9 @@ from blender_sidecar.wire import (  # noqa: E402
 )
 from blender_sidecar.wire.client import READER_THREAD_NAME  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from polling import until  # noqa: E402
+
 BUNDLE = os.path.join(ROOT, "dist", "blender-sidecar.mjs")
 NODE = os.environ.get("NODE") or shutil.which("node") or "node"
 
@@ -52,19 +55,20 @@ class Sidecar(object):
         self.info = self._wait_for_discovery()
 
     def _wait_for_discovery(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def written():
             if self.proc.poll() is not None:
                 raise RuntimeError("the sidecar exited with {}: {}".format(self.proc.returncode, self.output()))
             try:
                 info = read_discovery(self.state_dir)
-                if info.pid == self.proc.pid:
-                    return info
             except SidecarNotFound:
-                pass
-            time.sleep(0.02)
-        self.kill()
-        raise RuntimeError("the sidecar wrote no sidecar.json within {} s: {}".format(timeout, self.output()))
+                return None
+            return info if info.pid == self.proc.pid else None
+
+        try:
+            return until(written, timeout, "the sidecar to write sidecar.json", 0.02)
+        except AssertionError:
+            self.kill()
+            raise RuntimeError("the sidecar wrote no sidecar.json within {} s: {}".format(timeout, self.output()))
 
     @property
     def url(self):
@@ -104,15 +108,6 @@ def free_port_other_than(port):
             candidate = s.getsockname()[1]
         if candidate != port:
             return candidate
-
-
-def wait_for(predicate, timeout=10.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("timed out after {} s waiting for {}".format(timeout, what))
 
 
 class Recorder(object):
@@ -362,7 +357,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(shutdowns.items, [{"reason": "SIGTERM"}])
         with self.assertRaises(ConnectionClosed):
             client.call("sidecar.ping")
-        wait_for(lambda: set(threading.enumerate()) - before == set(), 2, "the reader thread to end after the drop")
+        until(lambda: set(threading.enumerate()) - before == set(), 2, "the reader thread to end after the drop", 0.01)
         client.close()
 
     def test_reconnects_to_a_restarted_sidecar_and_renews_subscriptions(self):
