@@ -11,7 +11,7 @@ import { processStartTime } from './domain/workers/proc-stat.js';
 import { StateFolderError, ensurePrivateDir } from './state-dir.js';
 import { PRIVATE_FILE_MODE } from './platform.js';
 
-export const DISCOVERY_FILE = 'sidecar.json';
+const DISCOVERY_FILE = 'sidecar.json';
 
 export const Discovery = z.object({
   port: z.number().int().min(1).max(65535),
@@ -26,7 +26,7 @@ export const Discovery = z.object({
 });
 export type Discovery = z.infer<typeof Discovery>;
 
-export function discoveryPath(stateDir: string): string {
+function discoveryPath(stateDir: string): string {
   return join(stateDir, DISCOVERY_FILE);
 }
 

@@ -33,5 +33,3 @@ export function createLogger(options: { level?: LogLevel; file?: string; stderr?
     error: (m) => write('error', m),
   };
 }
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -19,7 +19,7 @@ import { DomainError } from './domain/errors.js';
 import { StateFolderError } from './state-dir.js';
 import { PRIVATE_FILE_MODE } from './platform.js';
 
-export const LOCK_FILE = 'sidecar.lock';
+const LOCK_FILE = 'sidecar.lock';
 
 export interface LockOwner {
   pid: number;
@@ -83,7 +83,7 @@ function readOwner(path: string): LockOwner | 'absent' | 'unreadable' {
  * Takes the folder's lock, or throws `StateFolderHeldError` naming the live owner. Other failures (a read-only or
  * full folder) are thrown as they are, for the caller to put into words.
  */
-export function acquireStateLock(stateDir: string): StateLock {
+function acquireStateLock(stateDir: string): StateLock {
   const path = join(stateDir, LOCK_FILE);
   const mine = me();
   const text = `${JSON.stringify(mine)}\n`;

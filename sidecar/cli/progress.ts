@@ -14,7 +14,7 @@ export function progressMode(json: boolean, stream: NodeJS.WriteStream = process
   return stream.isTTY ? 'tty' : 'plain';
 }
 
-export function bar(fraction: number, width = 28): string {
+function bar(fraction: number, width = 28): string {
   const f = Math.max(0, Math.min(1, fraction));
   const full = Math.floor(f * width);
   const part = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'][Math.floor((f * width - full) * 8)] ?? '';

@@ -151,7 +151,7 @@ function parseParams(schema: z.ZodType, params: unknown): unknown {
   throw new RpcError(RpcCode.InvalidParams, message, { errors });
 }
 
-export const DEFAULT_MAX_REPLY_BYTES = 80 * 2 ** 20;
+const DEFAULT_MAX_REPLY_BYTES = 80 * 2 ** 20;
 
 /**
  * The reply text, one response at a time so a batch never becomes one string past the budget. A result that cannot

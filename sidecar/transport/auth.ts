@@ -29,7 +29,7 @@ export function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]';
 }
 
-export function acceptedHosts(policy: AccessPolicy): Set<string> {
+function acceptedHosts(policy: AccessPolicy): Set<string> {
   const hosts = new Set(LOOPBACK_NAMES.map((h) => `${h}:${policy.port}`));
   if (!isLoopback(policy.bindHost) && policy.bindHost !== '0.0.0.0' && policy.bindHost !== '::') {
     const h = policy.bindHost.includes(':') ? `[${policy.bindHost}]` : policy.bindHost;
@@ -39,7 +39,7 @@ export function acceptedHosts(policy: AccessPolicy): Set<string> {
   return hosts;
 }
 
-export function acceptedOrigins(policy: AccessPolicy): Set<string> {
+function acceptedOrigins(policy: AccessPolicy): Set<string> {
   const origins = new Set(LOOPBACK_NAMES.map((h) => `http://${h}:${policy.port}`));
   for (const o of policy.allowOrigins) origins.add(o.replace(/\/$/, '').toLowerCase());
   return origins;
@@ -83,7 +83,7 @@ function tokenOf(req: IncomingMessage): string | undefined {
 }
 
 /** Constant-time comparison: hashing first makes the lengths equal, so neither content nor length leaks. */
-export function sameSecret(a: string, b: string): boolean {
+function sameSecret(a: string, b: string): boolean {
   const da = createHash('sha256').update(a).digest();
   const db = createHash('sha256').update(b).digest();
   return timingSafeEqual(da, db);

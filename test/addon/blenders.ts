@@ -52,7 +52,7 @@ export function blendersUnderTest(): BlenderUnderTest[] {
 }
 
 /** A copy of this Node that a chrooted Blender can run (under /tmp, which the chroot shares); made once. */
-export function nodeForChroot(): string {
+function nodeForChroot(): string {
   const dir = join('/tmp', `blender-sidecar-test-node-${process.version}`);
   const node = join(dir, 'node');
   const size = statSync(process.execPath).size;

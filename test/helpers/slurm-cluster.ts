@@ -25,10 +25,6 @@ export interface SlurmCluster {
   stop(): Promise<void>;
 }
 
-export function slurmInstalled(): boolean {
-  return spawnSync('slurmctld', ['-V'], { encoding: 'utf8' }).status === 0 && spawnSync('munged', ['-V']).status === 0;
-}
-
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -4,7 +4,7 @@ import { method, notification } from '../../protocol/method.js';
 
 const Level = z.enum(['INFO', 'WARN', 'ERROR']);
 
-export const AlertSchema = z.object({
+const AlertSchema = z.object({
   id: z.number().int(),
   key: z.string().describe('Stable for one condition (e.g. "disk-low:..."), so updates replace rather than repeat.'),
   level: Level,

@@ -23,7 +23,7 @@ const BaseRevision = Revision.describe(
     'Refused with -32010 when an entry it touches changed after it.',
 );
 
-export const SyncEntrySchema = z.object({
+const SyncEntrySchema = z.object({
   key: EntryKey,
   type: ValueType,
   value: AnyValue,

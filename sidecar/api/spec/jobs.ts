@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { method, notification } from '../../protocol/method.js';
 
-export const JobState = z.enum(['queued', 'running', 'completed', 'failed', 'canceled']);
-export const JobKind = z.enum(['render', 'export', 'pipeline', 'bake', 'simulation']);
+const JobState = z.enum(['queued', 'running', 'completed', 'failed', 'canceled']);
+const JobKind = z.enum(['render', 'export', 'pipeline', 'bake', 'simulation']);
 
 const Attempt = z.object({
   worker: z.string(),
@@ -37,7 +37,7 @@ const Unit = z.object({
   node: z.string().optional().describe('The pipeline node this unit runs (pipeline jobs).'),
 });
 
-export const NodeProgress = z.object({
+const NodeProgress = z.object({
   state: z
     .enum(['waiting', 'running', 'done', 'partial', 'failed', 'skipped', 'canceled'])
     .describe('partial: some branches done, the others skipped because something upstream failed.'),
@@ -50,7 +50,7 @@ export const NodeProgress = z.object({
   message: z.string().optional().describe('One line for the node: why it failed or was skipped, or what it warned about.'),
 });
 
-export const RunningUnit = z.object({
+const RunningUnit = z.object({
   worker: z.string(),
   pid: z.number().int(),
   key: z.number().nullable(),
@@ -62,7 +62,7 @@ export const RunningUnit = z.object({
     .describe("The frame's render samples so far, as Blender reports them (Cycles, EEVEE); absent until it reports any."),
 });
 
-export const JobProgress = z.object({
+const JobProgress = z.object({
   jobId: z.string(),
   kind: JobKind,
   state: JobState,
@@ -89,7 +89,7 @@ export const JobProgress = z.object({
   nodes: z.record(z.string(), NodeProgress).optional().describe('Pipeline jobs: where each node stands, by node id.'),
 });
 
-export const Job = z.object({
+const Job = z.object({
   id: z.string(),
   kind: JobKind,
   state: JobState,
@@ -119,7 +119,7 @@ export const Job = z.object({
     .describe('Render jobs: the preview PNG of each frame that has one, in frame order (in a hidden .previews folder beside the frames).'),
 });
 
-export const JobSummary = Job.omit({ units: true, params: true, plan: true }).extend({
+const JobSummary = Job.omit({ units: true, params: true, plan: true }).extend({
   blendFile: z.string().optional(),
   output: z.string().optional(),
 });

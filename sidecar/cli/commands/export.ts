@@ -12,7 +12,7 @@ export function absolute(path: string, base: string): string {
 }
 
 /** Reads the --batch file: a JSON array of items, or {"items": [...]}; relative outputs are relative to the file. */
-export function readBatchFile(path: string): Array<Record<string, unknown>> {
+function readBatchFile(path: string): Array<Record<string, unknown>> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -8,7 +8,7 @@ import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
 
 /** Reads a pipeline JSON file (as the editor exports it); a file that is not JSON is a usage mistake. */
-export function readGraphFile(path: string | undefined): unknown {
+function readGraphFile(path: string | undefined): unknown {
   if (!path) throw new UsageError('name the pipeline JSON file');
   let text: string;
   try {
@@ -33,7 +33,7 @@ function kb(bytes: number): string {
 }
 
 /** The report as text: every node with its state and counts, the outputs with sizes, then failures and skips. */
-export function formatReport(job: JobResult): string {
+function formatReport(job: JobResult): string {
   const r = (job.result ?? {}) as Partial<PipelineReport> & { reports?: string[] };
   const lines = [`pipeline '${r.pipeline ?? '?'}' ${job.state} (job ${job.id})`];
   const nodes = r.nodes ?? [];

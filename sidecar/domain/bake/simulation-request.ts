@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DomainError, InvalidInputError } from '../errors.js';
 import { blenderPin, checkBlendFile, priority } from '../render/render-request.js';
 
-export const DEFAULT_CACHE_FOLDER = '{object}_{modifier}';
+const DEFAULT_CACHE_FOLDER = '{object}_{modifier}';
 
 export const simulationParams = z
   .strictObject({

@@ -51,7 +51,7 @@ export function readBlendHeader(path: string): BlendHeader {
 }
 
 /** Parses the header from the first bytes of an uncompressed .blend. */
-export function parseBlendHeader(bytes: Uint8Array, compression: BlendCompression = 'none'): BlendHeader {
+function parseBlendHeader(bytes: Uint8Array, compression: BlendCompression = 'none'): BlendHeader {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!startsWith(b, MAGIC.subarray(0, Math.min(b.length, MAGIC.length))) || b.length === 0) {
     return { isBlend: false, compression, problem: `not a .blend file (it starts with ${describeStart(b)})` };

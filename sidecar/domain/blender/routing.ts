@@ -27,7 +27,7 @@ export interface BlendFileFacts {
 }
 
 /** Reads the header, refusing it as bad input naming `field` when the file is not something Blender could open. */
-export function inspectForJob(path: string, field: string): BlendHeader {
+function inspectForJob(path: string, field: string): BlendHeader {
   let header: BlendHeader;
   try {
     header = readBlendHeader(path);

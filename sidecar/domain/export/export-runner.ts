@@ -23,7 +23,7 @@ interface ExportJobParams {
 }
 
 
-export function itemLabel(item: ExportItem, index: number): string {
+function itemLabel(item: ExportItem, index: number): string {
   const what = item.collection ? `collection ${item.collection}` : item.objects ? item.objects.join(', ') : 'the scene';
   return `item ${index} (${what} as ${item.format})`;
 }

@@ -395,7 +395,7 @@ function fileSize(path: string): number | undefined {
 }
 
 /** "ngons: BrokenMesh (6 faces with more than 4 sides); unapplied_scale: ..." */
-export function findings(list: ValidationResult['failed']): string {
+function findings(list: ValidationResult['failed']): string {
   return list
     .map(({ check, offenders }) => {
       const shown = offenders.slice(0, 5).map((o) => `${o.object} (${o.detail})`);

@@ -45,5 +45,3 @@ export function partialPath(finalPath: string, workerId: string): string {
   const name = finalPath.slice(dir.length + 1);
   return join(dir, `.${name}.sidecar-${workerId}.partial`);
 }
-
-export const PARTIAL_MARK = '.sidecar-';

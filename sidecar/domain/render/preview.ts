@@ -11,7 +11,7 @@ import type { JobRecord } from '../jobs/job.js';
 
 /** The long side of a preview, in pixels. */
 export const PREVIEW_SIZE = 256;
-export const PREVIEW_DIR = '.previews';
+const PREVIEW_DIR = '.previews';
 
 /** Where the preview of the frame at `framePath` goes: `<frames>/.previews/<frame name>.png`. */
 export function previewPath(framePath: string): string {

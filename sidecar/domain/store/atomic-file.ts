@@ -50,7 +50,7 @@ export function removeQuietly(path: string): void {
   }
 }
 
-export function fsyncDir(dir: string): void {
+function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {

@@ -111,15 +111,15 @@ export interface SyncChannelOptions {
 }
 
 export const DEFAULT_HISTORY_LIMIT = 10_000;
-export const DEFAULT_HISTORY_BYTES = 16 * 2 ** 20;
-export const DEFAULT_MAX_ENTRIES = 100_000;
-export const DEFAULT_MAX_CHANNEL_BYTES = 64 * 2 ** 20;
+const DEFAULT_HISTORY_BYTES = 16 * 2 ** 20;
+const DEFAULT_MAX_ENTRIES = 100_000;
+const DEFAULT_MAX_CHANNEL_BYTES = 64 * 2 ** 20;
 
 /**
  * An entry's weight for the limits: about what it costs in the journal (its JSON), without serialising it. Cheap,
  * because it runs on every write.
  */
-export function entryBytes(c: SyncChange): number {
+function entryBytes(c: SyncChange): number {
   const v = c.value;
   const value = typeof v === 'string' ? v.length : Array.isArray(v) ? 24 * v.length : 16;
   return 96 + c.key.object.length + c.key.modifier.length + c.key.input.length + value;

@@ -31,7 +31,7 @@ export const ChannelName = z
   .describe('The channel: 1 to 64 letters, digits, "-", "_" or ".".');
 
 /** A persisted record, as read back from a journal: checked before it is replayed. */
-export const SyncRecordSchema = z.strictObject({
+const SyncRecordSchema = z.strictObject({
   channel: ChannelName,
   epoch: z.string().min(1),
   revision: z.int().min(1),

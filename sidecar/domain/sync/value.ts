@@ -32,7 +32,7 @@ import { InvalidInputError } from '../errors.js';
 /** Longest object, modifier, input or data-block name accepted (Blender's own limit is lower: 63 or 255 bytes). */
 const MAX_NAME = 1024;
 /** Longest string value accepted: entries are kept in memory and in the journal, with their history. */
-export const MAX_STRING = 65_536;
+const MAX_STRING = 65_536;
 
 const Name = z.string().min(1).max(MAX_NAME);
 
@@ -87,7 +87,7 @@ export const ChangeSchema = z
   .superRefine((change, ctx) => refineTypedValue(change, ctx));
 
 /** What a value left without a type is taken to be, in the words of the API reference. */
-export const INFERRED_TYPES =
+const INFERRED_TYPES =
   'true/false: bool; a string: string; a whole number: int; any other number: float; 2 or 3 numbers: vector; ' +
   '4 numbers: color; null (an object, material or collection) needs its type';
 
@@ -105,7 +105,7 @@ export function refineTypedValue(v: { type?: ValueType | undefined; value: unkno
  * Checks that `value` fits `type` and returns it as a `TypedValue` holding its own copy of any array.
  * Throws `InvalidInputError` naming `field` (for example `changes[2].value`) when it does not fit.
  */
-export function parseTypedValue(type: ValueType, value: unknown, field = 'value'): TypedValue {
+function parseTypedValue(type: ValueType, value: unknown, field = 'value'): TypedValue {
   const problem = valueProblem(type, value);
   if (problem) throw new InvalidInputError(field, problem, { expectedType: type });
   if (type === 'vector' || type === 'color') return { type, value: [...(value as number[])] };
@@ -116,7 +116,7 @@ export function parseTypedValue(type: ValueType, value: unknown, field = 'value'
  * The type a value written without one is taken to be, for a new entry. Throws `InvalidInputError` on `field` for a
  * value whose type cannot be told (null, which may be an object, a material or a collection) or that fits none.
  */
-export function inferType(value: unknown, field = 'value'): ValueType {
+function inferType(value: unknown, field = 'value'): ValueType {
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'string') return 'string';
   if (isFiniteNumber(value)) return Number.isInteger(value) && Math.abs(value) <= 2147483647 ? 'int' : 'float';

@@ -3,7 +3,7 @@
  * many bytes of UTF-8 JSON (sidecar/worker/sidecar_worker/framing.py is the other end). A decoder keeps partial
  * messages between chunks, since a pipe delivers bytes, not messages.
  */
-export const MAX_WORKER_MESSAGE = 64 * 1024 * 1024;
+const MAX_WORKER_MESSAGE = 64 * 1024 * 1024;
 
 export function encodeMessage(message: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');

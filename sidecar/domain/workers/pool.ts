@@ -39,7 +39,7 @@ export interface PoolOptions {
 /** Memory one more Blender worker is assumed to need when sizing the pool automatically. */
 const MEMORY_PER_WORKER = 1.5 * 1024 ** 3;
 
-export function autoInstances(cores = availableParallelism(), free = freemem()): number {
+function autoInstances(cores = availableParallelism(), free = freemem()): number {
   return Math.max(1, Math.min(cores, Math.floor(free / MEMORY_PER_WORKER), 8));
 }
 

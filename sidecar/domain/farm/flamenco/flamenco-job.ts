@@ -56,7 +56,7 @@ const PRIORITY: Record<Priority, number> = { high: 75, normal: 50, low: 25 };
  * camera, other samples, no memory limit), which is worse than a refusal: farm users know the "GPU settings silently
  * lost" kind of failure too well.
  */
-export const NOT_ON_FLAMENCO = ['camera', 'engine', 'samples', 'resolutionPercent', 'preRenderScript', 'gn', 'instances', 'memoryLimitMB', 'temporaryBlendFile', 'cpuFallback'] as const;
+const NOT_ON_FLAMENCO = ['camera', 'engine', 'samples', 'resolutionPercent', 'preRenderScript', 'gn', 'instances', 'memoryLimitMB', 'temporaryBlendFile', 'cpuFallback'] as const;
 
 /** Throws InvalidInputError naming the first param in `NOT_ON_FLAMENCO` that is set (booleans: set means true). */
 export function refuseUnmappable(params: Readonly<Record<string, unknown>>): void {

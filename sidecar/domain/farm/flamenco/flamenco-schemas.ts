@@ -25,7 +25,7 @@ export const JobStatus = z.enum([
 export type JobStatus = z.infer<typeof JobStatus>;
 
 /** #/components/schemas/AvailableJobSettingType: the value types a job setting can have. */
-export const AvailableJobSettingType = z.enum(['string', 'int32', 'float', 'bool']);
+const AvailableJobSettingType = z.enum(['string', 'int32', 'float', 'bool']);
 export type AvailableJobSettingType = z.infer<typeof AvailableJobSettingType>;
 
 /**
@@ -52,10 +52,10 @@ export const AvailableJobType = z.object({
 export type AvailableJobType = z.infer<typeof AvailableJobType>;
 
 /** #/components/schemas/JobSettings: free-form; the job type says which keys it takes. */
-export const JobSettings = z.record(z.string(), z.unknown());
+const JobSettings = z.record(z.string(), z.unknown());
 
 /** #/components/schemas/JobMetadata: strings only. */
-export const JobMetadata = z.record(z.string(), z.string());
+const JobMetadata = z.record(z.string(), z.string());
 
 /**
  * #/components/schemas/SubmittedJob: the body of POST /api/v3/jobs/check and POST /api/v3/jobs. The document requires
