@@ -38,6 +38,13 @@ describe('parseFrames', () => {
     assert.deepEqual(parseFrames('-2-2'), [-2, -1, 0, 1, 2]);
     assert.deepEqual(parseFrames('-3'), [-3]);
     assert.deepEqual(parseFrames('-4--1,^-2'), [-4, -3, -1]);
+    assert.deepEqual(parseFrames('-10--1x3'), [-10, -7, -4, -1], 'a stepped range of negative frames');
+    assert.deepEqual(parseFrames('-5-5x5'), [-5, 0, 5], 'a stepped range across zero');
+    assert.deepEqual(parseFrames('-6-6,^-6--1,^1-6'), [0], 'negative ranges left out');
+  });
+
+  it('reads every form at once: ranges, single frames, steps, exclusions and negative frames', () => {
+    assert.deepEqual(parseFrames('1-10,20,30-40x2,^5,^30-34,-2'), [-2, 1, 2, 3, 4, 6, 7, 8, 9, 10, 20, 36, 38, 40]);
   });
 
   it('refuses what it cannot read, saying what to write instead', () => {
