@@ -19,6 +19,7 @@ import type { TaskOutcome } from '../workers/blender-worker.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { checkGraph, GraphInvalidError } from './graph.js';
 import { PlanError, planPipeline, type Inspection, type PipelinePlan, type Step } from './plan.js';
+import { branchFirst } from './branch-order.js';
 import { buildReport, nodeStates, type ValidationResult } from './report.js';
 import { localDate } from './template.js';
 
@@ -39,8 +40,6 @@ interface FailedPlan {
   pipeline?: string;
   errors: Array<{ node: string; message: string }>;
 }
-
-/** Formats whose files hold nothing but mesh geometry: an export of no meshes wrote nothing of use. */
 
 export class PipelineRunner implements JobRunner {
   readonly kind = 'pipeline' as const;
@@ -154,29 +153,8 @@ export class PipelineRunner implements JobRunner {
           },
         };
       }
-      case 'bake': {
-        const staging = this.bakeStaging(step, unit, workerId);
-        rmSync(staging, { recursive: true, force: true });
-        mkdirSync(staging, { recursive: true });
-        const s = step.settings;
-        return {
-          ...base,
-          payload: {
-            kind: 'pipeline.bake',
-            scope: step.scope,
-            targets: s.objects,
-            sources: s.sources,
-            extrusion: s.extrusion,
-            maxRayDistance: s.maxRayDistance,
-            samples: s.samples,
-            maps: s.maps.map((type) => ({ type, size: s.size, margin: s.margin })),
-            staging,
-            folder: step.folder,
-            useInMaterials: s.useInMaterials,
-            path: this.stagedBlend(job, unit, workerId),
-          },
-        };
-      }
+      case 'bake':
+        return { ...base, payload: this.bakePayload(job, unit, step, workerId) };
       case 'render':
         mkdirSync(dirname(step.output), { recursive: true });
         return {
@@ -203,6 +181,28 @@ export class PipelineRunner implements JobRunner {
           payload: { kind: 'movie', frames: step.frames, fileFormat: step.format, output: step.output, path: partialMoviePath(step.output, workerId), fps: step.fps, codec: step.codec },
         };
     }
+  }
+
+  /** A bake step's task: its maps baked into a fresh staging folder, the file with them saved beside the job's work. */
+  private bakePayload(job: JobRecord, unit: WorkUnit, step: Extract<Step, { kind: 'bake' }>, workerId: string): TaskRequest['payload'] {
+    const staging = this.bakeStaging(step, unit, workerId);
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    const s = step.settings;
+    return {
+      kind: 'pipeline.bake',
+      scope: step.scope,
+      targets: s.objects,
+      sources: s.sources,
+      extrusion: s.extrusion,
+      maxRayDistance: s.maxRayDistance,
+      samples: s.samples,
+      maps: s.maps.map((type) => ({ type, size: s.size, margin: s.margin })),
+      staging,
+      folder: step.folder,
+      useInMaterials: s.useInMaterials,
+      path: this.stagedBlend(job, unit, workerId),
+    };
   }
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
@@ -364,26 +364,6 @@ export class PipelineRunner implements JobRunner {
       rmSync(`${p.blendFile}1`, { force: true });
     }
   }
-}
-
-/**
- * The steps in the order a branch runs: each step followed by what depends on it. The scheduler gives a free worker
- * the first unit that may start, so this order finishes one branch's outputs before starting every branch's first
- * step (the first files appear early, and a fan-out of 300 variants does not wait for all 300 before exporting one).
- */
-function branchFirst(steps: Step[]): Step[] {
-  const dependents = new Map<number, Step[]>();
-  for (const s of steps) for (const d of s.dependsOn) dependents.set(d, [...(dependents.get(d) ?? []), s]);
-  const out: Step[] = [];
-  const placed = new Set<number>();
-  const visit = (s: Step) => {
-    if (placed.has(s.key) || s.dependsOn.some((d) => !placed.has(d))) return;
-    placed.add(s.key);
-    out.push(s);
-    for (const next of dependents.get(s.key) ?? []) visit(next);
-  };
-  for (const s of steps) visit(s);
-  return out;
 }
 
 function fileSize(path: string): number | undefined {
