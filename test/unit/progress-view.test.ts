@@ -31,7 +31,8 @@ describe('ProgressView', () => {
     view.onProgress(progress(2, { key: 2, label: 'frame 2', output: '/r/0002.png', preview: '/r/.previews/0002.png' }));
     const lastLines = t.text().split('\n').filter((l) => l.includes('last:'));
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape is what is being stripped (cursor up, clear).
-    assert.equal(lastLines.at(-1)?.trim().replace(/^\u001b\[\d+A\u001b\[0J/, ''), 'last: /r/0002.png  (preview /r/.previews/0002.png)');
+    const redraw = /^\u001b\[\d+A\u001b\[0J/;
+    assert.equal(lastLines.at(-1)?.trim().replace(redraw, ''), 'last: /r/0002.png  (preview /r/.previews/0002.png)');
   });
 
   it('passes the preview path through in --json events', () => {
