@@ -60,10 +60,7 @@ export const demoCommand: Command = {
 
       const blend = join(out, 'demo.blend');
       say('1/3 building the demo scene (a Geometry Nodes grid of cubes)...');
-      await time('build the scene', async () => {
-        const r = await execa(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', join(workerDir(), 'demo_scene.py'), '--', blend, String(frames)], { reject: false, all: true });
-        if (r.exitCode !== 0) throw new Error(`Blender could not build the demo scene: ${(r.all ?? '').split('\n').slice(-5).join(' | ')}`);
-      });
+      await time('build the scene', () => buildDemoScene(blender, blend, frames));
 
       say(`2/3 rendering ${frames} frames across the pool...`);
       const framesDir = join(out, 'frames');
@@ -82,18 +79,9 @@ export const demoCommand: Command = {
       if (exported.state !== 'completed') throw new Error(`the export ${exported.state}: ${exported.error}`);
       const g = (exported.units[0]!.result as { gltf: { meshes: number; triangles: number; materials: number }; bytes: number });
 
-      if (mode === 'json') {
-        process.stdout.write(`${JSON.stringify({ event: 'demo', outputs: { scene: blend, frames: framesDir, glb }, steps: Object.fromEntries(steps) })}\n`);
-      } else {
-        say('');
-        say('Outputs:');
-        say(`  scene   ${blend}`);
-        say(`  frames  ${framesDir}/  (${render.progress.done} PNGs, 0001.png to ${String(frames).padStart(4, '0')}.png)`);
-        say(`  GLB     ${glb}  (${g.gltf.meshes} meshes, ${g.gltf.triangles} triangles, ${g.gltf.materials} materials, ${Math.round(g.bytes / 1024)} KB)`);
-        say('');
-        say('Steps:');
-        for (const [name, s] of steps) say(`  ${name.padEnd(18)} ${s < 60 ? `${s.toFixed(1)}s` : duration(s)}`);
-      }
+      const outputs = { scene: blend, frames: framesDir, glb };
+      if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'demo', outputs, steps: Object.fromEntries(steps) })}\n`);
+      else summary(say, outputs, { frames, rendered: render.progress.done, glb: g, steps });
       return 0;
     } finally {
       await client.close();
@@ -101,3 +89,30 @@ export const demoCommand: Command = {
     }
   },
 };
+
+/** Builds the demo scene (a Geometry Nodes grid of cubes, `frames` long) with the worker's demo_scene.py. */
+async function buildDemoScene(blender: string, blend: string, frames: number): Promise<void> {
+  const script = join(workerDir(), 'demo_scene.py');
+  const r = await execa(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', script, '--', blend, String(frames)], { reject: false, all: true });
+  if (r.exitCode !== 0) throw new Error(`Blender could not build the demo scene: ${(r.all ?? '').split('\n').slice(-5).join(' | ')}`);
+}
+
+interface DemoResults {
+  frames: number;
+  rendered: number;
+  glb: { gltf: { meshes: number; triangles: number; materials: number }; bytes: number };
+  steps: Array<[string, number]>;
+}
+
+/** What the demo made and how long each step took, for a person reading the terminal. */
+function summary(say: (text: string) => void, outputs: { scene: string; frames: string; glb: string }, r: DemoResults): void {
+  const g = r.glb;
+  say('');
+  say('Outputs:');
+  say(`  scene   ${outputs.scene}`);
+  say(`  frames  ${outputs.frames}/  (${r.rendered} PNGs, 0001.png to ${String(r.frames).padStart(4, '0')}.png)`);
+  say(`  GLB     ${outputs.glb}  (${g.gltf.meshes} meshes, ${g.gltf.triangles} triangles, ${g.gltf.materials} materials, ${Math.round(g.bytes / 1024)} KB)`);
+  say('');
+  say('Steps:');
+  for (const [name, s] of r.steps) say(`  ${name.padEnd(18)} ${s < 60 ? `${s.toFixed(1)}s` : duration(s)}`);
+}

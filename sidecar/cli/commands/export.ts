@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { connectOrStart, embeddedBlender } from '../connect.js';
-import { followJob } from '../follow.js';
+import { followJob, type JobResult } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
 
@@ -77,19 +77,7 @@ export const exportCommand: Command = {
       if (!values.output) throw new UsageError('--output is required');
       if (values.collection && values.objects) throw new UsageError('give --collection or --objects, not both');
       const objects = (values.objects as string | undefined)?.split(',').map((s) => s.trim()).filter(Boolean);
-      const options: Record<string, unknown> = {};
-      for (const pair of (values.option as string[] | undefined) ?? []) {
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new UsageError(`--option ${pair}: write NAME=VALUE`);
-        const raw = pair.slice(eq + 1);
-        let value: unknown = raw;
-        try {
-          value = JSON.parse(raw);
-        } catch {
-          // A bare word is a string.
-        }
-        options[pair.slice(0, eq)] = value;
-      }
+      const options = exporterOptions((values.option as string[] | undefined) ?? []);
       method = 'export.submit';
       params = {
         blendFile,
@@ -110,19 +98,7 @@ export const exportCommand: Command = {
       const { jobId } = await conn.client.call(method, params as never);
       const job = await followJob(conn.client, jobId, view);
       if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'result', job })}\n`);
-      else {
-        for (const u of job.units) {
-          const r = (u.result ?? {}) as { bytes?: number; gltf?: { meshes: number; triangles: number; materials: number }; counted?: { objects: number; triangles: number } };
-          if (u.state === 'done') {
-            const what = r.gltf
-              ? `${r.gltf.meshes} meshes, ${r.gltf.triangles} triangles, ${r.gltf.materials} materials`
-              : `${r.counted?.objects ?? '?'} objects, ${r.counted?.triangles ?? '?'} triangles`;
-            process.stdout.write(`  ${u.output}  ${Math.round((r.bytes ?? 0) / 1024)} KB  (${what})\n`);
-          } else {
-            process.stdout.write(`  ${u.label}: ${u.state}${u.error ? `: ${u.error}` : ''}\n`);
-          }
-        }
-      }
+      else for (const u of job.units) process.stdout.write(`  ${itemLine(u)}\n`);
       if (job.state !== 'completed') {
         if (mode !== 'json') process.stderr.write(`error: the export ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
         return job.state === 'canceled' ? 130 : 1;
@@ -133,3 +109,31 @@ export const exportCommand: Command = {
     }
   },
 };
+
+/** `--option NAME=VALUE` pairs as the exporter's options: a value is read as JSON, a bare word as a string. */
+function exporterOptions(pairs: string[]): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--option ${pair}: write NAME=VALUE`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // A bare word is a string.
+    }
+    options[pair.slice(0, eq)] = value;
+  }
+  return options;
+}
+
+/** One exported item as the CLI prints it: the file, its size and what it holds, or why it was not written. */
+function itemLine(u: JobResult['units'][number]): string {
+  if (u.state !== 'done') return `${u.label}: ${u.state}${u.error ? `: ${u.error}` : ''}`;
+  const r = (u.result ?? {}) as { bytes?: number; gltf?: { meshes: number; triangles: number; materials: number }; counted?: { objects: number; triangles: number } };
+  const what = r.gltf
+    ? `${r.gltf.meshes} meshes, ${r.gltf.triangles} triangles, ${r.gltf.materials} materials`
+    : `${r.counted?.objects ?? '?'} objects, ${r.counted?.triangles ?? '?'} triangles`;
+  return `${u.output}  ${Math.round((r.bytes ?? 0) / 1024)} KB  (${what})`;
+}

@@ -1,26 +1,24 @@
 /**
  * Pipeline jobs: the graph is checked at submit; the planning task reads the file (collections, objects, Geometry Nodes
  * inputs, the scene's frames) and the graph becomes steps, one unit each, that wait for the steps before them
- * (`dependsOn`). Every step's output is checked before it counts, the way render and export jobs check theirs: an
- * intermediate .blend must exist, an export is parsed, a frame must be a complete image. A validate step whose checks
- * fail fails with the offending objects named, and the scheduler skips what depends on it.
+ * (`dependsOn`). Every step's output is checked before it counts (step-check.ts), the way render and export jobs
+ * check theirs: an intermediate .blend must exist, an export is parsed, a frame must be a complete image. A validate
+ * step whose checks fail fails with the offending objects named, and the scheduler skips what depends on it.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { JobRecord, NodeProgress, WorkUnit } from '../jobs/job.js';
 import { TERMINAL } from '../jobs/job.js';
 import { type JobLimits, type JobRunner, type TaskRequest, type UnitVerdict, limitsOf } from '../jobs/runner.js';
-import { acceptMovie, partialMoviePath } from '../render/movie.js';
+import { partialMoviePath } from '../render/movie.js';
 import { partialPath } from '../render/output-path.js';
-import { checkImage } from '../verify/image.js';
-import { placeMaps } from '../bake/place-maps.js';
-import { placeExport, type Counted } from '../export/place-export.js';
 import type { TaskOutcome } from '../workers/blender-worker.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { checkGraph, GraphInvalidError } from './graph.js';
 import { PlanError, planPipeline, type Inspection, type PipelinePlan, type Step } from './plan.js';
 import { branchFirst } from './branch-order.js';
-import { buildReport, nodeStates, type ValidationResult } from './report.js';
+import { buildReport, nodeStates } from './report.js';
+import { checkStep } from './step-check.js';
 import { localDate } from './template.js';
 
 export interface PipelineJobParams {
@@ -206,7 +204,12 @@ export class PipelineRunner implements JobRunner {
   }
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
-    const verdict = await this.check(job, unit, outcome, workerId);
+    const staging = {
+      blend: () => this.stagedBlend(job, unit, workerId),
+      bake: (step: Extract<Step, { kind: 'bake' }>) => this.bakeStaging(step, unit, workerId),
+      export: () => this.exportStaging(job, unit, workerId),
+    };
+    const verdict = await checkStep(job, unit, this.step(job, unit), outcome.result, workerId, staging);
     if (verdict.ok) this.release(job, unit);
     return verdict;
   }
@@ -223,78 +226,6 @@ export class PipelineRunner implements JobRunner {
     const state = new Map(job.units.map((u) => [u.key, u.state]));
     const ended = (key: number) => ['done', 'skipped', 'failed'].includes(state.get(key) ?? 'pending');
     if (steps.every((s) => s.open !== open || s.key === unit.key || ended(s.key))) rmSync(open, { force: true });
-  }
-
-  private async check(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
-    const step = this.step(job, unit);
-    const fail = (reason: string, retryable = false): UnitVerdict => ({ ok: false, retryable, outcome: 'bad-output', reason: `${unit.label}: ${reason}` });
-    const r = outcome.result;
-    switch (step.kind) {
-      case 'validate': {
-        const found = (r.checks ?? {}) as Record<string, Array<{ object: string; detail: string }>>;
-        const result: ValidationResult = { objects: Number(r.objects ?? 0), failed: [], warnings: [] };
-        for (const [check, level] of Object.entries(step.checks)) {
-          const offenders = found[check] ?? [];
-          if (offenders.length) result[level === 'fail' ? 'failed' : 'warnings'].push({ check, offenders });
-        }
-        // Kept on a failed unit too: the report shows what was found.
-        unit.result = result as unknown as Record<string, unknown>;
-        if (result.failed.length === 0) return { ok: true, result: unit.result };
-        return { ok: false, retryable: false, outcome: 'input-error', reason: `${unit.label} failed: ${findings(result.failed)}` };
-      }
-      case 'transform':
-      case 'variant': {
-        const staged = this.stagedBlend(job, unit, workerId);
-        const size = fileSize(staged);
-        if (!size) return fail(`Blender reported success, but saved no ${basename(step.output)}`, true);
-        renameSync(staged, step.output);
-        const { path: _p, ...rest } = r;
-        return { ok: true, output: step.output, result: { ...rest, bytes: size } };
-      }
-      case 'export':
-        return this.acceptExport(job, unit, step, r, workerId, fail);
-      case 'bake': {
-        const reported = (r.maps ?? []) as Array<{ object: string; type: string; path: string; output: string; coverage: number; min: number; max: number }>;
-        const placed = await placeMaps(
-          reported.map((m) => ({ object: m.object, type: m.type, staged: m.path, output: m.output, size: step.settings.size, baked: m })),
-          step.settings.sources ? ' do the rays reach the sources? raise extrusion or maxRayDistance' : '',
-        );
-        if (!placed.ok) return fail(placed.reason, placed.retryable);
-        if (placed.maps.length === 0) return fail('Blender reported success, but baked no map');
-        rmSync(this.bakeStaging(step, unit, workerId), { recursive: true, force: true });
-        const staged = this.stagedBlend(job, unit, workerId);
-        if (!fileSize(staged)) return fail(`Blender reported success, but saved no ${basename(step.output)}`, true);
-        renameSync(staged, step.output);
-        return { ok: true, output: step.output, result: { maps: placed.maps } };
-      }
-      case 'render': {
-        const partial = partialPath(step.output, workerId);
-        const check = await checkImage(partial);
-        if (!check.ok) return fail(`Blender reported success, but ${check.reason.replace(basename(partial), basename(step.output))}`, true);
-        renameSync(partial, step.output);
-        return { ok: true, output: step.output, result: { frame: step.frame, width: check.width, height: check.height, bytes: check.bytes } };
-      }
-      case 'movie': {
-        // The frames' size as checked when each was accepted: the movie must hold every frame at that size.
-        const first = job.units.find((u) => u.key === unit.dependsOn?.[0])?.result as { width?: number; height?: number } | undefined;
-        const movie = { output: step.output, fps: step.fps, codec: step.codec, width: Number(first?.width), height: Number(first?.height) };
-        const verdict = acceptMovie(step.frames.length, movie, r, workerId);
-        return verdict.ok ? verdict : fail(verdict.reason.replace(/^preview movie: /, ''), verdict.retryable);
-      }
-    }
-  }
-
-  private async acceptExport(
-    job: JobRecord,
-    unit: WorkUnit,
-    step: Extract<Step, { kind: 'export' }>,
-    r: Record<string, unknown>,
-    workerId: string,
-    fail: (reason: string, retryable?: boolean) => UnitVerdict,
-  ): Promise<UnitVerdict> {
-    const placed = await placeExport(this.exportStaging(job, unit, workerId), step.output, step.format, r.counted as Counted | undefined);
-    if (!placed.ok) return fail(placed.reason, placed.retryable);
-    return { ok: true, output: step.output, result: placed.result };
   }
 
   discard(job: JobRecord, unit: WorkUnit, workerId: string): void {
@@ -364,22 +295,4 @@ export class PipelineRunner implements JobRunner {
       rmSync(`${p.blendFile}1`, { force: true });
     }
   }
-}
-
-function fileSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
-}
-
-/** "ngons: BrokenMesh (6 faces with more than 4 sides); unapplied_scale: ..." */
-function findings(list: ValidationResult['failed']): string {
-  return list
-    .map(({ check, offenders }) => {
-      const shown = offenders.slice(0, 5).map((o) => `${o.object} (${o.detail})`);
-      return `${check}: ${shown.join(', ')}${offenders.length > 5 ? ` and ${offenders.length - 5} more` : ''}`;
-    })
-    .join('; ');
 }
