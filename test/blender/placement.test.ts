@@ -80,7 +80,7 @@ describe('placement: memory and threads on real Blender', () => {
       const heavy = join(dir, 'sync-bound.blend');
       const made = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python', join(root, 'bench', 'fixtures', 'heavy_scene.py'), '--', heavy, '--frames', '4', '--size', '64x36', '--samples', '1'], { encoding: 'utf8' });
       assert.equal(made.status, 0, made.stderr);
-      const { jobId } = await client.call('render.submit', { blendFile: heavy, output: join(dir, 'sync-bound') + '/' });
+      const { jobId } = await client.call('render.submit', { blendFile: heavy, output: `${join(dir, 'sync-bound')}/` });
       const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
       assert.equal(job.state, 'completed', job.error);
       assert.equal(job.result?.rendered, 4);
