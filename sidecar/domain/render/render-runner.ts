@@ -50,6 +50,31 @@ export interface RenderPlan {
 
 const VIDEO = new Set(['FFMPEG', 'AVI_JPEG', 'AVI_RAW']);
 
+
+/** The scene, camera and image format the job asks for, checked against what the planning task found in the file. */
+function checkAgainstFile(p: RenderParams, info: Inspection) {
+  const sceneName = p.scene ?? info.activeScene;
+  const scene = info.scenes.find((s) => s.name === sceneName);
+  if (!scene) {
+    throw new InvalidInputError('scene', `the file has no scene named "${sceneName}"; its scenes: ${info.scenes.map((s) => s.name).join(', ')}`);
+  }
+  if (p.camera && !info.cameras.includes(p.camera)) {
+    throw new InvalidInputError('camera', `the file has no camera named "${p.camera}"; its cameras: ${info.cameras.join(', ') || 'none'}`);
+  }
+  if (!p.camera && !scene.camera) {
+    throw new InvalidInputError('camera', `scene "${scene.name}" has no active camera; name one with camera`);
+  }
+  const format = p.format ?? scene.fileFormat;
+  if (VIDEO.has(format)) {
+    throw new InvalidInputError('format', `scene "${scene.name}" renders to video (${format}); frames must be images: pass format, e.g. "PNG"`);
+  }
+  try {
+    return { scene, format, extension: imageExtension(format) };
+  } catch {
+    throw new InvalidInputError('format', `the scene's format ${format} is not an image format the sidecar knows; pass format, e.g. "PNG"`);
+  }
+}
+
 export class RenderRunner implements JobRunner {
   readonly kind = 'render' as const;
   readonly unitNoun = 'frames';
@@ -77,28 +102,7 @@ export class RenderRunner implements JobRunner {
 
   async plan(job: JobRecord, inspection: Record<string, unknown> | undefined): Promise<WorkUnit[]> {
     const p = this.params(job);
-    const info = inspection as unknown as Inspection;
-    const sceneName = p.scene ?? info.activeScene;
-    const scene = info.scenes.find((s) => s.name === sceneName);
-    if (!scene) {
-      throw new InvalidInputError('scene', `the file has no scene named "${sceneName}"; its scenes: ${info.scenes.map((s) => s.name).join(', ')}`);
-    }
-    if (p.camera && !info.cameras.includes(p.camera)) {
-      throw new InvalidInputError('camera', `the file has no camera named "${p.camera}"; its cameras: ${info.cameras.join(', ') || 'none'}`);
-    }
-    if (!p.camera && !scene.camera) {
-      throw new InvalidInputError('camera', `scene "${scene.name}" has no active camera; name one with camera`);
-    }
-    const format = p.format ?? scene.fileFormat;
-    if (VIDEO.has(format)) {
-      throw new InvalidInputError('format', `scene "${scene.name}" renders to video (${format}); frames must be images: pass format, e.g. "PNG"`);
-    }
-    let extension: string;
-    try {
-      extension = imageExtension(format);
-    } catch {
-      throw new InvalidInputError('format', `the scene's format ${format} is not an image format the sidecar knows; pass format, e.g. "PNG"`);
-    }
+    const { scene, format, extension } = checkAgainstFile(p, inspection as unknown as Inspection);
     const frames = p.frames
       ? parseFrames(p.frames)
       : rangeFrames(scene.frameStart, scene.frameEnd, Math.max(1, scene.frameStep));
