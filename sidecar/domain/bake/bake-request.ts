@@ -13,7 +13,7 @@ export const BAKE_IMAGE_FORMATS: Readonly<Record<string, string>> = { '.png': 'P
 const PLACEHOLDERS = ['object', 'map'];
 /** Cycles' bake types in 3.4, 4.3 and 5.2 alike; `sidecar.info` lists what the installed Blender offers. */
 export const CYCLES_BAKE_TYPES = ['combined', 'ao', 'shadow', 'position', 'normal', 'uv', 'roughness', 'emit', 'environment', 'diffuse', 'glossy', 'transmission'] as const;
-export const DEFAULT_NAME = '{object}_{map}.png';
+const DEFAULT_NAME = '{object}_{map}.png';
 
 const mapSpec = z.strictObject({
   type: z.string().min(1).describe('A bake type the installed Blender offers (sidecar.info lists them): normal, ao, diffuse, roughness, emit, ...'),
@@ -27,7 +27,7 @@ const mapSpec = z.strictObject({
   colorSpace: z.string().min(1).optional().describe('The image\'s colour space (default Non-Color for data maps such as normal, ao, roughness; sRGB otherwise).'),
 });
 
-export const selectedToActive = z.strictObject({
+const selectedToActive = z.strictObject({
   sources: z.array(z.string().min(1)).min(1).describe('The high-poly objects whose surface is baked onto each target.'),
   cage: z.string().min(1).optional().describe('A cage object the rays start from (instead of the extruded target).'),
   extrusion: z.number().min(0).max(1e4).default(0).describe('How far out the rays start from the target\'s surface (Blender\'s cage extrusion).'),
@@ -75,7 +75,7 @@ export function expandOutput(template: string, object: string, map: string): str
   return template.replaceAll('{object}', object.replace(/[^\w.-]+/g, '_')).replaceAll('{map}', map);
 }
 
-export function checkBakeType(type: string, available: string[], field: string): string {
+function checkBakeType(type: string, available: string[], field: string): string {
   const t = type.toLowerCase();
   if (!available.includes(t)) {
     throw new InvalidInputError(field, `"${type}" is not a bake type this Blender offers; it offers: ${available.join(', ')}`);

@@ -45,7 +45,7 @@ export const exportParams = z.strictObject({
   options: exportOptions.optional(),
 });
 
-export const batchItem = z
+const batchItem = z
   .strictObject({
     objects: z.array(z.string().min(1)).min(1).optional(),
     collection: z.string().min(1).optional(),
@@ -94,7 +94,7 @@ function checkOptions(options: Record<string, unknown> | undefined, format: Expo
   }
 }
 
-export function resolveExportOutput(output: string, blendFile: string, format: ExportFormat, name: string, field: string): string {
+function resolveExportOutput(output: string, blendFile: string, format: ExportFormat, name: string, field: string): string {
   let path = output;
   if (path.startsWith('//')) path = join(dirname(blendFile), path.slice(2));
   else if (!isAbsolute(path)) throw new InvalidInputError(field, `"${output}" must be an absolute path, or start with // to mean the blend file's folder`);
@@ -114,7 +114,7 @@ function defaultName(item: { objects?: string[]; collection?: string }, blendFil
   return raw.replace(/[^\w.-]+/g, '_');
 }
 
-export function checkExportItems(blendFile: string, items: Array<z.output<typeof batchItem>>, available: ExportFormat[], prefix: (i: number) => string): ExportItem[] {
+function checkExportItems(blendFile: string, items: Array<z.output<typeof batchItem>>, available: ExportFormat[], prefix: (i: number) => string): ExportItem[] {
   const seen = new Map<string, number>();
   return items.map((item, i) => {
     const f = checkFormat(item.format, available, `${prefix(i)}format`);

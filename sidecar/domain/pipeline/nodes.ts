@@ -9,7 +9,7 @@ import { FORMAT_NAMES } from '../export/formats.js';
 import { ENGINE_CHOICES } from '../render/engines.js';
 import { MOVIE_CODECS } from '../render/movie.js';
 
-export const SOCKET_TYPES = ['objects', 'files'] as const;
+const SOCKET_TYPES = ['objects', 'files'] as const;
 export type SocketType = (typeof SOCKET_TYPES)[number];
 
 export interface SocketSpec {
@@ -27,7 +27,7 @@ export const CHECK_LEVELS = ['fail', 'warn', 'off'] as const;
 export type CheckLevel = (typeof CHECK_LEVELS)[number];
 
 /** What a check does when it finds something, unless the graph says otherwise. */
-export const CHECK_DEFAULTS: Record<CheckName, CheckLevel> = {
+const CHECK_DEFAULTS: Record<CheckName, CheckLevel> = {
   non_manifold: 'warn',
   missing_textures: 'fail',
   unapplied_scale: 'warn',

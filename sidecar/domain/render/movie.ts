@@ -29,7 +29,7 @@ export const MOVIE_CONTAINER_TABLE = [
   { extension: '.mov', ffmpeg: 'QUICKTIME' },
   { extension: '.mkv', ffmpeg: 'MKV' },
 ] as const;
-export const MOVIE_CONTAINERS = MOVIE_CONTAINER_TABLE.map((c) => c.extension);
+const MOVIE_CONTAINERS = MOVIE_CONTAINER_TABLE.map((c) => c.extension);
 
 export const movieParam = z
   .strictObject({
