@@ -14,10 +14,14 @@ for (const blender of blendersUnderTest()) {
   }
   const json = join(root, 'bench', 'results', `addon-stall-${blender.name}.json`);
   const script = join(root, 'bench', 'addon-stall.py');
-  const r = await run(blender.path, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', script, '--', '--repeat', repeat, '--json', json], {
-    env: suiteEnv(blender),
-    timeoutMs: 600_000,
-  });
+  const r = await run(
+    blender.path,
+    ['-b', '--factory-startup', '--python-exit-code', '1', '--python', script, '--', '--repeat', repeat, '--json', json],
+    {
+      env: suiteEnv(blender),
+      timeoutMs: 600_000,
+    },
+  );
   const table = r.output.split('\n').filter((line) => line.startsWith('|') || line.startsWith('Longest') || line.startsWith('over 50'));
   console.log(`\n${table.join('\n')}`);
   if (r.status !== 0) {

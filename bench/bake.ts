@@ -15,7 +15,13 @@ import { makeBakeScene } from '../test/helpers/bake.js';
 import { tempDir } from '../test/helpers/sidecar.js';
 import { blender, parallel, root, saveResult, seconds, sidecarProcess, table } from './lib.js';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '256' }, samples: { type: 'string', default: '8' }, instances: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '256' },
+    samples: { type: 'string', default: '8' },
+    instances: { type: 'string', default: '2' },
+  },
+});
 const size = Number(values.size);
 const samples = Number(values.samples);
 const instances = Number(values.instances);
@@ -35,7 +41,9 @@ console.log(`bench/bake: ${mapCount} maps of ${SET.length} objects at ${size} px
 /** Runs bake_loop.py; resolves with the seconds its bakes took (what the process printed). */
 function bakeLoop(out: string, specs: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const p = spawn(b, ['-b', asset, '--python-exit-code', '1', '--python', loop, '--', out, String(size), String(samples), ...specs], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(b, ['-b', asset, '--python-exit-code', '1', '--python', loop, '--', out, String(size), String(samples), ...specs], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let stdout = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.once('exit', (code) => {
@@ -55,17 +63,37 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<[number, T]
 }
 
 const [ownWall, frozen] = await timed("the artist's own Blender, one bake after the other", () =>
-  bakeLoop(join(dir, 'own'), SET.map(([t, s, maps]) => `${t}:${s}:${maps.join(',')}`)),
+  bakeLoop(
+    join(dir, 'own'),
+    SET.map(([t, s, maps]) => `${t}:${s}:${maps.join(',')}`),
+  ),
 );
 const perMap = SET.flatMap(([t, s, maps]) => maps.map((m) => `${t}:${s}:${m}`));
-const [perMapWall] = await timed(`one plain Blender per map (${instances} at once)`, () => parallel(perMap, instances, async (spec) => void (await bakeLoop(join(dir, 'per-map'), [spec]))));
+const [perMapWall] = await timed(`one plain Blender per map (${instances} at once)`, () =>
+  parallel(perMap, instances, async (spec) => void (await bakeLoop(join(dir, 'per-map'), [spec]))),
+);
 
 const sidecar = await sidecarProcess(join(dir, 'state'), ['--instances', String(instances)]);
 const viaSidecar = (out: string) => async (): Promise<number> => {
   const t0 = process.hrtime.bigint();
   const jobs = await Promise.all([
-    sidecar.client.call('bake.submit', { blendFile: asset, objects: ['Low'], selectedToActive: { sources: ['High'], extrusion: 0.3 }, maps: [{ type: 'normal' }, { type: 'ao' }], size, samples, output: `${out}/` }),
-    sidecar.client.call('bake.submit', { blendFile: asset, objects: ['CrateA', 'CrateB'], maps: [{ type: 'diffuse' }, { type: 'roughness' }], size, samples, output: `${out}/` }),
+    sidecar.client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['Low'],
+      selectedToActive: { sources: ['High'], extrusion: 0.3 },
+      maps: [{ type: 'normal' }, { type: 'ao' }],
+      size,
+      samples,
+      output: `${out}/`,
+    }),
+    sidecar.client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['CrateA', 'CrateB'],
+      maps: [{ type: 'diffuse' }, { type: 'roughness' }],
+      size,
+      samples,
+      output: `${out}/`,
+    }),
   ]);
   const submitted = seconds(t0);
   for (const { jobId } of jobs) {
@@ -88,6 +116,10 @@ console.log(
     ['sidecar warm', warm.toFixed(2), warmSubmit.toFixed(3)],
   ]),
 );
-console.log(`\n(the sidecar's "frozen" column is the two submit calls; a cold sidecar asks Blender for its bake types first; the add-on's own click cost is in bench:addon)`);
-console.log(`results: ${saveResult('bake', { size, samples, instances, maps: mapCount, ownWall, frozen, perMapWall, cold, warm, coldSubmit, warmSubmit })}`);
+console.log(
+  `\n(the sidecar's "frozen" column is the two submit calls; a cold sidecar asks Blender for its bake types first; the add-on's own click cost is in bench:addon)`,
+);
+console.log(
+  `results: ${saveResult('bake', { size, samples, instances, maps: mapCount, ownWall, frozen, perMapWall, cold, warm, coldSubmit, warmSubmit })}`,
+);
 rmSync(dir, { recursive: true, force: true });

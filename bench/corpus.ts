@@ -39,14 +39,21 @@ if (blenders.length === 0) throw new Error('no Blender to run: pass --blender');
 const dir = tempDir('bench-corpus-');
 const corpus = corpusDir();
 for (const name of readdirSync(corpus)) copyFileSync(join(corpus, name), join(dir, name));
-const files = readdirSync(dir).filter((n) => n.endsWith('.blend')).sort();
-console.log(`bench/corpus: ${files.length} files as GLB, ${instances} sidecar workers, Blenders ${blenders.map((b) => b.version).join(', ')}`);
+const files = readdirSync(dir)
+  .filter((n) => n.endsWith('.blend'))
+  .sort();
+console.log(
+  `bench/corpus: ${files.length} files as GLB, ${instances} sidecar workers, Blenders ${blenders.map((b) => b.version).join(', ')}`,
+);
 
 /** Each file with the Blender it needs; files newer than every Blender are left out of both sides. */
 const routed: Array<{ name: string; blender: string }> = [];
 for (const name of files) {
   try {
-    routed.push({ name, blender: (await routeBlend(join(dir, name), readBlendHeader(join(dir, name)), blenders, undefined, 'blendFile')).path });
+    routed.push({
+      name,
+      blender: (await routeBlend(join(dir, name), readBlendHeader(join(dir, name)), blenders, undefined, 'blendFile')).path,
+    });
   } catch (err) {
     console.log(`  (leaving out ${name}: ${(err as Error).message.split(';')[0]})`);
   }
@@ -66,7 +73,9 @@ function perFile(list: Array<{ name: string; blender: string }>, out: string) {
   let failed = 0;
   return parallel(list, instances, async ({ name, blender }) => {
     const expr = `import bpy; bpy.ops.export_scene.gltf(filepath=${JSON.stringify(join(out, `${name}.glb`))}, export_format='GLB')`;
-    await run(blender, ['-b', '--factory-startup', join(dir, name), '--python-exit-code', '1', '--python-expr', expr]).catch(() => (failed += 1));
+    await run(blender, ['-b', '--factory-startup', join(dir, name), '--python-exit-code', '1', '--python-expr', expr]).catch(
+      () => (failed += 1),
+    );
   }).then(() => `${failed} failed`);
 }
 
@@ -74,10 +83,20 @@ async function throughSidecar(client: SidecarClient, list: Array<{ name: string;
   mkdirSync(out, { recursive: true });
   const ids = [];
   for (const { name, blender } of list) {
-    ids.push((await client.call('export.submit', { blendFile: join(dir, name), format: 'glb', output: join(out, `${name}.glb`), ...(blender ? { blender } : {}) })).jobId);
+    ids.push(
+      (
+        await client.call('export.submit', {
+          blendFile: join(dir, name),
+          format: 'glb',
+          output: join(out, `${name}.glb`),
+          ...(blender ? { blender } : {}),
+        })
+      ).jobId,
+    );
   }
   let failed = 0;
-  for (const jobId of ids) if ((await client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 })).state !== 'completed') failed += 1;
+  for (const jobId of ids)
+    if ((await client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 })).state !== 'completed') failed += 1;
   return `${failed} failed`;
 }
 
@@ -90,11 +109,25 @@ await all.stop();
 // With crashing files: only the oldest Blender, every file pinned to it (the newer ones crash it or are refused by it).
 const oldest = blenders.slice().sort((a, b) => a.versionNumber! - b.versionNumber!)[0]!;
 const onOldest = files.filter((n) => readBlendHeader(join(dir, n)).versionNumber! <= 500).map((name) => ({ name, blender: oldest.path }));
-const plainCrash = await timed(`one Blender ${oldest.version} per file, crashing files included`, () => perFile(onOldest, join(dir, 'plain-crash')));
+const plainCrash = await timed(`one Blender ${oldest.version} per file, crashing files included`, () =>
+  perFile(onOldest, join(dir, 'plain-crash')),
+);
 const one = await sidecarProcess(join(dir, 'state-one'), ['--instances', String(instances), '--blender', oldest.path]);
 const pin = oldest.version.split('.').slice(0, 2).join('.');
-const crashCold = await timed('sidecar, crashing files included, cold', () => throughSidecar(one.client, onOldest.map((f) => ({ name: f.name, blender: pin })), join(dir, 'crash-cold')));
-const crashWarm = await timed('sidecar, crashing files included, warm', () => throughSidecar(one.client, onOldest.map((f) => ({ name: f.name, blender: pin })), join(dir, 'crash-warm')));
+const crashCold = await timed('sidecar, crashing files included, cold', () =>
+  throughSidecar(
+    one.client,
+    onOldest.map((f) => ({ name: f.name, blender: pin })),
+    join(dir, 'crash-cold'),
+  ),
+);
+const crashWarm = await timed('sidecar, crashing files included, warm', () =>
+  throughSidecar(
+    one.client,
+    onOldest.map((f) => ({ name: f.name, blender: pin })),
+    join(dir, 'crash-warm'),
+  ),
+);
 await one.stop();
 
 const r = (x: number) => `${x.toFixed(2)}x`;
@@ -117,5 +150,7 @@ const goals = {
 };
 console.log('');
 for (const [goal, ok] of Object.entries(goals)) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${goal}`);
-console.log(`\nresults: ${saveResult('corpus', { files: routed.length, instances, blenders: blenders.map((b) => b.version), plain, cold, warm, plainCrash, crashCold, crashWarm, goals })}`);
+console.log(
+  `\nresults: ${saveResult('corpus', { files: routed.length, instances, blenders: blenders.map((b) => b.version), plain, cold, warm, plainCrash, crashCold, crashWarm, goals })}`,
+);
 if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });

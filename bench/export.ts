@@ -19,7 +19,17 @@ const dir = tempDir('bench-export-');
 const b = blender();
 const fixtures = join(root, 'bench', 'fixtures');
 const scene = join(dir, 'assets.blend');
-await run(b, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', join(fixtures, 'assets_scene.py'), '--', scene, String(assets)]);
+await run(b, [
+  '-b',
+  '--factory-startup',
+  '--python-exit-code',
+  '1',
+  '--python',
+  join(fixtures, 'assets_scene.py'),
+  '--',
+  scene,
+  String(assets),
+]);
 const names = Array.from({ length: assets }, (_, i) => `Asset${String(i).padStart(3, '0')}`);
 console.log(`bench/export: ${assets} assets as GLB, ${instances} sidecar workers, Blender ${b}`);
 
@@ -35,10 +45,15 @@ const loop = join(fixtures, 'export_loop.py');
 const perAsset = await timed(`one Blender per asset (${instances} at once)`, () =>
   parallel(names, instances, (n) => run(b, ['-b', scene, '--python-exit-code', '1', '--python', loop, '--', join(dir, 'per-asset'), n])),
 );
-const inProcess = await timed('one Blender, a Python loop', () => run(b, ['-b', scene, '--python-exit-code', '1', '--python', loop, '--', join(dir, 'loop')]));
+const inProcess = await timed('one Blender, a Python loop', () =>
+  run(b, ['-b', scene, '--python-exit-code', '1', '--python', loop, '--', join(dir, 'loop')]),
+);
 const sidecar = await sidecarProcess(join(dir, 'state'), ['--instances', String(instances)]);
 const batch = (out: string) => async () => {
-  const { jobId } = await sidecar.client.call('export.batch', { blendFile: scene, items: names.map((n) => ({ collection: n, format: 'glb', output: `${out}/` })) });
+  const { jobId } = await sidecar.client.call('export.batch', {
+    blendFile: scene,
+    items: names.map((n) => ({ collection: n, format: 'glb', output: `${out}/` })),
+  });
   const job = await sidecar.client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 });
   if (job.state !== 'completed') throw new Error(`sidecar job ${job.state}: ${job.error}`);
 };

@@ -153,7 +153,7 @@ function startPeer(blender: BlenderUnderTest, stateDir: string) {
   proc.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   createInterface({ input: proc.stdout }).on('line', (text) => {
     if (!text.startsWith('@@peer ')) {
-      output = (`${output + text}\n`).slice(-4000);
+      output = `${output + text}\n`.slice(-4000);
       return;
     }
     const line = JSON.parse(text.slice('@@peer '.length)) as PeerLine;
@@ -273,7 +273,7 @@ async function main() {
     console.log(
       table([
         ['latency: gn.set in a script -> value applied in another Blender', 'p50', 'p95', 'max'],
-        ['  (background Blender, drained at the add-on timer\'s 20 ms pace)', ms(p50), ms(p95), ms(max)],
+        ["  (background Blender, drained at the add-on timer's 20 ms pace)", ms(p50), ms(p95), ms(max)],
       ]),
     );
     console.log(`  the Blender's drain: longest ${ms(lat.drainLongestMs)}, mean ${lat.drainMeanMs.toFixed(2)} ms\n`);

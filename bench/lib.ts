@@ -24,9 +24,11 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): P
 /** Runs tasks with at most `limit` at once. */
 export async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    }),
+  );
 }
 
 /** Resolves with the seconds until a first file appears in `dir` (polling every 20 ms). */
@@ -41,8 +43,13 @@ export function firstFile(dir: string, startNs: bigint, stop: { stopped: boolean
   });
 }
 
-export async function sidecarProcess(stateDir: string, args: string[] = []): Promise<{ client: SidecarClient; proc: ChildProcess; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [join(root, 'dist/blender-sidecar.mjs'), 'serve', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function sidecarProcess(
+  stateDir: string,
+  args: string[] = [],
+): Promise<{ client: SidecarClient; proc: ChildProcess; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, [join(root, 'dist/blender-sidecar.mjs'), 'serve', '--state-dir', stateDir, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
     proc.once('exit', (code) => reject(new Error(`the sidecar exited with ${code}`)));

@@ -66,24 +66,53 @@ async function benchScene(name: string) {
   console.log(`\n${what}; ${instances} sidecar workers, Blender ${b}`);
   const out = (row: string) => join(dir, name, row);
   const range = ['-s', '1', '-e', String(frames)];
-  const plain = await timedFrames('plain blender -a', out('plain'), () => run(b, ['-b', scene, '-o', join(out('plain'), '####'), ...range, '-a']));
+  const plain = await timedFrames('plain blender -a', out('plain'), () =>
+    run(b, ['-b', scene, '-o', join(out('plain'), '####'), ...range, '-a']),
+  );
   const plainPersistent = await timedFrames('plain blender -a, persistent data', out('plain-pd'), () =>
     run(b, ['-b', scene, ...persistent, '-o', join(out('plain-pd'), '####'), ...range, '-a']),
   );
   const perFrame = await timedFrames(`one Blender per frame (${instances} at once)`, out('per-frame'), () =>
-    parallel(Array.from({ length: frames }, (_, i) => i + 1), instances, (f) =>
-      run(b, ['-b', scene, '-t', String(Math.max(1, Math.floor(2 / instances))), '-o', join(out('per-frame'), '####'), '-f', String(f)]),
+    parallel(
+      Array.from({ length: frames }, (_, i) => i + 1),
+      instances,
+      (f) =>
+        run(b, ['-b', scene, '-t', String(Math.max(1, Math.floor(2 / instances))), '-o', join(out('per-frame'), '####'), '-f', String(f)]),
     ),
   );
   const cli = await timedFrames('blender-sidecar render (its own sidecar: cold)', out('cli'), () =>
-    run(process.execPath, [join(root, 'dist', 'blender-sidecar.mjs'), 'render', scene, '--frames', `1-${frames}`, '--output', `${out('cli')}/`, '--instances', String(instances), '--state-dir', join(dir, `cli-state-${name}`)]),
+    run(process.execPath, [
+      join(root, 'dist', 'blender-sidecar.mjs'),
+      'render',
+      scene,
+      '--frames',
+      `1-${frames}`,
+      '--output',
+      `${out('cli')}/`,
+      '--instances',
+      String(instances),
+      '--state-dir',
+      join(dir, `cli-state-${name}`),
+    ]),
   );
-  const sidecar = await sidecarProcess(join(dir, `state-${name}`), ['--instances', String(instances), '--warm', '--memory-budget', String(budgetMB)]);
+  const sidecar = await sidecarProcess(join(dir, `state-${name}`), [
+    '--instances',
+    String(instances),
+    '--warm',
+    '--memory-budget',
+    String(budgetMB),
+  ]);
   const memory = poolMemory(sidecar.client);
   let lastResult: Record<string, unknown> = {};
   const viaSidecar = async (row: string, target: string, extra: Record<string, unknown> = {}) =>
     timedFrames(row, target, async () => {
-      const { jobId } = await sidecar.client.call('render.submit', { blendFile: scene, frames: `1-${frames}`, output: `${target}/`, overwrite: true, ...extra });
+      const { jobId } = await sidecar.client.call('render.submit', {
+        blendFile: scene,
+        frames: `1-${frames}`,
+        output: `${target}/`,
+        overwrite: true,
+        ...extra,
+      });
       const job = await sidecar.client.call('job.wait', { jobId, timeoutMs: 3_600_000 }, { timeoutMs: 3_700_000 });
       if (job.state !== 'completed') throw new Error(`sidecar job ${job.state}: ${job.error}`);
       lastResult = job.result ?? {};
@@ -95,7 +124,9 @@ async function benchScene(name: string) {
   const noPreviews = await viaSidecar('sidecar, warm, previews off', out('no-previews'), { previews: false });
   const withPreviews = await viaSidecar('sidecar, warm, previews on', out('previews'));
   const previewSeconds = Number(lastResult.averagePreviewSeconds ?? 0);
-  const withMovie = await viaSidecar('sidecar, warm, with a preview movie', out('movie'), { movie: { output: join(out('movie'), 'preview.mp4') } });
+  const withMovie = await viaSidecar('sidecar, warm, with a preview movie', out('movie'), {
+    movie: { output: join(out('movie'), 'preview.mp4') },
+  });
   const movie = (lastResult.movie ?? {}) as { frames?: number; width?: number; height?: number; seconds?: number };
   const peakMB = await memory.stop();
   await sidecar.stop();
@@ -107,13 +138,62 @@ async function benchScene(name: string) {
     table([
       ['', 'wall s', 'first frame s', 'vs plain -a', 'vs best plain', 'vs per-frame'],
       ['plain blender -a', plain.wall.toFixed(2), plain.first.toFixed(2), r(1), r(plain.wall / best), r(plain.wall / perFrame.wall)],
-      ['plain -a, persistent data', plainPersistent.wall.toFixed(2), plainPersistent.first.toFixed(2), r(plainPersistent.wall / plain.wall), r(plainPersistent.wall / best), r(plainPersistent.wall / perFrame.wall)],
-      ['one Blender per frame', perFrame.wall.toFixed(2), perFrame.first.toFixed(2), r(perFrame.wall / plain.wall), r(perFrame.wall / best), r(1)],
-      ['blender-sidecar render (cold)', cli.wall.toFixed(2), cli.first.toFixed(2), r(cli.wall / plain.wall), r(cli.wall / best), r(cli.wall / perFrame.wall)],
-      ['sidecar, warm workers', warm.wall.toFixed(2), warm.first.toFixed(2), r(warm.wall / plain.wall), r(warm.wall / best), r(warm.wall / perFrame.wall)],
-      ['sidecar, warm, previews off', noPreviews.wall.toFixed(2), noPreviews.first.toFixed(2), r(noPreviews.wall / plain.wall), r(noPreviews.wall / best), r(noPreviews.wall / perFrame.wall)],
-      ['sidecar, warm, previews on', withPreviews.wall.toFixed(2), withPreviews.first.toFixed(2), r(withPreviews.wall / plain.wall), r(withPreviews.wall / best), r(withPreviews.wall / perFrame.wall)],
-      ['sidecar, warm + preview movie', withMovie.wall.toFixed(2), withMovie.first.toFixed(2), r(withMovie.wall / plain.wall), r(withMovie.wall / best), r(withMovie.wall / perFrame.wall)],
+      [
+        'plain -a, persistent data',
+        plainPersistent.wall.toFixed(2),
+        plainPersistent.first.toFixed(2),
+        r(plainPersistent.wall / plain.wall),
+        r(plainPersistent.wall / best),
+        r(plainPersistent.wall / perFrame.wall),
+      ],
+      [
+        'one Blender per frame',
+        perFrame.wall.toFixed(2),
+        perFrame.first.toFixed(2),
+        r(perFrame.wall / plain.wall),
+        r(perFrame.wall / best),
+        r(1),
+      ],
+      [
+        'blender-sidecar render (cold)',
+        cli.wall.toFixed(2),
+        cli.first.toFixed(2),
+        r(cli.wall / plain.wall),
+        r(cli.wall / best),
+        r(cli.wall / perFrame.wall),
+      ],
+      [
+        'sidecar, warm workers',
+        warm.wall.toFixed(2),
+        warm.first.toFixed(2),
+        r(warm.wall / plain.wall),
+        r(warm.wall / best),
+        r(warm.wall / perFrame.wall),
+      ],
+      [
+        'sidecar, warm, previews off',
+        noPreviews.wall.toFixed(2),
+        noPreviews.first.toFixed(2),
+        r(noPreviews.wall / plain.wall),
+        r(noPreviews.wall / best),
+        r(noPreviews.wall / perFrame.wall),
+      ],
+      [
+        'sidecar, warm, previews on',
+        withPreviews.wall.toFixed(2),
+        withPreviews.first.toFixed(2),
+        r(withPreviews.wall / plain.wall),
+        r(withPreviews.wall / best),
+        r(withPreviews.wall / perFrame.wall),
+      ],
+      [
+        'sidecar, warm + preview movie',
+        withMovie.wall.toFixed(2),
+        withMovie.first.toFixed(2),
+        r(withMovie.wall / plain.wall),
+        r(withMovie.wall / best),
+        r(withMovie.wall / perFrame.wall),
+      ],
     ]),
   );
   const previews = {
@@ -129,7 +209,9 @@ async function benchScene(name: string) {
       `Preview movie (${movie.frames} frames, ${movie.width}x${movie.height}): its step took ${movie.seconds?.toFixed(2)} s on one worker ` +
       `(encode and read back), the job ${previews.movieSecondsMore.toFixed(2)} s more.`,
   );
-  console.log(`pool memory: at most ${peakMB} MB resident across the warm rows' workers, within a budget of ${budgetMB} MB (serve --memory-budget)`);
+  console.log(
+    `pool memory: at most ${peakMB} MB resident across the warm rows' workers, within a budget of ${budgetMB} MB (serve --memory-budget)`,
+  );
   const goals = {
     [`${name}: warm at most 0.9x the best plain command line`]: warm.wall <= best * 0.9,
     [`${name}: cold CLI at most 1.0x plain -a`]: cli.wall <= plain.wall,
@@ -193,6 +275,7 @@ for (const name of values.scenes!.split(',')) {
   results[name] = await benchScene(name);
 }
 console.log('');
-for (const { goals } of Object.values(results)) for (const [goal, ok] of Object.entries(goals)) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${goal}`);
+for (const { goals } of Object.values(results))
+  for (const [goal, ok] of Object.entries(goals)) console.log(`  ${ok ? 'MET    ' : 'NOT MET'}  ${goal}`);
 console.log(`\nresults: ${saveResult('render', { frames, instances, results })}`);
 rmSync(dir, { recursive: true, force: true });

@@ -118,7 +118,8 @@ async function main() {
         p50us: percentile(latencies, 0.5),
         p99us: percentile(latencies, 0.99),
         callsPerSecond,
-        serverCpuUsPerCall: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 1e7) / pipelinedCalls) / 10,
+        serverCpuUsPerCall:
+          cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 1e7) / pipelinedCalls) / 10,
       };
       results.get(target.name)!.push(m);
       console.log(
@@ -155,9 +156,15 @@ async function main() {
   const x = (r: number | null, width: number) => (r === null ? 'n/a' : `${r.toFixed(2)}x`).padStart(width);
   console.log(`  best of ${rounds} rounds:`);
   console.log(`  ${''.padEnd(14)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'calls/s'.padStart(12)}${'server CPU/call'.padStart(17)}`);
-  console.log(`  ${'bare ws echo'.padEnd(14)}${fmtUs(e.p50us)}${fmtUs(e.p99us)}${fmtRate(e.callsPerSecond)}${fmtCpu(e.serverCpuUsPerCall).padStart(17)}`);
-  console.log(`  ${'sidecar'.padEnd(14)}${fmtUs(s.p50us)}${fmtUs(s.p99us)}${fmtRate(s.callsPerSecond)}${fmtCpu(s.serverCpuUsPerCall).padStart(17)}`);
-  console.log(`  ${'sidecar/echo'.padEnd(14)}${x(ratio.p50, 10)}${x(ratio.p99, 10)}${x(ratio.callsPerSecond, 12)}${x(ratio.serverCpuPerCall, 17)}`);
+  console.log(
+    `  ${'bare ws echo'.padEnd(14)}${fmtUs(e.p50us)}${fmtUs(e.p99us)}${fmtRate(e.callsPerSecond)}${fmtCpu(e.serverCpuUsPerCall).padStart(17)}`,
+  );
+  console.log(
+    `  ${'sidecar'.padEnd(14)}${fmtUs(s.p50us)}${fmtUs(s.p99us)}${fmtRate(s.callsPerSecond)}${fmtCpu(s.serverCpuUsPerCall).padStart(17)}`,
+  );
+  console.log(
+    `  ${'sidecar/echo'.padEnd(14)}${x(ratio.p50, 10)}${x(ratio.p99, 10)}${x(ratio.callsPerSecond, 12)}${x(ratio.serverCpuPerCall, 17)}`,
+  );
   console.log('');
   console.log(`  p50 within 2x of the bare echo: ${goals.p50Within2x ? 'met' : 'NOT met'} (${ratio.p50.toFixed(2)}x)`);
   console.log(

@@ -45,7 +45,10 @@ function writtenBytes(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/io`, 'utf8').match(/^write_bytes: (\d+)/m)![1]);
 }
 
-async function serve(tree: string, state: string): Promise<{ proc: ChildProcess; client: SidecarClient; startSeconds: number; stop(): Promise<void> }> {
+async function serve(
+  tree: string,
+  state: string,
+): Promise<{ proc: ChildProcess; client: SidecarClient; startSeconds: number; stop(): Promise<void> }> {
   const t0 = process.hrtime.bigint();
   const proc = spawn(process.execPath, [join(tree, 'dist/blender-sidecar.mjs'), 'serve', '--state-dir', state, '--instances', '1'], {
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -89,7 +92,11 @@ async function measure(label: string, tree: string) {
   const perSet = (writtenBytes(s.proc.pid!) - before) / sets;
 
   for (let r = 0; r < entries / 1000; r++) {
-    const changes = Array.from({ length: 1000 }, (_, i) => ({ key: { object: `Obj.${r}`, modifier: 'GN', input: `In ${i}` }, type: 'float' as const, value: i }));
+    const changes = Array.from({ length: 1000 }, (_, i) => ({
+      key: { object: `Obj.${r}`, modifier: 'GN', input: `In ${i}` },
+      type: 'float' as const,
+      value: i,
+    }));
     await c.call('gn.setMany', { channel: 'large', changes, baseRevision: r }, { timeoutMs: 120_000 });
   }
   await s.stop();
@@ -105,7 +112,14 @@ async function measure(label: string, tree: string) {
   await restart.stop();
   const again = await serve(tree, state);
   await again.stop();
-  return { perFrame, perSet, setsPerSecond: sets / setSeconds, restartSeconds: restart.startSeconds, secondRestartSeconds: again.startSeconds, jobsKept: kept };
+  return {
+    perFrame,
+    perSet,
+    setsPerSecond: sets / setSeconds,
+    restartSeconds: restart.startSeconds,
+    secondRestartSeconds: again.startSeconds,
+    jobsKept: kept,
+  };
 }
 
 const today = todayTree();

@@ -46,7 +46,8 @@ function tsFunctions(path, text) {
   const nameOf = (node) => {
     if (node.name) return node.name.getText(source);
     const parent = node.parent;
-    if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText(source);
+    if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))
+      return parent.name.getText(source);
     if (ts.isConstructorDeclaration(node)) return 'constructor';
     return '(anonymous)';
   };
@@ -67,7 +68,13 @@ function tsFunctions(path, text) {
 /** The line where an arrow function's own statement or property starts, so a note above it is found. */
 function statementOf(node) {
   let n = node;
-  while (n.parent && !ts.isSourceFile(n.parent) && !ts.isBlock(n.parent) && !ts.isObjectLiteralExpression(n.parent) && !ts.isClassLike(n.parent)) {
+  while (
+    n.parent &&
+    !ts.isSourceFile(n.parent) &&
+    !ts.isBlock(n.parent) &&
+    !ts.isObjectLiteralExpression(n.parent) &&
+    !ts.isClassLike(n.parent)
+  ) {
     n = n.parent;
   }
   return n;
@@ -123,10 +130,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const at = args[0] === '--root' && args[1] ? resolve(args[1]) : root;
   const roots = FUNCTION_ROOTS.map((r) => join(at, r)).filter((dir) => existsSync(dir));
-  const listed = oversize(roots.flatMap((dir) => walk(dir)), at);
+  const listed = oversize(
+    roots.flatMap((dir) => walk(dir)),
+    at,
+  );
   for (const o of listed) console.log(`${o.path}:${o.line}  ${o.what}`);
   if (listed.length > 0) {
-    console.log(`\n${listed.length} over the size limits: split them, or put a comment "size: <why>" at the top of the file or above the function.`);
+    console.log(
+      `\n${listed.length} over the size limits: split them, or put a comment "size: <why>" at the top of the file or above the function.`,
+    );
     process.exitCode = 1;
   }
 }

@@ -4,7 +4,19 @@
 // for this platform (sidecar/bin/<platform>/, Node's single-executable application: no Node needed), and licences.
 // `--no-exe` leaves the executable out.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -33,7 +45,8 @@ const sidecarDir = join(top, 'sidecar');
 mkdirSync(sidecarDir, { recursive: true });
 copyFileSync(join(dist, 'blender-sidecar.mjs'), join(sidecarDir, 'blender-sidecar.mjs'));
 cpSync(join(dist, 'worker'), join(sidecarDir, 'worker'), { recursive: true });
-if (existsSync(join(root, 'sidecar', 'pipelines'))) cpSync(join(root, 'sidecar', 'pipelines'), join(sidecarDir, 'pipelines'), { recursive: true });
+if (existsSync(join(root, 'sidecar', 'pipelines')))
+  cpSync(join(root, 'sidecar', 'pipelines'), join(sidecarDir, 'pipelines'), { recursive: true });
 
 const platforms = [];
 if (withExe) {
@@ -56,7 +69,10 @@ if (withExe) {
     },
     logLevel: 'warning',
   });
-  writeFileSync(join(seaDir, 'sea-config.json'), JSON.stringify({ main: join(seaDir, 'sidecar.cjs'), output: join(seaDir, 'sea.blob'), disableExperimentalSEAWarning: true }));
+  writeFileSync(
+    join(seaDir, 'sea-config.json'),
+    JSON.stringify({ main: join(seaDir, 'sidecar.cjs'), output: join(seaDir, 'sea.blob'), disableExperimentalSEAWarning: true }),
+  );
   execFileSync(process.execPath, ['--experimental-sea-config', join(seaDir, 'sea-config.json')], { stdio: 'inherit' });
   const exeName = process.platform === 'win32' ? 'blender-sidecar.exe' : 'blender-sidecar';
   const exe = join(sidecarDir, 'bin', platform, exeName);
@@ -64,7 +80,14 @@ if (withExe) {
   copyFileSync(process.execPath, exe);
   chmodSync(exe, 0o755);
   const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
-  const args = [postject, exe, 'NODE_SEA_BLOB', join(seaDir, 'sea.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'];
+  const args = [
+    postject,
+    exe,
+    'NODE_SEA_BLOB',
+    join(seaDir, 'sea.blob'),
+    '--sentinel-fuse',
+    'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ];
   if (process.platform === 'darwin') args.push('--macho-segment-name', 'NODE_SEA');
   execFileSync(process.execPath, args, { stdio: 'ignore' });
   // The executable finds its worker scripts two folders up (sidecar/worker); check it runs.
@@ -103,7 +126,12 @@ const walkDeps = (name) => {
 for (const dep of Object.keys(pkg.dependencies)) walkDeps(dep);
 if (withExe) {
   const nodeLicence = join(dirname(process.execPath), '..', 'share', 'doc', 'node', 'LICENSE');
-  writeFileSync(join(licences, 'node.txt'), existsSync(nodeLicence) ? readFileSync(nodeLicence, 'utf8') : `Node.js ${process.version}: MIT licence, https://github.com/nodejs/node/blob/main/LICENSE\n`);
+  writeFileSync(
+    join(licences, 'node.txt'),
+    existsSync(nodeLicence)
+      ? readFileSync(nodeLicence, 'utf8')
+      : `Node.js ${process.version}: MIT licence, https://github.com/nodejs/node/blob/main/LICENSE\n`,
+  );
 }
 
 // The zip: one top folder (3.x's addon_install needs it; 4.2+'s extension install accepts it).
@@ -126,13 +154,22 @@ zip.end();
 await new Promise((resolve, reject) => zip.outputStream.pipe(createWriteStream(zipPath)).on('close', resolve).on('error', reject));
 
 const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-console.log(`\n${relative(root, zipPath)}  ${mb(statSync(zipPath).size)} (${files.length} files, ${mb(files.reduce((a, [, s]) => a + s, 0))} unpacked), in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `\n${relative(root, zipPath)}  ${mb(statSync(zipPath).size)} (${files.length} files, ${mb(files.reduce((a, [, s]) => a + s, 0))} unpacked), in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 console.log(`platforms with a self-contained sidecar: ${platforms.join(', ') || 'none'}\n`);
 const groups = new Map();
 for (const [rel, size] of files) {
-  const folder = ['blender_sidecar/licenses/', 'blender_sidecar/wire/', 'blender_sidecar/sidecar/worker/', 'blender_sidecar/sidecar/pipelines/', 'blender_sidecar/sidecar/bin/'].find((f) => rel.startsWith(f));
+  const folder = [
+    'blender_sidecar/licenses/',
+    'blender_sidecar/wire/',
+    'blender_sidecar/sidecar/worker/',
+    'blender_sidecar/sidecar/pipelines/',
+    'blender_sidecar/sidecar/bin/',
+  ].find((f) => rel.startsWith(f));
   const key = folder ?? rel;
   const g = groups.get(key) ?? { n: 0, size: 0 };
   groups.set(key, { n: g.n + 1, size: g.size + size });
 }
-for (const [key, g] of groups) console.log(`  ${key.padEnd(60)} ${String(g.n).padStart(3)} file${g.n > 1 ? 's' : ' '} ${mb(g.size).padStart(9)}`);
+for (const [key, g] of groups)
+  console.log(`  ${key.padEnd(60)} ${String(g.n).padStart(3)} file${g.n > 1 ? 's' : ' '} ${mb(g.size).padStart(9)}`);

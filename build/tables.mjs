@@ -13,7 +13,15 @@ const check = process.argv.includes('--check');
 const scratch = mkdtempSync(join(tmpdir(), 'sidecar-tables-'));
 try {
   const out = join(scratch, 'tables.mjs');
-  await build({ entryPoints: [join(root, 'sidecar/domain/tables.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
+  await build({
+    entryPoints: [join(root, 'sidecar/domain/tables.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    logLevel: 'warning',
+  });
   const { tableFiles } = await import(pathToFileURL(out).href);
   const stale = [];
   for (const [rel, text] of Object.entries(tableFiles())) {

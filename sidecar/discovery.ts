@@ -40,7 +40,9 @@ export function writeDiscovery(stateDir: string, info: Discovery): string {
   const pidStartTime = info.pid === process.pid ? processStartTime(process.pid) : undefined;
   try {
     ensurePrivateDir(stateDir);
-    writeFileAtomic(path, `${JSON.stringify({ ...info, ...(pidStartTime ? { pidStartTime } : {}) }, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
+    writeFileAtomic(path, `${JSON.stringify({ ...info, ...(pidStartTime ? { pidStartTime } : {}) }, null, 2)}\n`, {
+      mode: PRIVATE_FILE_MODE,
+    });
   } catch (err) {
     throw new StateFolderError(stateDir, `write ${DISCOVERY_FILE}`, err);
   }

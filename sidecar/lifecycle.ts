@@ -100,7 +100,8 @@ export function raiseUnwatchedNotices(stateDir: string, alerts: AlertCenter): nu
       level: n.state === 'completed' ? 'INFO' : 'WARN',
       what: `${n.what}, at ${n.at}, while Blender was closed`,
       where: n.where,
-      action: n.state === 'completed' ? 'nothing to do: the outputs are in place' : 'job.get shows what went wrong; fix it and submit again',
+      action:
+        n.state === 'completed' ? 'nothing to do: the outputs are in place' : 'job.get shows what went wrong; fix it and submit again',
     });
   }
   rmSync(join(stateDir, UNWATCHED_FILE), { force: true });
@@ -111,7 +112,8 @@ function describeEnd(job: JobRecord): Notice {
   const done = job.units.filter((u) => u.state === 'done').length;
   const count = job.units.length > 0 ? `: ${done} of ${job.units.length} ${job.kind === 'render' ? 'frames' : 'items'} done` : '';
   const error = job.error ? ` (${job.error.split('\n')[0]})` : '';
-  const where = typeof job.params.output === 'string' ? job.params.output : typeof job.params.blendFile === 'string' ? job.params.blendFile : job.id;
+  const where =
+    typeof job.params.output === 'string' ? job.params.output : typeof job.params.blendFile === 'string' ? job.params.blendFile : job.id;
   return {
     jobId: job.id,
     kind: job.kind,

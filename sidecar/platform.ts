@@ -59,8 +59,14 @@ export const PRIVATE_FILE_MODE = 0o600;
  * (icacls, in every Windows since Vista), instead of the inherited one (under %LOCALAPPDATA% that is already private,
  * but a --state-dir elsewhere may not be); a folder that already existed is the user's choice and is left as it is.
  */
-export function privateFolderStep(dir: string, state: { mode: number; created: boolean }, os: Os = osOf(), user?: string): { chmod: number } | { command: string[] } | undefined {
-  if (os === 'win32') return state.created ? { command: ['icacls', dir, '/inheritance:r', '/grant:r', `${user ?? userName()}:(OI)(CI)F`, '/q'] } : undefined;
+export function privateFolderStep(
+  dir: string,
+  state: { mode: number; created: boolean },
+  os: Os = osOf(),
+  user?: string,
+): { chmod: number } | { command: string[] } | undefined {
+  if (os === 'win32')
+    return state.created ? { command: ['icacls', dir, '/inheritance:r', '/grant:r', `${user ?? userName()}:(OI)(CI)F`, '/q'] } : undefined;
   return (state.mode & 0o077) !== 0 ? { chmod: 0o700 } : undefined;
 }
 
@@ -70,7 +76,8 @@ export function makePrivateFolder(dir: string, os: Os = osOf()): void {
   const step = privateFolderStep(dir, { mode: statSync(dir).mode, created }, os);
   if (step && 'chmod' in step) chmodSync(dir, step.chmod);
   // Best effort: a file system without access lists (FAT, a network share) keeps what it has; the folder still works.
-  if (step && 'command' in step) spawnSync(step.command[0]!, step.command.slice(1), { stdio: 'ignore', windowsHide: true, timeout: 15_000 });
+  if (step && 'command' in step)
+    spawnSync(step.command[0]!, step.command.slice(1), { stdio: 'ignore', windowsHide: true, timeout: 15_000 });
 }
 
 function userName(): string {
@@ -115,7 +122,9 @@ export function commandFileNames(name: string, env: NodeJS.ProcessEnv, os: Os = 
 /** Every executable `name` in PATH, in the order a shell would try them (the first is what a shell runs). */
 export function findInPath(name: string, env: NodeJS.ProcessEnv, os: Os = osOf()): string[] {
   const p = pathsOf(os);
-  return searchPath(env, os).flatMap((dir) => commandFileNames(name, env, os).map((n) => p.join(dir, n))).filter((f) => isExecutable(f, os));
+  return searchPath(env, os)
+    .flatMap((dir) => commandFileNames(name, env, os).map((n) => p.join(dir, n)))
+    .filter((f) => isExecutable(f, os));
 }
 
 /**
@@ -143,16 +152,28 @@ export function blenderInstallLocations(env: NodeJS.ProcessEnv, os: Os = osOf(),
   const p = pathsOf(os);
   if (os === 'darwin') {
     // Side-by-side versions are usually renamed Blender 4.2.app, Blender-3.6.app.
-    const apps = (root: string) => [p.join(root, 'Blender.app'), ...globDirs(root, /^Blender.+\.app$/i, os)].map((a) => p.join(a, 'Contents/MacOS/Blender'));
+    const apps = (root: string) =>
+      [p.join(root, 'Blender.app'), ...globDirs(root, /^Blender.+\.app$/i, os)].map((a) => p.join(a, 'Contents/MacOS/Blender'));
     return [...apps('/Applications'), ...apps(p.join(home, 'Applications'))];
   }
   if (os === 'win32') {
-    const roots = [envValue(env, 'ProgramFiles', os) ?? 'C:\\Program Files', envValue(env, 'ProgramFiles(x86)', os) ?? 'C:\\Program Files (x86)'];
+    const roots = [
+      envValue(env, 'ProgramFiles', os) ?? 'C:\\Program Files',
+      envValue(env, 'ProgramFiles(x86)', os) ?? 'C:\\Program Files (x86)',
+    ];
     const out: string[] = [];
     for (const root of roots) {
       for (const dir of globDirs(p.join(root, 'Blender Foundation'), /^Blender/i, os)) out.push(p.join(dir, 'blender.exe'));
     }
-    out.push(p.join(envValue(env, 'LOCALAPPDATA', os) ?? p.join(home, 'AppData', 'Local'), 'Programs', 'Blender Foundation', 'Blender', 'blender.exe'));
+    out.push(
+      p.join(
+        envValue(env, 'LOCALAPPDATA', os) ?? p.join(home, 'AppData', 'Local'),
+        'Programs',
+        'Blender Foundation',
+        'Blender',
+        'blender.exe',
+      ),
+    );
     return out;
   }
   return [
@@ -205,7 +226,11 @@ function sendSignal(pid: number, signal: NodeJS.Signals): boolean {
  * POSIX: SIGSTOP / SIGCONT. Windows has no such signal; ntdll's NtSuspendProcess / NtResumeProcess do the same, reached
  * from Windows PowerShell (in every Windows since 7) through Add-Type.
  */
-export function suspendStep(pid: number, action: 'suspend' | 'resume', os: Os = osOf()): { signal: NodeJS.Signals } | { command: string[] } {
+export function suspendStep(
+  pid: number,
+  action: 'suspend' | 'resume',
+  os: Os = osOf(),
+): { signal: NodeJS.Signals } | { command: string[] } {
   if (os !== 'win32') return { signal: action === 'suspend' ? 'SIGSTOP' : 'SIGCONT' };
   const fn = action === 'suspend' ? 'NtSuspendProcess' : 'NtResumeProcess';
   const script = [
@@ -223,7 +248,10 @@ export function setSuspended(pid: number, suspended: boolean, os: Os = osOf()): 
     return;
   }
   const r = spawnSync(step.command[0]!, step.command.slice(1), { encoding: 'utf8', windowsHide: true, timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`could not ${suspended ? 'suspend' : 'resume'} process ${pid}: ${r.error?.message ?? r.stderr.trim() ?? `exit ${r.status}`}`);
+  if (r.status !== 0)
+    throw new Error(
+      `could not ${suspended ? 'suspend' : 'resume'} process ${pid}: ${r.error?.message ?? r.stderr.trim() ?? `exit ${r.status}`}`,
+    );
 }
 
 /** Spawn options for a child that should not be tied to the sidecar's console: its own session on POSIX. */

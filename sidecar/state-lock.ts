@@ -142,7 +142,11 @@ function takeOver(path: string, seen: LockOwner | 'unreadable', text: string): b
     const same =
       now === 'unreadable'
         ? seen === 'unreadable'
-        : now !== 'absent' && seen !== 'unreadable' && now.pid === seen.pid && now.startTime === seen.startTime && now.startedAt === seen.startedAt;
+        : now !== 'absent' &&
+          seen !== 'unreadable' &&
+          now.pid === seen.pid &&
+          now.startTime === seen.startTime &&
+          now.startedAt === seen.startedAt;
     if (!same) return false; // Taken over (or released) since we looked: start again from the top.
     writeFileAtomic(path, text, { fsync: false });
     return true;
@@ -159,7 +163,8 @@ function ownLock(path: string, mine: LockOwner): StateLock {
       if (released) return;
       released = true;
       const now = readOwner(path);
-      if (now !== 'absent' && now !== 'unreadable' && now.pid === mine.pid && now.startedAt === mine.startedAt) rmSync(path, { force: true });
+      if (now !== 'absent' && now !== 'unreadable' && now.pid === mine.pid && now.startedAt === mine.startedAt)
+        rmSync(path, { force: true });
     },
   };
 }

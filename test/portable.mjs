@@ -29,12 +29,12 @@ const NEEDS_BLENDER = {
 /** Left out on macOS and Windows: they check what only Linux has. */
 const LINUX_ONLY = {
   'test/rpc/metrics.test.ts': "expects prom-client's process metrics, which read /proc",
-  'test/rpc/state-lock.test.ts': "tells a reused pid from its owner by the start time in /proc",
+  'test/rpc/state-lock.test.ts': 'tells a reused pid from its owner by the start time in /proc',
 };
 
 /** Left out on Windows: they check POSIX behaviour Windows does not have (signals a process can handle, modes, x bits). */
 const POSIX_ONLY = {
-  'test/rpc/discovery-file.test.ts': "checks the clean exit on SIGTERM/SIGINT and the 0600/0700 modes",
+  'test/rpc/discovery-file.test.ts': 'checks the clean exit on SIGTERM/SIGINT and the 0600/0700 modes',
   'test/rpc/gn-journal-size.test.ts': 'stops the sidecar with SIGTERM and expects its clean exit',
   'test/rpc/gn-persist.test.ts': 'stops the sidecar with SIGTERM and expects its clean exit',
   'test/cli/call.test.ts': 'stops `serve` with SIGTERM and expects its clean exit',

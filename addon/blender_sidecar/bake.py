@@ -69,7 +69,9 @@ def _targets(context, settings):
     if settings.from_selected:
         active = context.active_object
         if active is None or active.type != "MESH" or not active.select_get():
-            raise SidecarError("From Selected bakes onto the active object: select the high-poly objects, then the target last.")
+            raise SidecarError(
+                "From Selected bakes onto the active object: select the high-poly objects, then the target last."
+            )
         sources = [o for o in selected if o is not active]
         if not sources:
             raise SidecarError("From Selected needs the high-poly objects selected too, besides the active target.")
@@ -80,7 +82,9 @@ def _targets(context, settings):
         raise SidecarError("Select the mesh objects to bake.")
     no_uv = [o.name for o in targets if not o.data.uv_layers]
     if no_uv:
-        raise SidecarError("{} has no UV map: unwrap it before baking (the maps are laid out by its UVs).".format(", ".join(no_uv)))
+        raise SidecarError(
+            "{} has no UV map: unwrap it before baking (the maps are laid out by its UVs).".format(", ".join(no_uv))
+        )
     return targets, sources
 
 
@@ -99,7 +103,9 @@ class SIDECAR_OT_bake_background(operators._SidecarOperator, bpy.types.Operator)
         offered = state.get().bake_types
         missing = [m for m in maps if offered and m not in offered]
         if missing:
-            raise SidecarError("The sidecar's Blender cannot bake {}: it offers {}.".format(", ".join(missing), ", ".join(offered)))
+            raise SidecarError(
+                "The sidecar's Blender cannot bake {}: it offers {}.".format(", ".join(missing), ", ".join(offered))
+            )
         targets, sources = _targets(context, settings)
         folder = operators._absolute(settings.output, "the bake output folder")
         output = bpy.path.native_pathsep(folder.rstrip("/\\") + "/{object}_{map}.png")
@@ -148,7 +154,17 @@ class SIDECAR_OT_bake_simulations_background(operators._SidecarOperator, bpy.typ
         self.saved_copy_seconds = snap.seconds if snap.temporary else 0.0
         params = {"objects": [o.name for o in objects], "output": folder.rstrip("/\\") + "/{object}_{modifier}"}
         what = objects[0].name if len(objects) == 1 else "{} objects".format(len(objects))
-        operators._submit(self, conn, "bake.simulation", params, "simulation", "Bake {} (simulation)".format(what), folder, snap, {"bake_wire": False})
+        operators._submit(
+            self,
+            conn,
+            "bake.simulation",
+            params,
+            "simulation",
+            "Bake {} (simulation)".format(what),
+            folder,
+            snap,
+            {"bake_wire": False},
+        )
 
 
 def _has_bakes(obj):

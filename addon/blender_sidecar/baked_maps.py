@@ -128,7 +128,12 @@ def point_at_caches(caches):
         obj = bpy.data.objects.get(c.get("object") or "")
         mod = obj.modifiers.get(c.get("modifier") or "") if obj is not None else None
         if mod is None or not hasattr(mod, "bake_directory"):
-            state.get().alert("WARN", "{} / {} is not in this file any more: its bake is in {}.".format(c.get("object"), c.get("modifier"), c["directory"]))
+            state.get().alert(
+                "WARN",
+                "{} / {} is not in this file any more: its bake is in {}.".format(
+                    c.get("object"), c.get("modifier"), c["directory"]
+                ),
+            )
             continue
         mod.bake_target = "DISK"
         for bake in mod.bakes:
@@ -171,7 +176,11 @@ def wire_map(obj, map_type, image):
         tree = mat.node_tree
         bsdf = _principled(tree)
         x, y = (bsdf.location.x - 600, bsdf.location.y) if bsdf else (-600, 0)
-        offset = -300 * sorted(BSDF_INPUTS.keys() | {"ao"}).index(map_type) if map_type in BSDF_INPUTS or map_type == "ao" else 0
+        offset = (
+            -300 * sorted(BSDF_INPUTS.keys() | {"ao"}).index(map_type)
+            if map_type in BSDF_INPUTS or map_type == "ao"
+            else 0
+        )
         tex = _node(tree, "ShaderNodeTexImage", NODE_PREFIX + map_type, (x, y + offset))
         tex.image = image
         target = _input(bsdf, BSDF_INPUTS.get(map_type, ())) if bsdf else None

@@ -43,7 +43,9 @@ def find_sequence(frame_path):
 
 def load_sequence(first_path, frames, name):
     """A SEQUENCE image of the frames (the one already loaded, reloaded, when the flipbook is opened again)."""
-    image = next((i for i in bpy.data.images if i.source == "SEQUENCE" and bpy.path.abspath(i.filepath) == first_path), None)
+    image = next(
+        (i for i in bpy.data.images if i.source == "SEQUENCE" and bpy.path.abspath(i.filepath) == first_path), None
+    )
     if image is None:
         image = bpy.data.images.load(first_path, check_existing=False)
         image.source = "SEQUENCE"
@@ -93,7 +95,9 @@ class SIDECAR_OT_open_flipbook(operators._SidecarOperator, bpy.types.Operator):
         first_path, frames = find_sequence(frame)
         image = load_sequence(first_path, frames, "Flipbook {}".format(job.label or job.id))
         show_in_image_editor(context, image, frames)
-        self.report({"INFO"}, "{}: {} frames in the Image Editor; play the timeline to see them.".format(job.label, len(frames)))
+        self.report(
+            {"INFO"}, "{}: {} frames in the Image Editor; play the timeline to see them.".format(job.label, len(frames))
+        )
 
 
 classes = (SIDECAR_OT_open_flipbook,)

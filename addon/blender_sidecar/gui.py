@@ -20,7 +20,13 @@ STATE_ICONS = {
     "failed": "ERROR",
     "disconnected": "UNLINKED",
 }
-JOB_ICONS = {"render": "RENDER_ANIMATION", "export": "EXPORT", "pipeline": "NODETREE", "bake": "TEXTURE", "simulation": "PHYSICS"}
+JOB_ICONS = {
+    "render": "RENDER_ANIMATION",
+    "export": "EXPORT",
+    "pipeline": "NODETREE",
+    "bake": "TEXTURE",
+    "simulation": "PHYSICS",
+}
 ALERT_ICONS = {"INFO": "INFO", "WARN": "ERROR", "ERROR": "CANCEL"}
 ALERTS_SHOWN = 8
 

@@ -119,7 +119,7 @@ def check_node(node, timeout=15.0):
             capture_output=True,
             text=True,
             timeout=timeout,
-            **host.no_window_options()
+            **host.no_window_options(),
         )
     except (OSError, subprocess.SubprocessError) as err:
         raise SidecarError(

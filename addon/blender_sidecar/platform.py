@@ -25,7 +25,7 @@ _STILL_ACTIVE = 259
 
 
 def family(platform=None):
-    """"win32", "darwin" or "linux" (every other Unix behaves as Linux here), from a `sys.platform` value."""
+    """ "win32", "darwin" or "linux" (every other Unix behaves as Linux here), from a `sys.platform` value."""
     platform = sys.platform if platform is None else platform
     if platform.startswith("win"):
         return "win32"

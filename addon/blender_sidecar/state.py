@@ -294,7 +294,11 @@ class SidecarState(object):
             job.output = last["output"]
         if job.kind == "render" and last.get("preview"):
             # Only frames carry a preview (the movie that may end a job does not): the thumbnail stays a frame.
-            job.last_frame, job.last_frame_path, job.last_preview = last.get("key"), last.get("output") or "", last["preview"]
+            job.last_frame, job.last_frame_path, job.last_preview = (
+                last.get("key"),
+                last.get("output") or "",
+                last["preview"],
+            )
 
     def _workers(self, msg):
         self.workers = [WorkerView(w) for w in msg.workers if isinstance(w, dict)]

@@ -29,7 +29,10 @@ export class Session {
   subscribe(topics: readonly string[]): string[] {
     for (const topic of topics) {
       if (this.subscriptions.has(topic)) continue;
-      this.subscriptions.set(topic, this.bus.subscribe(topic, (t, p) => this.notify(t, p)));
+      this.subscriptions.set(
+        topic,
+        this.bus.subscribe(topic, (t, p) => this.notify(t, p)),
+      );
     }
     return this.topics();
   }

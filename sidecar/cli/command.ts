@@ -47,7 +47,12 @@ export function intFlag(values: Record<string, unknown>, name: string, opts: { m
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-    const range = opts.min !== undefined && opts.max !== undefined ? ` from ${opts.min} to ${opts.max}` : opts.min !== undefined ? ` of at least ${opts.min}` : '';
+    const range =
+      opts.min !== undefined && opts.max !== undefined
+        ? ` from ${opts.min} to ${opts.max}`
+        : opts.min !== undefined
+          ? ` of at least ${opts.min}`
+          : '';
     throw new UsageError(`--${name} must be a whole number${range}, not "${String(raw)}"`);
   }
   return n;

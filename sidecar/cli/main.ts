@@ -15,7 +15,16 @@ import { pipelineCommand } from './commands/pipeline.js';
 import { renderCommand } from './commands/render.js';
 import { serveCommand } from './commands/serve.js';
 
-export const commands: Command[] = [serveCommand, renderCommand, exportCommand, bakeCommand, pipelineCommand, callCommand, demoCommand, docsCommand];
+export const commands: Command[] = [
+  serveCommand,
+  renderCommand,
+  exportCommand,
+  bakeCommand,
+  pipelineCommand,
+  callCommand,
+  demoCommand,
+  docsCommand,
+];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
@@ -27,7 +36,7 @@ function topHelp(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}`),
     '',
-    'Run blender-sidecar COMMAND --help for a command\'s options.',
+    "Run blender-sidecar COMMAND --help for a command's options.",
   ].join('\n');
 }
 

@@ -126,7 +126,11 @@ export class ProgressView {
     if (p.nodes && !final) {
       // Pipelines: where each node stands, by id, on one line.
       const marks: Record<string, string> = { done: '✓', failed: '✗', skipped: '-', partial: '~', canceled: '-' };
-      lines.push(`  nodes: ${Object.entries(p.nodes).map(([id, n]) => `${id} ${marks[n.state] ?? `${n.done}/${n.total}`}`).join('  ')}`);
+      lines.push(
+        `  nodes: ${Object.entries(p.nodes)
+          .map(([id, n]) => `${id} ${marks[n.state] ?? `${n.done}/${n.total}`}`)
+          .join('  ')}`,
+      );
     }
     if (p.placement && !final) lines.push(`  workers: ${p.placement}`);
     if (p.last?.output) lines.push(`  last: ${p.last.output}${p.last.preview ? `  (preview ${p.last.preview})` : ''}`);

@@ -172,7 +172,7 @@ function stringifyWithin(response: RpcResponse | RpcResponse[], maxBytes: number
           ? `this call's result did not fit in the batch's ${Math.round(maxBytes / 2 ** 20)} MiB reply limit; ` +
               'send it again on its own or in a smaller batch'
           : `the result would be ${Math.round((size ?? 0) / 2 ** 20)} MiB, over the ${Math.round(maxBytes / 2 ** 20)} MiB ` +
-              'reply limit; ask for less (a channel\'s changes with gn.subscribe sinceRevision, a job list with a limit)',
+              "reply limit; ask for less (a channel's changes with gn.subscribe sinceRevision, a job list with a limit)",
         { limit: 'replyBytes', max: maxBytes },
       ),
     );

@@ -70,8 +70,16 @@ export function renderRpcMarkdown(doc: Record<string, any>): string {
     if (m.description) out.push(m.description, '');
     if (m.params.length > 0) {
       out.push('| param | type | required | description |', '| --- | --- | --- | --- |');
-      const props = Object.fromEntries(m.params.map((p: any) => [p.name, { ...p.schema, description: p.description ?? p.schema.description }]));
-      out.push(...fieldsTable(props, m.params.filter((p: any) => p.required).map((p: any) => p.name)), '');
+      const props = Object.fromEntries(
+        m.params.map((p: any) => [p.name, { ...p.schema, description: p.description ?? p.schema.description }]),
+      );
+      out.push(
+        ...fieldsTable(
+          props,
+          m.params.filter((p: any) => p.required).map((p: any) => p.name),
+        ),
+        '',
+      );
     } else {
       out.push('No params.', '');
     }

@@ -26,9 +26,17 @@ const KIND_CODES = {
       'a param is missing or wrong, a file it names cannot be used, or the call asks past a limit; ' +
       '`data.errors` lists `{field, message}`',
   },
-  'no-blender': { code: -32001, title: 'Blender not found', meaning: 'no Blender to run, or the one named does not start or say its version' },
+  'no-blender': {
+    code: -32001,
+    title: 'Blender not found',
+    meaning: 'no Blender to run, or the one named does not start or say its version',
+  },
   'not-found': { code: -32002, title: 'not found', meaning: 'no such job (or farm job)' },
-  'invalid-state': { code: -32003, title: 'invalid state', meaning: 'the thing exists but cannot do that now (a job that has already ended)' },
+  'invalid-state': {
+    code: -32003,
+    title: 'invalid state',
+    meaning: 'the thing exists but cannot do that now (a job that has already ended)',
+  },
   unavailable: {
     code: -32005,
     title: 'unavailable',
@@ -37,7 +45,7 @@ const KIND_CODES = {
   conflict: {
     code: -32010,
     title: 'revision conflict',
-    meaning: 'a Geometry Nodes entry changed after the write\'s baseRevision; nothing of the write was applied',
+    meaning: "a Geometry Nodes entry changed after the write's baseRevision; nothing of the write was applied",
   },
 } as const satisfies Record<ErrorKind, ErrorCodeDoc>;
 
@@ -46,14 +54,13 @@ const PROTOCOL_CODES: readonly ErrorCodeDoc[] = [
   { code: RpcCode.ParseError, title: 'parse error', meaning: 'the message is not valid JSON' },
   { code: RpcCode.InvalidRequest, title: 'invalid request', meaning: 'not a JSON-RPC 2.0 request, or a batch that is empty or too long' },
   { code: RpcCode.MethodNotFound, title: 'method not found', meaning: 'no method of that name (`rpc.discover` lists them)' },
-  { code: RpcCode.InternalError, title: 'internal error', meaning: 'a bug: the message gives a reference to look up in the sidecar\'s log' },
+  { code: RpcCode.InternalError, title: 'internal error', meaning: "a bug: the message gives a reference to look up in the sidecar's log" },
   { code: -32004, title: 'file not found', meaning: 'not sent by this version (a missing file is -32602 naming its field); reserved' },
   {
     code: RpcCode.ReplyTooLarge,
     title: 'reply too large',
     meaning:
-      'a result, or a batch\'s results together, past the reply limit: that call is answered with this error, ' +
-      'the others as they are',
+      "a result, or a batch's results together, past the reply limit: that call is answered with this error, " + 'the others as they are',
   },
 ];
 

@@ -31,7 +31,7 @@ export interface Connection {
   close(code?: number, reason?: string): void;
 }
 
-export type HttpRoute = (req: IncomingMessage) => Promise<{ status: number; contentType: string; body: string }>
+export type HttpRoute = (req: IncomingMessage) => Promise<{ status: number; contentType: string; body: string }>;
 
 export interface TransportHandlers {
   onOpen(conn: Connection): { onMessage(text: string): void; onClose(): void };

@@ -69,4 +69,4 @@ def main(argv):
     os._exit(0)
 
 
-main(sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else [])
+main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else [])

@@ -13,4 +13,4 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sidecar_worker.loop import main  # noqa: E402
 
-main(sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else [])
+main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else [])

@@ -20,7 +20,10 @@ describe('the Bake box', () => {
     const unavailable = blender.version === undefined && `${blender.name} is not available (${blender.path} does not start)`;
 
     it(`passes test_bake.py on ${blender.name}`, { skip: unavailable, timeout: 400_000 }, async (t) => {
-      const r = await run(blender.path, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', suite], { env: suiteEnv(blender), timeoutMs: 380_000 });
+      const r = await run(blender.path, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', suite], {
+        env: suiteEnv(blender),
+        timeoutMs: 380_000,
+      });
       const used = /^bake box tests on Blender (.*)$/m.exec(r.output)?.[1];
       t.diagnostic(`Blender ${used ?? '?'}: ${(r.ms / 1000).toFixed(1)} s`);
       assert.equal(r.status, 0, `test_bake.py on ${blender.path} exited ${r.status}:\n${r.output}`);
@@ -35,11 +38,15 @@ describe('the Bake box', () => {
     it(`bakes from the panel on ${blender.name}, the maps appearing in the open file's images`, { skip, timeout: 150_000 }, async (t) => {
       rmSync(out, { force: true });
       rmSync(`${out}.request.failed`, { force: true });
-      const r = await run('xvfb-run', ['-a', '-s', '-screen 0 1280x800x24', blender.path, '--factory-startup', '--python', gui, '--', '--out', out], {
-        env: suiteEnv(blender),
-        timeoutMs: 140_000,
-        onTick: () => answerHostRequest(out),
-      });
+      const r = await run(
+        'xvfb-run',
+        ['-a', '-s', '-screen 0 1280x800x24', blender.path, '--factory-startup', '--python', gui, '--', '--out', out],
+        {
+          env: suiteEnv(blender),
+          timeoutMs: 140_000,
+          onTick: () => answerHostRequest(out),
+        },
+      );
       const report = existsSync(out.replace(/\.png$/, '.json')) ? JSON.parse(readFileSync(out.replace(/\.png$/, '.json'), 'utf8')) : {};
       t.diagnostic(`Blender ${report.blender ?? '?'}: ${(r.ms / 1000).toFixed(1)} s, screenshot ${out}`);
       assert.equal(r.status, 0, `bake_gui_test.py exited ${r.status}:\n${r.output}`);

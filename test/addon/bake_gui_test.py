@@ -52,7 +52,9 @@ class BakeGuiTest(GuiTest):
             raise AssertionError("Bake in Background returned {}; {}".format(result, self.addon.describe()))
 
         def new_job():
-            return next((j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None)
+            return next(
+                (j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None
+            )
 
         yield from self.wait(new_job, 30, "the sidecar to accept the bake")
         job = new_job()

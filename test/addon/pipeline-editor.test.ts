@@ -44,7 +44,10 @@ describe('the pipeline editor', () => {
     const out = join(artifacts, `pipeline-editor${suffix}.png`);
     const skip = unavailable || (missing.length > 0 && `needs ${missing.join(', ')} (apt-get install xvfb xauth imagemagick xdotool)`);
 
-    it(`runs the game-asset template in the node editor on ${blender.name}, the nodes showing their states`, { skip, timeout: 150_000 }, async (t) => {
+    it(`runs the game-asset template in the node editor on ${blender.name}, the nodes showing their states`, {
+      skip,
+      timeout: 150_000,
+    }, async (t) => {
       rmSync(out, { force: true });
       rmSync(`${out}.request.failed`, { force: true });
       const r = await run(
@@ -54,7 +57,9 @@ describe('the pipeline editor', () => {
       );
       const json = out.replace(/\.png$/, '.json');
       const report = existsSync(json) ? JSON.parse(readFileSync(json, 'utf8')) : {};
-      t.diagnostic(`Blender ${report.blender ?? '?'}: ${(r.ms / 1000).toFixed(1)} s in all, ${report.seconds ?? '?'} s from start-up to the screenshot; ${out}`);
+      t.diagnostic(
+        `Blender ${report.blender ?? '?'}: ${(r.ms / 1000).toFixed(1)} s in all, ${report.seconds ?? '?'} s from start-up to the screenshot; ${out}`,
+      );
       assert.equal(r.status, 0, `pipeline_gui_test.py exited ${r.status}:\n${r.output}`);
       assert.match(r.output, /PIPELINE GUI TEST PASSED/, r.output);
       assert.equal(report.ok, true, JSON.stringify(report));

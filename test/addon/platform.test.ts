@@ -35,6 +35,9 @@ describe('the add-on platform module', () => {
     const r = spawnSync(python, ['-B', '-c', script], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const addon = JSON.parse(r.stdout) as string[];
-    assert.deepEqual(addon, cases.map(([os, env, home]) => userStateFolder('blender-sidecar', env, os, home)));
+    assert.deepEqual(
+      addon,
+      cases.map(([os, env, home]) => userStateFolder('blender-sidecar', env, os, home)),
+    );
   });
 });

@@ -23,7 +23,10 @@ describe('render previews in the Blender interface (Xvfb)', () => {
     const out = join(artifacts, `previews-panel${suffix}.png`);
     const shots = [out, out.replace(/\.png$/, '-flipbook-a.png'), out.replace(/\.png$/, '-flipbook-b.png')];
 
-    it(`shows the newest frame's thumbnail as frames land, and a flipbook of them, on ${blender.name}`, { skip, timeout: 200_000 }, async (t) => {
+    it(`shows the newest frame's thumbnail as frames land, and a flipbook of them, on ${blender.name}`, {
+      skip,
+      timeout: 200_000,
+    }, async (t) => {
       for (const shot of shots) rmSync(shot, { force: true });
       rmSync(`${out}.request.failed`, { force: true });
       const r = await run(
@@ -32,7 +35,9 @@ describe('render previews in the Blender interface (Xvfb)', () => {
         { env: suiteEnv(blender), timeoutMs: 190_000, onTick: () => answerHostRequest(out) },
       );
       const report = existsSync(out.replace(/\.png$/, '.json')) ? JSON.parse(readFileSync(out.replace(/\.png$/, '.json'), 'utf8')) : {};
-      t.diagnostic(`Blender ${report.blender ?? '?'}: ${(r.ms / 1000).toFixed(1)} s, thumbnails of frames ${report.thumbnails_seen}, screenshots ${out}`);
+      t.diagnostic(
+        `Blender ${report.blender ?? '?'}: ${(r.ms / 1000).toFixed(1)} s, thumbnails of frames ${report.thumbnails_seen}, screenshots ${out}`,
+      );
       assert.equal(r.status, 0, `previews_gui_test.py exited ${r.status}:\n${r.output}`);
       assert.match(r.output, /GUI TEST PASSED/, r.output);
       assert.equal(report.ok, true, JSON.stringify(report));

@@ -114,7 +114,9 @@ class PreviewsGuiTest(harness.XvfbScenario):
             raise AssertionError("Render in Background returned {}; {}".format(result, self.addon.describe()))
 
         def new_job():
-            return next((j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None)
+            return next(
+                (j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None
+            )
 
         yield from self.wait(new_job, 30, "the sidecar to accept the render")
         job = new_job()
@@ -135,8 +137,15 @@ class PreviewsGuiTest(harness.XvfbScenario):
         if len(shown) < 2:
             raise AssertionError("the thumbnail did not change as frames landed: saw frames {}".format(shown))
         if not previews.icon_id(job) or job.last_frame != FRAMES:
-            raise AssertionError("the finished job shows frame {} (icon {})".format(job.last_frame, previews.icon_id(job)))
-        self.report["job"] = {"id": job.id, "state": job.state, "last_frame": job.last_frame, "movie": job.result.get("movie")}
+            raise AssertionError(
+                "the finished job shows frame {} (icon {})".format(job.last_frame, previews.icon_id(job))
+            )
+        self.report["job"] = {
+            "id": job.id,
+            "state": job.state,
+            "last_frame": job.last_frame,
+            "movie": job.result.get("movie"),
+        }
         # The panel: viewport alone, sidebar wider, scrolled to the Jobs box with the thumbnail.
         with bpy.context.temp_override(window=window, area=area, region=region):
             bpy.ops.screen.screen_full_area()
@@ -165,7 +174,9 @@ class PreviewsGuiTest(harness.XvfbScenario):
         if "FINISHED" not in result:
             raise AssertionError("Flipbook returned {}; {}".format(result, self.addon.describe()))
         yield 1.0
-        editors = [(w, a) for w in bpy.context.window_manager.windows for a in w.screen.areas if a.type == "IMAGE_EDITOR"]
+        editors = [
+            (w, a) for w in bpy.context.window_manager.windows for a in w.screen.areas if a.type == "IMAGE_EDITOR"
+        ]
         if not editors:
             raise AssertionError("Flipbook opened no Image Editor")
         space = editors[-1][1].spaces.active
@@ -177,7 +188,9 @@ class PreviewsGuiTest(harness.XvfbScenario):
             "frame_offset": user.frame_offset,
         }
         if image is None or image.source != "SEQUENCE" or user.frame_duration != FRAMES:
-            raise AssertionError("the Image Editor does not show the frames as a sequence: {}".format(self.report["flipbook"]))
+            raise AssertionError(
+                "the Image Editor does not show the frames as a sequence: {}".format(self.report["flipbook"])
+            )
         yield from self.screenshot(self.flipbook_shots[0])
         first, _ = self.screenshot_pixels(self.flipbook_shots[0])
         scene.frame_set(scene.frame_end)  # what scrubbing the timeline does
@@ -187,7 +200,9 @@ class PreviewsGuiTest(harness.XvfbScenario):
         changed = sum(1 for i in range(0, len(first), 4 * 7) if abs(first[i] - last[i]) > 0.1)
         self.report["flipbook"]["pixels_changed"] = changed
         if changed < 200:
-            raise AssertionError("the flipbook showed the same picture at the first and last frame ({} pixels changed)".format(changed))
+            raise AssertionError(
+                "the flipbook showed the same picture at the first and last frame ({} pixels changed)".format(changed)
+            )
 
     def finish(self, ok, why=""):
         self.report["ok"] = ok

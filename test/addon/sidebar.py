@@ -39,7 +39,14 @@ def widen(scenario, window, by=230):
     region = next(r for r in area.regions if r.type == "UI")
     x = window.x + region.x + 8
     y = window.y + window.height - (region.y + region.height // 2)
-    for args in (["mousemove", x, y], ["mousedown", 1], ["mousemove", x - 30, y], ["mousemove", x - by, y], ["mouseup", 1], ["mousemove", 300, 400]):
+    for args in (
+        ["mousemove", x, y],
+        ["mousedown", 1],
+        ["mousemove", x - 30, y],
+        ["mousemove", x - by, y],
+        ["mouseup", 1],
+        ["mousemove", 300, 400],
+    ):
         yield from scenario.host(["xdotool"] + [str(a) for a in args])
         yield 0.15
 

@@ -372,7 +372,9 @@ class AddonTest(unittest.TestCase):
         try:
             bpy.ops.sidecar.open_output(job_id=job.id)
             # The fake xdg-open runs on its own: wait until it has written the whole path, not only made the file.
-            until(lambda: os.path.exists(record) and os.path.getsize(record) > 0, 10, "the fake xdg-open's record", 0.05)
+            until(
+                lambda: os.path.exists(record) and os.path.getsize(record) > 0, 10, "the fake xdg-open's record", 0.05
+            )
         finally:
             os.environ["PATH"] = path
         with open(record) as f:

@@ -78,11 +78,18 @@ class BakeBoxTest(unittest.TestCase):
         cls.addon = harness.Addon()
         cls.addon.enable()
         cls.addon.set_prefs(
-            node_path=harness.node_for_tests(), sidecar_path="", state_dir=cls.state_dir, port=harness.free_port(), instances=1, auto_start=False
+            node_path=harness.node_for_tests(),
+            sidecar_path="",
+            state_dir=cls.state_dir,
+            port=harness.free_port(),
+            instances=1,
+            auto_start=False,
         )
         bpy.ops.wm.save_as_mainfile(filepath=os.path.join(cls.tmp, "scene.blend"))
         bpy.ops.sidecar.connect(start=True)
-        cls.addon.pump(lambda: cls.addon.state.connected and cls.addon.state.bake_types, 60, "the connection and sidecar.info")
+        cls.addon.pump(
+            lambda: cls.addon.state.connected and cls.addon.state.bake_types, 60, "the connection and sidecar.info"
+        )
 
     @classmethod
     def tearDownClass(cls):
@@ -103,7 +110,9 @@ class BakeBoxTest(unittest.TestCase):
         bpy.ops.sidecar.bake_background()
 
         def accepted():
-            return next((j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None)
+            return next(
+                (j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None
+            )
 
         job = self.addon.pump(accepted, 30, "the sidecar to accept the bake")
         self.addon.pump(lambda: job.state in ("completed", "failed", "canceled"), 120, "the bake to end")
@@ -140,7 +149,11 @@ class BakeBoxTest(unittest.TestCase):
         base_colour(mat, (0.05, 0.05, 0.8, 1.0))  # blue now
         settings.wire = True
         self.bake()
-        self.addon.pump(lambda: "1 reloaded" in self.addon.state.alerts[0].text or "2 reloaded" in self.addon.state.alerts[0].text, 10, "the reload")
+        self.addon.pump(
+            lambda: "1 reloaded" in self.addon.state.alerts[0].text or "2 reloaded" in self.addon.state.alerts[0].text,
+            10,
+            "the reload",
+        )
         self.assertEqual(len(bpy.data.images), images_before + 2, "the same images, reloaded, no new ones")
         r, g, b, _a = centre_pixel(bpy.data.images["Cube_diffuse"])
         self.assertGreater(b, 3 * r, "the reloaded diffuse map shows the new bake")
@@ -149,8 +162,12 @@ class BakeBoxTest(unittest.TestCase):
         self.assertIs(tex.image, diffuse)
         bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
         self.assertTrue(any(ln.from_node == tex and ln.to_socket == bsdf.inputs["Base Color"] for ln in links))
-        self.assertTrue(any(ln.from_node == nodes["Sidecar normal map"] and ln.to_socket == bsdf.inputs["Normal"] for ln in links))
-        self.assertEqual(bpy.data.filepath, os.path.join(self.tmp, "scene.blend"), "the open file is still the artist's")
+        self.assertTrue(
+            any(ln.from_node == nodes["Sidecar normal map"] and ln.to_socket == bsdf.inputs["Normal"] for ln in links)
+        )
+        self.assertEqual(
+            bpy.data.filepath, os.path.join(self.tmp, "scene.blend"), "the open file is still the artist's"
+        )
 
     def test_2_from_selected_bakes_the_other_selected_onto_the_active(self):
         cube = bpy.data.objects["Cube"]
@@ -203,7 +220,9 @@ class BakeBoxTest(unittest.TestCase):
         settings.maps, settings.size, settings.samples = {"ROUGHNESS"}, "64", 1
         bpy.ops.sidecar.bake_background()
         # Both answered (no placeholder left), so the roughness job exists before the connection goes.
-        self.addon.pump(lambda: not any(j.id.startswith("submitting-") for j in st.jobs.values()), 30, "both bakes to be accepted")
+        self.addon.pump(
+            lambda: not any(j.id.startswith("submitting-") for j in st.jobs.values()), 30, "both bakes to be accepted"
+        )
         bpy.ops.sidecar.disconnect()
         self.addon.pump(lambda: st.connection == "disconnected", 10, "the disconnect")
         out = os.path.join(self.tmp, "textures", "Cube_roughness.png")
@@ -217,7 +236,9 @@ class BakeBoxTest(unittest.TestCase):
         if not st.simulation_bake:
             # Blender 3.4 has no simulation zones: the button says so, naming the version, and sends nothing.
             self.assertTrue(bpy.app.version < (4, 1, 0))
-            with self.assertRaisesRegex(RuntimeError, r"The sidecar's Blender 3\.4\.\d+ has no simulation zones or Bake nodes"):
+            with self.assertRaisesRegex(
+                RuntimeError, r"The sidecar's Blender 3\.4\.\d+ has no simulation zones or Bake nodes"
+            ):
                 bpy.ops.sidecar.bake_simulations_background()
             return
         riser = add_riser()
@@ -230,18 +251,28 @@ class BakeBoxTest(unittest.TestCase):
         scene.sidecar_bake.cache_output = "//bake/"
         before = set(st.jobs)
         bpy.ops.sidecar.bake_simulations_background()
-        job = self.addon.pump(lambda: next((j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None), 30, "the bake to be accepted")
+        job = self.addon.pump(
+            lambda: next(
+                (j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-")), None
+            ),
+            30,
+            "the bake to be accepted",
+        )
         self.addon.pump(lambda: job.state in ("completed", "failed", "canceled"), 120, "the simulation bake to end")
         self.assertEqual(job.state, "completed", job.error)
         modifier = riser.modifiers["Rise"]
         folder = os.path.join(self.tmp, "bake", "Riser_Rise")
-        self.addon.pump(lambda: bpy.path.abspath(modifier.bake_directory) == folder, 10, "the modifier to point at the bake")
+        self.addon.pump(
+            lambda: bpy.path.abspath(modifier.bake_directory) == folder, 10, "the modifier to point at the bake"
+        )
         self.assertEqual(modifier.bake_target, "DISK")
         played = []
         for frame in range(1, 11):
             scene.frame_set(frame)
             played.append(top(riser))
-        self.assertEqual(played, [round(1 + 0.1 * f, 3) for f in range(1, 11)], "every frame comes from the bake on disk")
+        self.assertEqual(
+            played, [round(1 + 0.1 * f, 3) for f in range(1, 11)], "every frame comes from the bake on disk"
+        )
         self.assertIn("Simulation bakes read from disk: Riser (Rise)", st.alerts[0].text)
 
 

@@ -112,7 +112,9 @@ class LauncherTest(unittest.TestCase):
             ["/a/blender-sidecar", "serve", "--port", "8765"],
         )
         # The old behaviour, by preference: closing Blender stops its background jobs.
-        self.assertEqual(launcher.serve_command(exe, None, "", 0, "/b", 1, 0, stop_with_parent=True)[-1], "--stop-with-parent")
+        self.assertEqual(
+            launcher.serve_command(exe, None, "", 0, "/b", 1, 0, stop_with_parent=True)[-1], "--stop-with-parent"
+        )
         self.assertNotIn("--stop-with-parent", launcher.serve_command(exe, None, "", 0, "/b", 1, 0))
 
     def test_why_a_start_failed(self):
@@ -190,9 +192,19 @@ class StateTest(unittest.TestCase):
     def test_a_render_job_keeps_its_newest_frame_and_preview_but_not_the_movie_as_a_frame(self):
         st = self.st
         base = {"jobId": "j-7", "kind": "render", "state": "running", "total": 3, "skipped": 0, "failed": 0}
-        st.apply(MsgProgress(dict(base, done=1, last={"key": 4, "label": "frame 4", "output": "/r/0004.png", "preview": "/r/.previews/0004.png"})))
+        st.apply(
+            MsgProgress(
+                dict(
+                    base,
+                    done=1,
+                    last={"key": 4, "label": "frame 4", "output": "/r/0004.png", "preview": "/r/.previews/0004.png"},
+                )
+            )
+        )
         job = st.jobs["j-7"]
-        self.assertEqual((job.last_frame, job.last_frame_path, job.last_preview), (4, "/r/0004.png", "/r/.previews/0004.png"))
+        self.assertEqual(
+            (job.last_frame, job.last_frame_path, job.last_preview), (4, "/r/0004.png", "/r/.previews/0004.png")
+        )
         st.apply(MsgProgress(dict(base, done=3, last={"key": 2000000, "label": "preview movie", "output": "/r/m.mp4"})))
         self.assertEqual((job.last_frame, job.last_preview), (4, "/r/.previews/0004.png"), "the movie is no frame")
 
@@ -380,7 +392,9 @@ def _png(width, height, rgba, filters, colour=6):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return thumbnail.SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
+    return (
+        thumbnail.SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
+    )
 
 
 class ThumbnailTest(unittest.TestCase):

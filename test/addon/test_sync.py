@@ -69,8 +69,20 @@ class Peer(object):
     def __init__(self, name, state_dir):
         self.name = name
         self.proc = subprocess.Popen(
-            [OPTIONS.blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", PEER, "--",
-             "--state-dir", state_dir, "--name", name],
+            [
+                OPTIONS.blender,
+                "-b",
+                "--factory-startup",
+                "--python-exit-code",
+                "1",
+                "--python",
+                PEER,
+                "--",
+                "--state-dir",
+                state_dir,
+                "--name",
+                name,
+            ],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -92,7 +104,7 @@ class Peer(object):
             if not line.startswith("@@peer "):
                 self.log.append(line)
                 continue
-            msg = json.loads(line[len("@@peer "):])
+            msg = json.loads(line[len("@@peer ") :])
             with self.cond:
                 if "reply" in msg:
                     self.replies[msg["reply"]] = msg
@@ -112,12 +124,18 @@ class Peer(object):
                 if value:
                     return value
                 if self.proc.poll() is not None:
-                    raise AssertionError("Blender {} exited ({}) waiting for {}:\n{}".format(
-                        self.name, self.proc.returncode, what, "\n".join(self.log)))
+                    raise AssertionError(
+                        "Blender {} exited ({}) waiting for {}:\n{}".format(
+                            self.name, self.proc.returncode, what, "\n".join(self.log)
+                        )
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError("Blender {}: waited {:g} s for {}; last values {}; output:\n{}".format(
-                        self.name, timeout, what, self.values, "\n".join(list(self.log)[-20:])))
+                    raise AssertionError(
+                        "Blender {}: waited {:g} s for {}; last values {}; output:\n{}".format(
+                            self.name, timeout, what, self.values, "\n".join(list(self.log)[-20:])
+                        )
+                    )
                 self.cond.wait(min(left, 0.2))
 
     def wait_ready(self, timeout=90):
@@ -202,9 +220,24 @@ class SyncTest(unittest.TestCase):
         node = os.environ.get("SIDECAR_TEST_NODE") or shutil.which("node") or "node"
         log = open(os.path.join(cls.tmp, "sidecar-{}.log".format(time.time())), "ab")
         cls.sidecar = subprocess.Popen(
-            [node, BUNDLE, "serve", "--state-dir", cls.state_dir, "--port", "0", "--instances", "1",
-             "--blender", OPTIONS.blender, "--parent-pid", str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                node,
+                BUNDLE,
+                "serve",
+                "--state-dir",
+                cls.state_dir,
+                "--port",
+                "0",
+                "--instances",
+                "1",
+                "--blender",
+                OPTIONS.blender,
+                "--parent-pid",
+                str(os.getpid()),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
 
@@ -280,8 +313,17 @@ class SyncTest(unittest.TestCase):
         self.assertGreater(b.state()["stats"].get("noticed_depsgraph", 0), noticed)
         # The script: both Blenders show its value.
         revision = self.get()["revision"]
-        self.client.call("gn.set", dict(channel=CHANNEL, key=key("Cube Size"), type="float", value=0.25,
-                                        baseRevision=revision, clientName="script:test"))
+        self.client.call(
+            "gn.set",
+            dict(
+                channel=CHANNEL,
+                key=key("Cube Size"),
+                type="float",
+                value=0.25,
+                baseRevision=revision,
+                clientName="script:test",
+            ),
+        )
         for peer in (a, b):
             what = "{} to show the script's Cube Size".format(peer.name)
             peer.wait_values(what, Count=5, Spacing=1.5, Cube_Size=0.25)
@@ -336,8 +378,17 @@ class SyncTest(unittest.TestCase):
         a.call("set", input="Count", value=6, via="python")
         wait_until("A's write to be acknowledged", lambda: self.get()["values"]["Count"] == 6)
         revision = self.settled(a, b)
-        revision = self.client.call("gn.set", dict(channel=CHANNEL, key=key("Spacing"), type="float", value=2.0,
-                                                   baseRevision=revision, clientName="script:test"))["revision"]
+        revision = self.client.call(
+            "gn.set",
+            dict(
+                channel=CHANNEL,
+                key=key("Spacing"),
+                type="float",
+                value=2.0,
+                baseRevision=revision,
+                clientName="script:test",
+            ),
+        )["revision"]
         acknowledged = self.get()
         b.wait_values("B to show the script's Spacing", Spacing=2.0)
 
@@ -377,8 +428,9 @@ class SyncTest(unittest.TestCase):
         wait_until("A to follow the default channel", lambda: (a.state()["channels"].get("default") or {}).get("live"))
         held = wait_until("A's Count on the default channel", lambda: _count(self.get("default")))
         env = dict(os.environ, BLENDER_SIDECAR_STATE_DIR=self.state_dir, PYTHONDONTWRITEBYTECODE="1")
-        r = subprocess.run([sys.executable, script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=60)
+        r = subprocess.run(
+            [sys.executable, script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60
+        )
         out = r.stdout.decode()
         self.assertEqual(r.returncode, 0, out)
         self.assertIn("conflict: script:example set Count to {}".format(held["value"] + 1), out)

@@ -48,8 +48,20 @@ class ReplicaTest(unittest.TestCase):
         r = live(7)
         r.edit(key("Count"), "int", 4)
         w = r.next_write()
-        self.assertEqual(w.request("shot", ME), ("gn.set", {
-            "key": key("Count"), "type": "int", "value": 4, "channel": "shot", "baseRevision": 7, "clientName": ME}))
+        self.assertEqual(
+            w.request("shot", ME),
+            (
+                "gn.set",
+                {
+                    "key": key("Count"),
+                    "type": "int",
+                    "value": 4,
+                    "channel": "shot",
+                    "baseRevision": 7,
+                    "clientName": ME,
+                },
+            ),
+        )
         r.edit(key("Count"), "int", 5)
         r.edit(key("Spacing"), "float", 1.5)
         r.edit(key("Count"), "int", 6)
@@ -97,7 +109,10 @@ class ReplicaTest(unittest.TestCase):
         w = r.next_write()
         current = {"type": "int", "value": 9, "revision": 4, "changedBy": THEM}
         data = {
-            "channel": "shot", "channelRevision": 4, "key": key("Count"), "current": current,
+            "channel": "shot",
+            "channelRevision": 4,
+            "key": key("Count"),
+            "current": current,
             "conflicts": [{"key": key("Count"), "current": current}],
         }
         applies = r.refused(w.token, CONFLICT, data)

@@ -47,14 +47,12 @@ describe('the add-on wire client (Python)', () => {
     assert.match(output, /^OK/m, output);
   });
 
-  it(
-    'passes its tests inside Blender',
-    { skip: !available(blender, ['--version']) && `no ${blender} on PATH (set BLENDER to run this)` },
-    async () => {
-      const { status, output } = await run(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', runner], 180_000);
-      assert.equal(status, 0, `blender --python run.py exited ${status}:\n${output}`);
-      assert.match(output, /wire tests on Python .* \(Blender /, output);
-      assert.match(output, /^OK/m, output);
-    },
-  );
+  it('passes its tests inside Blender', {
+    skip: !available(blender, ['--version']) && `no ${blender} on PATH (set BLENDER to run this)`,
+  }, async () => {
+    const { status, output } = await run(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', runner], 180_000);
+    assert.equal(status, 0, `blender --python run.py exited ${status}:\n${output}`);
+    assert.match(output, /wire tests on Python .* \(Blender /, output);
+    assert.match(output, /^OK/m, output);
+  });
 });

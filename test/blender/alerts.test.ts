@@ -39,7 +39,12 @@ describe('alerts', () => {
       const hog = join(dir, 'hold.py');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(hog, "import time\nheld = b'x' * (600 * 1024 * 1024)\ntime.sleep(2)\n");
-      const { jobId } = await c.call('render.submit', { blendFile: scene, output: `${join(dir, 'out')}/`, memoryLimitMB: 1000, preRenderScript: hog });
+      const { jobId } = await c.call('render.submit', {
+        blendFile: scene,
+        output: `${join(dir, 'out')}/`,
+        memoryLimitMB: 1000,
+        preRenderScript: hog,
+      });
       const job = await c.call('job.wait', { jobId });
       assert.equal(job.state, 'completed', job.error);
       const disk = seen.find((a) => a.key.startsWith('disk-low:'));
@@ -50,7 +55,10 @@ describe('alerts', () => {
       assert.ok(near, 'memory alert raised');
       assert.equal(near.level, 'WARN');
       assert.match(near.what, /worker w\d+ uses \d+ MB, near its job's memoryLimitMB 1000/);
-      assert.ok(seen.some((a) => a.key === near.key && a.resolvedAt), 'resolved when the task ended');
+      assert.ok(
+        seen.some((a) => a.key === near.key && a.resolvedAt),
+        'resolved when the task ended',
+      );
     } finally {
       await s.stop();
     }

@@ -52,7 +52,8 @@ describe('bake.submit on real Blender', () => {
 
   it('lists the bake types of the installed Blender in sidecar.info', async () => {
     const info = await client.call('sidecar.info', {});
-    for (const t of ['normal', 'ao', 'diffuse', 'roughness', 'emit', 'combined']) assert.ok(info.bakeTypes.includes(t), `${t} in ${info.bakeTypes}`);
+    for (const t of ['normal', 'ao', 'diffuse', 'roughness', 'emit', 'combined'])
+      assert.ok(info.bakeTypes.includes(t), `${t} in ${info.bakeTypes}`);
     assert.ok(info.capabilities.includes('bake'));
     // Per installed Blender too, once it has been probed.
     const probed = await client.call('sidecar.info', { probe: true });
@@ -79,8 +80,17 @@ describe('bake.submit on real Blender', () => {
     assert.match(job.blender?.version ?? '', /^\d+\.\d+/, 'the job shows the Blender that baked it');
     assert.deepEqual(readdirSync(out).sort(), ['Low_ao.png', 'Low_normal.png'], 'the maps and nothing else (no staging folder left)');
     const result = job.units[0]!.result as { maps: Array<{ type: string; width: number; coverage: number }> };
-    assert.deepEqual(result.maps.map((m) => [m.type, m.width]), [['normal', 64], ['ao', 64]]);
-    assert.ok(result.maps.every((m) => m.coverage > 0.3), 'most of the image was baked');
+    assert.deepEqual(
+      result.maps.map((m) => [m.type, m.width]),
+      [
+        ['normal', 64],
+        ['ao', 64],
+      ],
+    );
+    assert.ok(
+      result.maps.every((m) => m.coverage > 0.3),
+      'most of the image was baked',
+    );
     assert.ok(readFileSync(asset).equals(before), "the artist's file is not changed by the worker");
 
     for (const type of ['normal', 'ao']) {
@@ -107,11 +117,17 @@ describe('bake.submit on real Blender', () => {
     });
     const job = await wait(jobId);
     assert.equal(job.state, 'completed', job.error);
-    assert.deepEqual(
-      (job.result!.maps as Array<{ object: string; type: string }>).map((m) => `${m.object}/${m.type}`).sort(),
-      ['CrateA/diffuse', 'CrateA/normal', 'CrateA/roughness', 'CrateB/diffuse', 'CrateB/normal', 'CrateB/roughness'],
-    );
-    const exr = (job.units[0]!.result as { maps: Array<{ type: string; output: string; width: number }> }).maps.find((m) => m.type === 'normal')!;
+    assert.deepEqual((job.result!.maps as Array<{ object: string; type: string }>).map((m) => `${m.object}/${m.type}`).sort(), [
+      'CrateA/diffuse',
+      'CrateA/normal',
+      'CrateA/roughness',
+      'CrateB/diffuse',
+      'CrateB/normal',
+      'CrateB/roughness',
+    ]);
+    const exr = (job.units[0]!.result as { maps: Array<{ type: string; output: string; width: number }> }).maps.find(
+      (m) => m.type === 'normal',
+    )!;
     assert.match(exr.output, /normal\.exr$/);
     assert.equal(exr.width, 64, 'an OpenEXR map, checked like the PNGs');
     assert.equal(readFileSync(exr.output).readUInt32LE(0), 20000630, 'OpenEXR magic number');
@@ -129,11 +145,23 @@ describe('bake.submit on real Blender', () => {
   it('bakes an object whose material slots are partly empty, every face of it', async () => {
     const out = join(dir, 'patchy');
     // Margin 0: the coverage is the UV islands' share exactly (a cube's six faces: 0.375 of the image).
-    const { jobId } = await client.call('bake.submit', { blendFile: asset, objects: ['Patchy', 'CrateA'], maps: [{ type: 'diffuse' }], size: 32, margin: 0, samples: 1, output: `${out}/` });
+    const { jobId } = await client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['Patchy', 'CrateA'],
+      maps: [{ type: 'diffuse' }],
+      size: 32,
+      margin: 0,
+      samples: 1,
+      output: `${out}/`,
+    });
     const job = await wait(jobId);
     assert.equal(job.state, 'completed', job.error);
     const [patchy, whole] = job.units.map((u) => (u.result as { maps: Array<{ coverage: number }> }).maps[0]!.coverage);
-    assert.equal(patchy, whole, 'the faces of the empty slot were baked too: as much of the image as a cube whose faces all have a material');
+    assert.equal(
+      patchy,
+      whole,
+      'the faces of the empty slot were baked too: as much of the image as a cube whose faces all have a material',
+    );
   });
 
   it('fails a map the bake wrote nothing into (the rays never reach the source), saying what to check', async () => {
@@ -166,16 +194,35 @@ describe('bake.submit on real Blender', () => {
   });
 
   it('refuses outputs that would collide, naming the missing placeholder', async () => {
-    await assert.rejects(client.call('bake.submit', { blendFile: asset, objects: ['CrateA', 'CrateB'], maps: [{ type: 'normal' }], output: `${dir}/same.png` }), /has no \{object\}/);
     await assert.rejects(
-      client.call('bake.submit', { blendFile: asset, objects: ['CrateA'], maps: [{ type: 'normal' }, { type: 'ao' }], output: `${dir}/{object}.png` }),
+      client.call('bake.submit', {
+        blendFile: asset,
+        objects: ['CrateA', 'CrateB'],
+        maps: [{ type: 'normal' }],
+        output: `${dir}/same.png`,
+      }),
+      /has no \{object\}/,
+    );
+    await assert.rejects(
+      client.call('bake.submit', {
+        blendFile: asset,
+        objects: ['CrateA'],
+        maps: [{ type: 'normal' }, { type: 'ao' }],
+        output: `${dir}/{object}.png`,
+      }),
       /put \{map\} in the name/,
     );
   });
 
   it('fails a job whose target has no UV map with a sentence naming the object, and bakes nothing', async () => {
     const out = join(dir, 'nouv');
-    const { jobId } = await client.call('bake.submit', { blendFile: asset, objects: ['CrateA', 'NoUV'], maps: [{ type: 'normal' }], size: 32, output: `${out}/` });
+    const { jobId } = await client.call('bake.submit', {
+      blendFile: asset,
+      objects: ['CrateA', 'NoUV'],
+      maps: [{ type: 'normal' }],
+      size: 32,
+      output: `${out}/`,
+    });
     const job = await wait(jobId);
     assert.equal(job.state, 'failed');
     assert.match(job.error ?? '', /'NoUV' has no UV map: unwrap it/);

@@ -4,7 +4,6 @@ import { makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
-
 describe('job.wait callers that went away', () => {
   it('drops 2,000 waiters of closed connections at once, and the job and a live waiter are answered as ever', async () => {
     const dir = tempDir('dead-waiters-');
@@ -20,10 +19,22 @@ describe('job.wait callers that went away', () => {
       const raws = await Promise.all(Array.from({ length: 4 }, () => sidecar.raw()));
       for (const raw of raws) {
         for (let b = 0; b < 5; b++) {
-          raw.send(JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: b * 100 + i, method: 'job.wait', params: { jobId, timeoutMs: 600_000 } }))));
+          raw.send(
+            JSON.stringify(
+              Array.from({ length: 100 }, (_, i) => ({
+                jsonrpc: '2.0',
+                id: b * 100 + i,
+                method: 'job.wait',
+                params: { jobId, timeoutMs: 600_000 },
+              })),
+            ),
+          );
         }
       }
-      await until(async () => (await waiters()) >= 2000, { timeoutMs: 60_000, what: async () => `2,000 waiters registered (now ${await waiters()})` });
+      await until(async () => (await waiters()) >= 2000, {
+        timeoutMs: 60_000,
+        what: async () => `2,000 waiters registered (now ${await waiters()})`,
+      });
       const live = c.call('job.wait', { jobId, timeoutMs: 300_000 }, { timeoutMs: 310_000 });
       for (const raw of raws) raw.close();
       await until(async () => (await waiters()) <= 1, {

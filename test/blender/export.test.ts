@@ -14,7 +14,9 @@ const reimportScript = fileURLToPath(new URL('../fixtures/reimport.py', import.m
 
 /** What Blender finds in an exported file when it imports it again: mesh objects and their vertex counts. */
 function reimport(path: string): Record<string, number> {
-  const r = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python-exit-code', '1', '--python', reimportScript, '--', path], { encoding: 'utf8' });
+  const r = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python-exit-code', '1', '--python', reimportScript, '--', path], {
+    encoding: 'utf8',
+  });
   const line = r.stdout.split('\n').find((l) => l.startsWith('REIMPORT '));
   assert.ok(line, `re-import failed: ${r.stdout}\n${r.stderr}`);
   return JSON.parse(line.slice(9)).objects;
@@ -64,7 +66,7 @@ describe('export.submit and export.batch on real Blender', () => {
     const fromObj = reimport(obj);
     assert.deepEqual(Object.keys(fromObj), ['TreesMesh']);
     assert.equal(fromObj.TreesMesh, (jb.units[0]!.result as any).counted.vertices);
-    assert.ok(existsSync(join(dir, 'obj', 'trees.mtl')), 'the OBJ\'s material file came along');
+    assert.ok(existsSync(join(dir, 'obj', 'trees.mtl')), "the OBJ's material file came along");
   });
 
   it('exports a batch of collections as one job, one valid file each; a failing item does not stop the others', async () => {
@@ -85,8 +87,14 @@ describe('export.submit and export.batch on real Blender', () => {
     const job = await wait(jobId);
     off();
     assert.equal(job.state, 'failed');
-    assert.deepEqual(job.units.map((u) => u.state), ['done', 'done', 'failed', 'done']);
-    assert.match(job.units[2]!.error!, /item 2 \(collection Missing as glb\): the file has no collection named 'Missing'; its collections: Collection, Empty, Props, Rocks, Trees/);
+    assert.deepEqual(
+      job.units.map((u) => u.state),
+      ['done', 'done', 'failed', 'done'],
+    );
+    assert.match(
+      job.units[2]!.error!,
+      /item 2 \(collection Missing as glb\): the file has no collection named 'Missing'; its collections: Collection, Empty, Props, Rocks, Trees/,
+    );
     assert.match(job.error!, /1 of 4 items failed/);
     for (const name of ['Props.glb', 'Rocks.glb', 'Trees.glb']) {
       const report = await validateGltf(join(out, name));
@@ -97,12 +105,22 @@ describe('export.submit and export.batch on real Blender', () => {
   });
 
   it('fails an export that wrote nothing, with that sentence', async () => {
-    const a = await client.call('export.submit', { blendFile: props, format: 'glb', output: join(dir, 'empty.glb'), scope: { collection: 'Empty' } });
+    const a = await client.call('export.submit', {
+      blendFile: props,
+      format: 'glb',
+      output: join(dir, 'empty.glb'),
+      scope: { collection: 'Empty' },
+    });
     const ja = await wait(a.jobId);
     assert.equal(ja.state, 'failed');
     assert.match(ja.error!, /nothing to export: collection 'Empty' has no objects/);
     // A camera alone holds no geometry: an STL of it would be empty, and that is a failure, not a success.
-    const b = await client.call('export.submit', { blendFile: props, format: 'stl', output: join(dir, 'camera.stl'), scope: { objects: ['Camera'] } });
+    const b = await client.call('export.submit', {
+      blendFile: props,
+      format: 'stl',
+      output: join(dir, 'camera.stl'),
+      scope: { objects: ['Camera'] },
+    });
     const jb = await wait(b.jobId);
     assert.equal(jb.state, 'failed');
     assert.match(jb.error!, /nothing was exported: the selection has no mesh objects/);
@@ -111,10 +129,20 @@ describe('export.submit and export.batch on real Blender', () => {
 
   const bad: Array<[string, Record<string, unknown>, string, RegExp]> = [
     ['an unknown format', { format: 'gif', output: '/tmp/x.gif' }, 'format', /not an export format; it can write: glb, gltf, fbx, obj/],
-    ['an unknown exporter option', { format: 'glb', output: '/tmp/x.glb', options: { export_yupp: true } }, 'options.export_yupp', /not an option of the glb exporter; its options: .*export_yup/],
+    [
+      'an unknown exporter option',
+      { format: 'glb', output: '/tmp/x.glb', options: { export_yupp: true } },
+      'options.export_yupp',
+      /not an option of the glb exporter; its options: .*export_yup/,
+    ],
     ['an output with the wrong extension', { format: 'glb', output: '/tmp/x.fbx' }, 'output', /does not end in \.glb/],
     ['a relative output', { format: 'glb', output: 'x.glb' }, 'output', /absolute/],
-    ['objects and collection together', { format: 'glb', output: '/tmp/x.glb', scope: { objects: ['a'], collection: 'b' } }, 'scope', /not both/],
+    [
+      'objects and collection together',
+      { format: 'glb', output: '/tmp/x.glb', scope: { objects: ['a'], collection: 'b' } },
+      'scope',
+      /not both/,
+    ],
   ];
   for (const [name, params, field, message] of bad) {
     it(`refuses ${name} with -32602 naming ${field}`, async () => {
@@ -131,7 +159,13 @@ describe('export.submit and export.batch on real Blender', () => {
 
   it('refuses two batch items writing the same file, naming the second', async () => {
     const err = await client
-      .call('export.batch', { blendFile: props, items: [{ format: 'glb', output: '/tmp/a.glb' }, { collection: 'Rocks', format: 'glb', output: '/tmp/a.glb' }] })
+      .call('export.batch', {
+        blendFile: props,
+        items: [
+          { format: 'glb', output: '/tmp/a.glb' },
+          { collection: 'Rocks', format: 'glb', output: '/tmp/a.glb' },
+        ],
+      })
       .catch((e: RpcCallError) => e);
     assert.ok(err instanceof RpcCallError);
     assert.equal((err.data as any).errors[0].field, 'items[1].output');

@@ -21,8 +21,14 @@ describe('jobs that name a Geometry Nodes sync channel', () => {
   });
   after(() => sidecar.stop());
 
-  it('exports with the channel\'s values applied in the worker, and records the revision it used', async () => {
-    const { jobId: before } = await client.call('export.submit', { blendFile: scene, format: 'glb', output: join(dir, 'before.glb'), scope: { objects: ['Grid'] }, applyModifiers: true });
+  it("exports with the channel's values applied in the worker, and records the revision it used", async () => {
+    const { jobId: before } = await client.call('export.submit', {
+      blendFile: scene,
+      format: 'glb',
+      output: join(dir, 'before.glb'),
+      scope: { objects: ['Grid'] },
+      applyModifiers: true,
+    });
     const plain = await client.call('job.wait', { jobId: before });
     assert.equal(plain.state, 'completed', plain.error);
     // The file's default: a 3x3 grid of cubes, 12 triangles each.
@@ -50,23 +56,37 @@ describe('jobs that name a Geometry Nodes sync channel', () => {
     );
     const cur = await client.call('gn.get', { channel: 'bad' });
     await client.call('gn.set', { channel: 'bad', key: { ...key, input: 'Nope' }, type: 'int', value: 1, baseRevision: cur.revision });
-    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${join(dir, 'bad')}/`, gn: { channel: 'bad' } });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene,
+      frames: '1',
+      output: `${join(dir, 'bad')}/`,
+      gn: { channel: 'bad' },
+    });
     const job = await client.call('job.wait', { jobId });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /modifier 'GeometryNodes' has no input named 'Nope'; its inputs: Count, Spacing, Cube Size/);
   });
 
-  it('takes writes without a type: a new entry\'s type comes from the value, an existing one keeps its own', async () => {
+  it("takes writes without a type: a new entry's type comes from the value, an existing one keeps its own", async () => {
     const at = (input: string) => ({ ...key, input });
     let { revision } = await client.call('gn.get', { channel: 'untyped' });
     // New entries: 4 is an int, 2 (on a float socket) an int too: the worker converts it for the socket.
     ({ revision } = await client.call('gn.setMany', {
       channel: 'untyped',
-      changes: [{ key: at('Count'), value: 4 }, { key: at('Spacing'), value: 2 }],
+      changes: [
+        { key: at('Count'), value: 4 },
+        { key: at('Spacing'), value: 2 },
+      ],
       baseRevision: revision,
     }));
     const held = await client.call('gn.get', { channel: 'untyped' });
-    assert.deepEqual(held.entries.map((e) => [e.key.input, e.type, e.value]), [['Count', 'int', 4], ['Spacing', 'int', 2]]);
+    assert.deepEqual(
+      held.entries.map((e) => [e.key.input, e.type, e.value]),
+      [
+        ['Count', 'int', 4],
+        ['Spacing', 'int', 2],
+      ],
+    );
     // An existing entry keeps its type; a value that does not fit it is refused naming both.
     ({ revision } = await client.call('gn.set', { channel: 'untyped', key: at('Count'), value: 5, baseRevision: revision }));
     await assert.rejects(

@@ -9,7 +9,6 @@ import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
-
 /**
  * `notify-send` needs a desktop session (D-Bus and a notification daemon), which this machine has not: a stand-in of
  * the same name on PATH records what it was asked to show. Everything else is real: Blender, the sidecar, the render.
@@ -37,20 +36,31 @@ describe('jobs outlive the Blender that started the sidecar', () => {
     const notify = notifySendStandIn(dir);
     const parent = spawn(blenderPath(), ['-b', '--factory-startup', '--python-expr', 'import time; time.sleep(600)'], { stdio: 'ignore' });
     procs.push(parent);
-    const serve = startCli(['serve', '--state-dir', state, '--parent-pid', String(parent.pid), '--grace-period', '2', '--instances', '1'], { PATH: notify.path });
+    const serve = startCli(['serve', '--state-dir', state, '--parent-pid', String(parent.pid), '--grace-period', '2', '--instances', '1'], {
+      PATH: notify.path,
+    });
     procs.push(serve);
     await waitForLine(serve, /^listening on/);
     const exited = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
 
     const client = await SidecarClient.connect({ stateDir: state });
     const { jobId } = await client.call('render.submit', { blendFile: blend, output: `${out}/` });
-    await until(async () => (await client.call('job.get', { jobId })).units.some((u) => u.state === 'done'), { timeoutMs: 180_000, what: 'a first frame' });
+    await until(async () => (await client.call('job.get', { jobId })).units.some((u) => u.state === 'done'), {
+      timeoutMs: 180_000,
+      what: 'a first frame',
+    });
     await client.close();
     parent.kill('SIGKILL'); // Blender closed (or crashed) while its background render runs
 
     await until(() => serve.exitCode !== null || serve.signalCode !== null, { timeoutMs: 180_000, what: 'the sidecar to stop by itself' });
     assert.equal(await exited, 0, 'the sidecar stopped by itself, cleanly');
-    assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.')).sort(), ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png'], 'every frame landed');
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+      ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png'],
+      'every frame landed',
+    );
     const shown = readFileSync(notify.log, 'utf8');
     assert.match(shown, new RegExp(`Blender Sidecar: render completed\\|render job ${jobId} completed: 5 of 5 frames done`));
 

@@ -38,7 +38,20 @@ describe('a pipeline with a Bake node on real Blender (high-to-low-poly game ass
       name: 'Baked asset',
       nodes: [
         { id: 'source', type: 'source', name: 'Low poly', settings: { mode: 'objects', objects: ['Low'] } },
-        { id: 'bake', type: 'bake', name: 'Bake', settings: { maps: ['normal', 'ao'], output: '//maps/{name}/', size: 64, margin: 4, samples: 2, sources: ['High'], extrusion: 0.3 } },
+        {
+          id: 'bake',
+          type: 'bake',
+          name: 'Bake',
+          settings: {
+            maps: ['normal', 'ao'],
+            output: '//maps/{name}/',
+            size: 64,
+            margin: 4,
+            samples: 2,
+            sources: ['High'],
+            extrusion: 0.3,
+          },
+        },
         { id: 'export', type: 'export', name: 'Export GLB', settings: { format: 'glb', output: '//export/{name}.glb' } },
         { id: 'report', type: 'report', name: 'Report', settings: {} },
       ],
@@ -57,7 +70,7 @@ describe('a pipeline with a Bake node on real Blender (high-to-low-poly game ass
     assert.equal(report.errors, 0, report.messages.join('\n'));
     const json = glbJson(glb);
     assert.deepEqual(json.meshes.length, 1, 'only the low poly is exported');
-    assert.ok(json.materials[0].normalTexture, 'the baked normal map is the material\'s normal texture');
+    assert.ok(json.materials[0].normalTexture, "the baked normal map is the material's normal texture");
     assert.ok((json.images ?? []).length >= 1, 'the GLB embeds the baked image');
   });
 

@@ -14,8 +14,12 @@ import { readMovie } from '../helpers/movie.js';
 import { validateGltf } from '../helpers/gltf-validator.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
-const template = (name: string) => JSON.parse(readFileSync(new URL(`../../sidecar/pipelines/templates/${name}.json`, import.meta.url), 'utf8'));
-const link = (from: string, to: string, fromSocket = 'objects', toSocket = 'objects') => ({ from: { node: from, socket: fromSocket }, to: { node: to, socket: toSocket } });
+const template = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../sidecar/pipelines/templates/${name}.json`, import.meta.url), 'utf8'));
+const link = (from: string, to: string, fromSocket = 'objects', toSocket = 'objects') => ({
+  from: { node: from, socket: fromSocket },
+  to: { node: to, socket: toSocket },
+});
 
 /** Five nodes: every collection but the default one and the faulty one, checked strictly, triangulated, exported. */
 const assetGraph = {
@@ -27,7 +31,9 @@ const assetGraph = {
       id: 'check',
       type: 'validate',
       name: 'Check meshes',
-      settings: { checks: { non_manifold: 'fail', missing_textures: 'fail', unapplied_scale: 'fail', ngons: 'fail', empty_meshes: 'fail' } },
+      settings: {
+        checks: { non_manifold: 'fail', missing_textures: 'fail', unapplied_scale: 'fail', ngons: 'fail', empty_meshes: 'fail' },
+      },
     },
     { id: 'tri', type: 'transform', name: 'Triangulate', settings: { applyModifiers: true, triangulate: true } },
     { id: 'glb', type: 'export', name: 'Export GLB', settings: { format: 'glb', output: '//assets/{name}.glb' } },
@@ -106,21 +112,30 @@ describe('pipelines on real Blender', () => {
     }
     // The report: every node done, the three outputs with their sizes, written to the Report node's file too.
     const result = job.result as any;
-    assert.deepEqual(result.nodes.map((n: any) => [n.id, n.state, n.done, n.total]), [
-      ['src', 'done', 3, 3],
-      ['check', 'done', 3, 3],
-      ['tri', 'done', 3, 3],
-      ['glb', 'done', 3, 3],
-      ['report', 'done', 3, 3],
-    ]);
-    assert.deepEqual(result.outputs.map((o: any) => o.path).sort(), ['Props', 'Rocks', 'Trees'].map((n) => join(base, 'assets', `${n}.glb`)));
+    assert.deepEqual(
+      result.nodes.map((n: any) => [n.id, n.state, n.done, n.total]),
+      [
+        ['src', 'done', 3, 3],
+        ['check', 'done', 3, 3],
+        ['tri', 'done', 3, 3],
+        ['glb', 'done', 3, 3],
+        ['report', 'done', 3, 3],
+      ],
+    );
+    assert.deepEqual(
+      result.outputs.map((o: any) => o.path).sort(),
+      ['Props', 'Rocks', 'Trees'].map((n) => join(base, 'assets', `${n}.glb`)),
+    );
     assert.ok(result.outputs.every((o: any) => o.bytes > 0 && o.triangles > 0));
     const written = JSON.parse(readFileSync(join(base, 'assets', 'report.json'), 'utf8'));
     assert.equal(written.job, jobId);
     assert.deepEqual(written.outputs, result.outputs);
     // Progress per node, by node id, while it ran; units name their node; the work folder is gone.
     const mine = progress.filter((p) => p.jobId === jobId && p.nodes);
-    assert.ok(mine.some((p) => Object.values(p.nodes!).some((n) => n.state === 'running')), 'some node was seen running');
+    assert.ok(
+      mine.some((p) => Object.values(p.nodes!).some((n) => n.state === 'running')),
+      'some node was seen running',
+    );
     assert.deepEqual(Object.keys(mine.at(-1)!.nodes!), ['src', 'check', 'tri', 'glb', 'report']);
     assert.ok(job.units.every((u) => u.node && ['check', 'tri', 'glb'].includes(u.node)));
     assert.equal(existsSync(join(sidecar.stateDir, 'pipelines', jobId)), false, 'intermediate files removed');
@@ -149,7 +164,12 @@ describe('pipelines on real Blender', () => {
         /^links\[2\]: export node 'Export GLB' \(id glb\) input 'objects' takes objects, but render node 'Render' \(id r\) output 'files' gives files$/,
       ],
       ['a missing link', (x) => x.links.splice(2, 1), 'glb', /^export node 'Export GLB' \(id glb\) needs its input 'objects' linked/],
-      ['an unknown type', (x) => (x.nodes[2].type = 'smooth'), 'tri', /^node 'Triangulate' \(id tri\) has an unknown type 'smooth'; the node types are source, validate/],
+      [
+        'an unknown type',
+        (x) => (x.nodes[2].type = 'smooth'),
+        'tri',
+        /^node 'Triangulate' \(id tri\) has an unknown type 'smooth'; the node types are source, validate/,
+      ],
     ];
     for (const [what, change, node, message] of cases) {
       const graph = structuredClone(g);
@@ -168,7 +188,8 @@ describe('pipelines on real Blender', () => {
       const checked = await client.call('pipeline.validate', { graph });
       assert.deepEqual(checked, { ok: false, errors }, `${what}: pipeline.validate answers the same`);
     }
-    for (const name of ['game-asset', 'variant-sweep', 'turntable']) assert.deepEqual(await client.call('pipeline.validate', { graph: template(name) }), { ok: true, errors: [] }, name);
+    for (const name of ['game-asset', 'variant-sweep', 'turntable'])
+      assert.deepEqual(await client.call('pipeline.validate', { graph: template(name) }), { ok: true, errors: [] }, name);
   });
 
   it('runs the game-asset template: a failing validation stops its branch, saying why, while the other branches complete', async () => {
@@ -180,19 +201,49 @@ describe('pipelines on real Blender', () => {
       "Validate 'Check meshes' [Faulty] failed: missing_textures: FaultyMesh (material FaultyMaterial: image missing.png not found at //textures/missing.png); empty_meshes: EmptyMesh (no faces)";
     assert.equal(job.error, `1 of 15 steps failed: ${reason}`);
     const faulty = job.units.filter((u) => u.label.endsWith('[Faulty]'));
-    assert.deepEqual(faulty.map((u) => [u.node, u.state, u.error]), [
-      ['validate', 'failed', reason],
-      ['triangulate', 'skipped', "not run: Validate 'Check meshes' [Faulty] failed"],
-      ['export', 'skipped', "not run: Validate 'Check meshes' [Faulty] failed"],
-    ]);
+    assert.deepEqual(
+      faulty.map((u) => [u.node, u.state, u.error]),
+      [
+        ['validate', 'failed', reason],
+        ['triangulate', 'skipped', "not run: Validate 'Check meshes' [Faulty] failed"],
+        ['export', 'skipped', "not run: Validate 'Check meshes' [Faulty] failed"],
+      ],
+    );
     assert.deepEqual(readdirSync(join(base, 'export')).sort(), ['Collection.glb', 'Props.glb', 'Rocks.glb', 'Trees.glb', 'report.json']);
     const nodes = (await client.call('job.get', { jobId })).progress.nodes!;
-    assert.deepEqual(nodes.validate, { state: 'failed', total: 5, done: 4, running: 0, failed: 1, skipped: 0, warnings: 3, message: reason });
-    assert.deepEqual(nodes.export, { state: 'partial', total: 5, done: 4, running: 0, failed: 0, skipped: 1, message: "not run: Validate 'Check meshes' [Faulty] failed" });
+    assert.deepEqual(nodes.validate, {
+      state: 'failed',
+      total: 5,
+      done: 4,
+      running: 0,
+      failed: 1,
+      skipped: 0,
+      warnings: 3,
+      message: reason,
+    });
+    assert.deepEqual(nodes.export, {
+      state: 'partial',
+      total: 5,
+      done: 4,
+      running: 0,
+      failed: 0,
+      skipped: 1,
+      message: "not run: Validate 'Check meshes' [Faulty] failed",
+    });
     const result = job.result as any;
-    assert.deepEqual(result.skipped.map((s: any) => s.step), ["Transform 'Triangulate' [Faulty]", "Export 'Export GLB' [Faulty]"]);
-    const warned = result.validations.find((v: any) => v.branch === 'Faulty').warnings.map((w: any) => w.check).sort();
-    assert.deepEqual(warned, ['ngons', 'non_manifold', 'unapplied_scale'], 'the warn-level checks found the open plane, the n-gons and the scale');
+    assert.deepEqual(
+      result.skipped.map((s: any) => s.step),
+      ["Transform 'Triangulate' [Faulty]", "Export 'Export GLB' [Faulty]"],
+    );
+    const warned = result.validations
+      .find((v: any) => v.branch === 'Faulty')
+      .warnings.map((w: any) => w.check)
+      .sort();
+    assert.deepEqual(
+      warned,
+      ['ngons', 'non_manifold', 'unapplied_scale'],
+      'the warn-level checks found the open plane, the n-gons and the scale',
+    );
   });
 
   it('names every check that fails with its objects, and a transform fixes what the checks found', async () => {
@@ -219,7 +270,12 @@ describe('pipelines on real Blender', () => {
       version: 1,
       nodes: [
         { id: 'src', type: 'source', settings: { mode: 'objects', objects: ['FaultyMesh'] } },
-        { id: 'fix', type: 'transform', name: 'Fix', settings: { decimateRatio: 0.5, triangulate: true, applyScale: true, origin: 'bottom' } },
+        {
+          id: 'fix',
+          type: 'transform',
+          name: 'Fix',
+          settings: { decimateRatio: 0.5, triangulate: true, applyScale: true, origin: 'bottom' },
+        },
         { id: 'check', type: 'validate', name: 'Recheck', settings: { checks: { ...checks, missing_textures: 'off' } } },
         { id: 'glb', type: 'export', settings: { format: 'glb', output: '//fixed/{name}.glb' } },
       ],
@@ -274,7 +330,7 @@ describe('pipelines on real Blender', () => {
     assert.deepEqual([nodes.counts!.state, nodes.counts!.done, nodes.glb!.done], ['done', 10, 10]);
   });
 
-  it('encodes each variant\'s frames into a movie with a Movie node, every frame at the frames\' size, listed in the report', async () => {
+  it("encodes each variant's frames into a movie with a Movie node, every frame at the frames' size, listed in the report", async () => {
     const base = join(dir, 'movies');
     const graph = template('variant-sweep');
     graph.nodes[1].settings.values = [2, 4];
@@ -288,7 +344,13 @@ describe('pipelines on real Blender', () => {
     for (const v of [2, 4]) assert.deepEqual(readMovie(join(base, 'movies', `count-${v}.mp4`)), { frames: 2, width: 96, height: 72 });
     const report = JSON.parse(readFileSync(join(base, 'variants', 'report.json'), 'utf8'));
     const movies = report.outputs.filter((o: { kind: string }) => o.kind === 'movie');
-    assert.deepEqual(movies.map((m: { variant: number; frames: number }) => [m.variant, m.frames]), [[2, 2], [4, 2]]);
+    assert.deepEqual(
+      movies.map((m: { variant: number; frames: number }) => [m.variant, m.frames]),
+      [
+        [2, 2],
+        [4, 2],
+      ],
+    );
     assert.equal(job.progress.nodes?.movie?.state, 'done');
   });
 
@@ -299,7 +361,10 @@ describe('pipelines on real Blender', () => {
     const { jobId } = await client.call('pipeline.submit', { graph, blendFile: scene, baseDir: join(dir, 'wrong-movie') });
     const job = await wait(jobId);
     assert.equal(job.state, 'failed');
-    assert.match(job.error!, /movie node 'Wrong' \(id movie\): its files come from export node 'Export GLB' \(id glb\); a Movie takes a Render node's frames/);
+    assert.match(
+      job.error!,
+      /movie node 'Wrong' \(id movie\): its files come from export node 'Export GLB' \(id glb\); a Movie takes a Render node's frames/,
+    );
   });
 
   it('renders frames per variant, at most `instances` frames of the node at once', async () => {
@@ -311,12 +376,21 @@ describe('pipelines on real Blender', () => {
     const job = await wait(jobId);
     assert.equal(job.state, 'completed', job.error);
     const frames = (v: number) => readdirSync(join(base, 'variants', String(v))).sort();
-    assert.deepEqual([frames(2), frames(4)], [['0001.png', '0002.png'], ['0001.png', '0002.png']]);
+    assert.deepEqual(
+      [frames(2), frames(4)],
+      [
+        ['0001.png', '0002.png'],
+        ['0001.png', '0002.png'],
+      ],
+    );
     const a = readFileSync(join(base, 'variants', '2', '0001.png'));
     const b = readFileSync(join(base, 'variants', '4', '0001.png'));
     assert.notDeepEqual(a, b, 'the variants look different');
     const mine = progress.filter((p) => p.jobId === jobId);
-    assert.ok(mine.every((p) => p.running.filter((r) => r.label.startsWith('Render')).length <= 1), 'one frame of the render node at a time');
+    assert.ok(
+      mine.every((p) => p.running.filter((r) => r.label.startsWith('Render')).length <= 1),
+      'one frame of the render node at a time',
+    );
     assert.ok(existsSync(join(base, 'variants', 'report.json')));
   });
 
@@ -338,10 +412,16 @@ describe('pipelines on real Blender', () => {
       const box = foreground(shot);
       assert.ok(box, `frame ${i + 1} shows something`);
       // Framed whole: nothing touches the picture's edges, and the objects fill a fair part of it.
-      assert.ok(box.left > 0 && box.top > 0 && box.right < shot.width - 1 && box.bottom < shot.height - 1, `frame ${i + 1}: ${JSON.stringify(box)}`);
+      assert.ok(
+        box.left > 0 && box.top > 0 && box.right < shot.width - 1 && box.bottom < shot.height - 1,
+        `frame ${i + 1}: ${JSON.stringify(box)}`,
+      );
       assert.ok(box.right - box.left > shot.width / 8, `frame ${i + 1} is not a speck: ${JSON.stringify(box)}`);
     }
-    assert.ok(!shots[0]!.data.equals(shots[1]!.data) && !shots[0]!.data.equals(shots[2]!.data), 'the camera goes round (a third of a turn a frame)');
+    assert.ok(
+      !shots[0]!.data.equals(shots[1]!.data) && !shots[0]!.data.equals(shots[2]!.data),
+      'the camera goes round (a third of a turn a frame)',
+    );
     assert.equal(createHash('sha256').update(readFileSync(blend)).digest('hex'), before, 'the file is unchanged');
     assert.ok(existsSync(join(base, 'turntable', 'report.json')));
   });

@@ -38,8 +38,14 @@ describe('placement: memory and threads on real Blender', () => {
       assert.equal(job.state, 'completed', job.error);
       assert.equal(job.result?.rendered, 4);
       const mine = progress.filter((p) => p.jobId === jobId);
-      assert.ok(mine.every((p) => p.running.length <= 1), 'never two of its frames at once');
-      assert.ok(mine.some((p) => /^1 of 2 workers: /.test(p.placement ?? '')), 'the progress said why while it ran');
+      assert.ok(
+        mine.every((p) => p.running.length <= 1),
+        'never two of its frames at once',
+      );
+      assert.ok(
+        mine.some((p) => /^1 of 2 workers: /.test(p.placement ?? '')),
+        'the progress said why while it ran',
+      );
       // Kept on the job, from a measured frame: "1 of 2 workers: 612 MB each, 20.1 GB free, a budget of 1.2 GB ..."
       assert.match(job.placement ?? '', /^1 of 2 workers: (\d+) MB each, .* free, a budget of 1\.2 GB/);
       const each = Number(/(\d+) MB each/.exec(job.placement!)![1]);
@@ -66,11 +72,17 @@ describe('placement: memory and threads on real Blender', () => {
       const b = await client.call('job.wait', { jobId: both.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(b.state, 'completed', b.error);
       const threads = b.units.map((u) => (u.result as { threads?: number }).threads!);
-      assert.ok(threads.every((t) => t >= 1 && t <= availableParallelism()), JSON.stringify(threads));
+      assert.ok(
+        threads.every((t) => t >= 1 && t <= availableParallelism()),
+        JSON.stringify(threads),
+      );
       const workers = new Set(b.units.map((u) => u.attempts.at(-1)!.worker));
       assert.equal(workers.size, 2, 'both warm workers rendered');
       // Two workers rendering at once share the cores (on one core each gets the one).
-      assert.ok(threads.some((t) => t === Math.max(1, Math.floor(availableParallelism() / 2))), `side by side, a frame got its share: ${threads}`);
+      assert.ok(
+        threads.some((t) => t === Math.max(1, Math.floor(availableParallelism() / 2))),
+        `side by side, a frame got its share: ${threads}`,
+      );
       assert.equal(b.placement, undefined, 'memory held nothing back');
     });
 
@@ -78,7 +90,24 @@ describe('placement: memory and threads on real Blender', () => {
       const client = await sidecar.client();
       // 500k displaced faces and 3,000 instanced rocks at 64x36, one sample: seconds of sync, a frame in a blink.
       const heavy = join(dir, 'sync-bound.blend');
-      const made = spawnSync(blenderPath(), ['-b', '--factory-startup', '--python', join(root, 'bench', 'fixtures', 'heavy_scene.py'), '--', heavy, '--frames', '4', '--size', '64x36', '--samples', '1'], { encoding: 'utf8' });
+      const made = spawnSync(
+        blenderPath(),
+        [
+          '-b',
+          '--factory-startup',
+          '--python',
+          join(root, 'bench', 'fixtures', 'heavy_scene.py'),
+          '--',
+          heavy,
+          '--frames',
+          '4',
+          '--size',
+          '64x36',
+          '--samples',
+          '1',
+        ],
+        { encoding: 'utf8' },
+      );
       assert.equal(made.status, 0, made.stderr);
       const { jobId } = await client.call('render.submit', { blendFile: heavy, output: `${join(dir, 'sync-bound')}/` });
       const job = await client.call('job.wait', { jobId, timeoutMs: 240_000 }, { timeoutMs: 250_000 });
@@ -86,10 +115,23 @@ describe('placement: memory and threads on real Blender', () => {
       assert.equal(job.result?.rendered, 4);
       const first = job.units.map((u) => u.attempts[0]!).sort((a, b) => a.startedAt.localeCompare(b.startedAt))[0]!;
       assert.ok((first.syncSeconds ?? 0) >= 1, `the first frame synced the scene for ${first.syncSeconds} s before sampling`);
-      const ran = job.units.map((u) => u.attempts.map((a) => `${u.label} on ${a.worker} ${a.startedAt.slice(17, 23)}-${a.endedAt?.slice(17, 23)} sync ${a.syncSeconds}`));
-      assert.equal(new Set(job.units.map((u) => u.attempts.at(-1)!.worker)).size, 1, `one worker rendered every frame: ${ran.join('; ')} (${job.placement})`);
-      assert.deepEqual(job.units.map((u) => (u.result as { threads?: number }).threads), job.units.map(() => availableParallelism()), 'with every core, frame after frame');
-      assert.match(job.placement ?? '', /^1 of 2 workers: syncing the scene takes [\d.]+ s a worker, more than 10% of the (\d frames|frame) left/);
+      const ran = job.units.map((u) =>
+        u.attempts.map((a) => `${u.label} on ${a.worker} ${a.startedAt.slice(17, 23)}-${a.endedAt?.slice(17, 23)} sync ${a.syncSeconds}`),
+      );
+      assert.equal(
+        new Set(job.units.map((u) => u.attempts.at(-1)!.worker)).size,
+        1,
+        `one worker rendered every frame: ${ran.join('; ')} (${job.placement})`,
+      );
+      assert.deepEqual(
+        job.units.map((u) => (u.result as { threads?: number }).threads),
+        job.units.map(() => availableParallelism()),
+        'with every core, frame after frame',
+      );
+      assert.match(
+        job.placement ?? '',
+        /^1 of 2 workers: syncing the scene takes [\d.]+ s a worker, more than 10% of the (\d frames|frame) left/,
+      );
     });
   });
 });

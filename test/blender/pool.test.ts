@@ -7,7 +7,6 @@ import { blenderPath, makeScene } from '../helpers/blender.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
-
 describe('the worker pool', () => {
   it('runs Blender through a wrapper script named by --blender, recycles a worker after N tasks, and retires idle ones', async () => {
     const dir = tempDir('pool-');
@@ -36,7 +35,10 @@ describe('the worker pool', () => {
         const cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'utf8').split('\0');
         assert.ok(cmdline.includes('--factory-startup'), 'factorySettings starts workers with --factory-startup');
       }
-      await until(async () => (await c.call('worker.list', {})).workers.length === 0, { timeoutMs: 10_000, what: 'the idle worker retired after idleRetireMs' });
+      await until(async () => (await c.call('worker.list', {})).workers.length === 0, {
+        timeoutMs: 10_000,
+        what: 'the idle worker retired after idleRetireMs',
+      });
       const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
       assert.match(metrics, /sidecar_worker_restarts_total\{reason="recycled"\} [1-9]/);
       assert.match(metrics, /sidecar_worker_restarts_total\{reason="retired"\} 1/);
@@ -56,7 +58,11 @@ describe('the worker pool', () => {
         },
         { timeoutMs: 10_000, what: 'two idle workers' },
       );
-      assert.deepEqual(workers.map((w) => w.state), ['idle', 'idle'], 'two idle workers, no job submitted');
+      assert.deepEqual(
+        workers.map((w) => w.state),
+        ['idle', 'idle'],
+        'two idle workers, no job submitted',
+      );
     } finally {
       await s.stop();
     }

@@ -35,21 +35,37 @@ describe('frame previews and the preview movie, on real Blender', () => {
     let id = '';
     client.on('job.progress', (p) => p.jobId === id && p.last && lasts.push(p.last));
     const movie = join(dir, 'movies', 'preview.mp4');
-    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-4', output: `${out}/`, movie: { output: movie, fps: 12 } });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene,
+      frames: '1-4',
+      output: `${out}/`,
+      movie: { output: movie, fps: 12 },
+    });
     id = jobId;
     const job = await client.call('job.wait', { jobId, timeoutMs: 180_000 }, { timeoutMs: 190_000 });
     assert.equal(job.state, 'completed', job.error);
 
     // The frames folder lists frames only; previews are in its hidden .previews folder, one per frame.
-    assert.deepEqual(readdirSync(out).filter((n) => !n.startsWith('.')).sort(), ['0001.png', '0002.png', '0003.png', '0004.png']);
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((n) => !n.startsWith('.'))
+        .sort(),
+      ['0001.png', '0002.png', '0003.png', '0004.png'],
+    );
     assert.deepEqual(readdirSync(join(out, '.previews')).sort(), ['0001.png', '0002.png', '0003.png', '0004.png']);
-    assert.deepEqual(job.previews, [1, 2, 3, 4].map((f) => ({ frame: f, path: join(out, '.previews', `000${f}.png`) })));
+    assert.deepEqual(
+      job.previews,
+      [1, 2, 3, 4].map((f) => ({ frame: f, path: join(out, '.previews', `000${f}.png`) })),
+    );
     const means: number[][] = [];
     for (const { frame, path } of job.previews!) {
       const full = pixels(join(out, `000${frame}.png`));
       const small = pixels(path);
       assert.equal(Math.max(small.width, small.height), 256, `preview of frame ${frame} is 256 px on its long side`);
-      assert.ok(Math.abs(small.width / small.height - full.width / full.height) < 0.02, `preview of frame ${frame} keeps the frame's shape`);
+      assert.ok(
+        Math.abs(small.width / small.height - full.width / full.height) < 0.02,
+        `preview of frame ${frame} keeps the frame's shape`,
+      );
       const d = colourDistance(meanColour(path), meanColour(join(out, `000${frame}.png`)));
       assert.ok(d < 4, `preview of frame ${frame} has the frame's colours (mean differs by ${d.toFixed(1)})`);
       means.push(meanColour(path));
@@ -71,10 +87,13 @@ describe('frame previews and the preview movie, on real Blender', () => {
     assert.deepEqual(readdirSync(join(dir, 'movies')), ['preview.mp4'], 'no partial movie left behind');
   });
 
-  it('previews an OpenEXR frame through the scene\'s view transform: like the PNG of the same frame, not black or washed out', async () => {
+  it("previews an OpenEXR frame through the scene's view transform: like the PNG of the same frame, not black or washed out", async () => {
     const exr = join(dir, 'exr');
     const png = join(dir, 'png-ref');
-    for (const [output, format] of [[exr, 'exr'], [png, 'png']] as const) {
+    for (const [output, format] of [
+      [exr, 'exr'],
+      [png, 'png'],
+    ] as const) {
       const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '2', output: `${output}/`, format });
       const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(job.state, 'completed', job.error);
@@ -85,7 +104,10 @@ describe('frame previews and the preview movie, on real Blender', () => {
     const mean = meanColour(exrPreview);
     const luminance = (mean[0] + mean[1] + mean[2]) / 3;
     assert.ok(luminance > 15 && luminance < 240, `not black, not white (mean ${luminance.toFixed(1)})`);
-    assert.ok(contrast(exrPreview) > 0.5 * contrast(pngPreview), `not washed out (contrast ${contrast(exrPreview).toFixed(1)} vs ${contrast(pngPreview).toFixed(1)})`);
+    assert.ok(
+      contrast(exrPreview) > 0.5 * contrast(pngPreview),
+      `not washed out (contrast ${contrast(exrPreview).toFixed(1)} vs ${contrast(pngPreview).toFixed(1)})`,
+    );
     const d = colourDistance(mean, meanColour(pngPreview));
     assert.ok(d < 6, `the EXR frame previews as its PNG render looks (mean differs by ${d.toFixed(1)})`);
   });
@@ -120,7 +142,13 @@ describe('frame previews and the preview movie, on real Blender', () => {
 
   it('fails a movie job whose frames have an odd size before rendering anything, saying what to change', async () => {
     const out = join(dir, 'odd');
-    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1', output: `${out}/`, resolutionPercent: 33, movie: { output: join(dir, 'odd.mp4') } });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene,
+      frames: '1',
+      output: `${out}/`,
+      resolutionPercent: 33,
+      movie: { output: join(dir, 'odd.mp4') },
+    });
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /99x66; h264 needs an even width and height/);

@@ -10,7 +10,6 @@ import { startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
-
 /** Waits until some worker is busy rendering a frame of `jobId` for at least `minSeconds`; returns it. */
 async function busyWorker(client: SidecarClient, jobId: string, minSeconds = 0.3) {
   return until(
@@ -24,7 +23,9 @@ async function busyWorker(client: SidecarClient, jobId: string, minSeconds = 0.3
 
 function framesOnDisk(dir: string): string[] {
   // The hidden .previews folder holds each frame's preview; partial files left behind would still show here.
-  return readdirSync(dir).filter((n) => n !== '.previews').sort();
+  return readdirSync(dir)
+    .filter((n) => n !== '.previews')
+    .sort();
 }
 
 const expectedFrames = (n: number) => Array.from({ length: n }, (_, i) => `${String(i + 1).padStart(4, '0')}.png`);
@@ -51,7 +52,10 @@ describe('supervision of render workers', () => {
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
     const unit = job.units.find((u) => u.key === victim.current!.frame)!;
-    assert.deepEqual(unit.attempts.map((a) => a.outcome), ['crashed', 'done']);
+    assert.deepEqual(
+      unit.attempts.map((a) => a.outcome),
+      ['crashed', 'done'],
+    );
     assert.equal(unit.attempts[0]!.worker, victim.id);
     assert.notEqual(unit.attempts[1]!.worker, victim.id, 'never twice on the same worker');
     assert.match(unit.attempts[0]!.reason!, /SIGKILL/);
@@ -68,7 +72,10 @@ describe('supervision of render workers', () => {
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
     const unit = job.units.find((u) => u.key === victim.current!.frame)!;
-    assert.deepEqual(unit.attempts.map((a) => a.outcome), ['hung', 'done']);
+    assert.deepEqual(
+      unit.attempts.map((a) => a.outcome),
+      ['hung', 'done'],
+    );
     assert.match(unit.attempts[0]!.reason!, /printed nothing for 6 s/);
     assert.equal(isProcessAlive(victim.pid), false, 'the hung process was ended');
     assert.deepEqual(framesOnDisk(out), expectedFrames(6));
@@ -100,12 +107,19 @@ describe('supervision of render workers', () => {
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /frame 2 exceeded memoryLimitMB 900: Blender \(worker w\d+\) reached \d+ MB/);
-    assert.deepEqual(job.units.map((u) => [u.key, u.state]), [[1, 'done'], [2, 'failed'], [3, 'done']]);
+    assert.deepEqual(
+      job.units.map((u) => [u.key, u.state]),
+      [
+        [1, 'done'],
+        [2, 'failed'],
+        [3, 'done'],
+      ],
+    );
     assert.equal(job.units[1]!.attempts.length, 1, 'a memory kill is not retried: it would only happen again');
     assert.deepEqual(framesOnDisk(out), ['0001.png', '0003.png']);
   });
 
-  it('cancels within 2 s, ending the job\'s Blender processes and leaving no partial files', async () => {
+  it("cancels within 2 s, ending the job's Blender processes and leaving no partial files", async () => {
     const out = join(dir, 'canceled');
     const { jobId } = await client.call('render.submit', { blendFile: slow, output: `${out}/` });
     const busy = await busyWorker(client, jobId);
@@ -116,7 +130,10 @@ describe('supervision of render workers', () => {
     assert.ok(Date.now() - started < 2000, `stopped in ${Date.now() - started} ms`);
     // A killed worker writes nothing more; give a stray write the time it would take to show, then look.
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(framesOnDisk(out).every((n) => /^\d{4}\.png$/.test(n)), `no partial files: ${framesOnDisk(out)}`);
+    assert.ok(
+      framesOnDisk(out).every((n) => /^\d{4}\.png$/.test(n)),
+      `no partial files: ${framesOnDisk(out)}`,
+    );
     const again = await client.call('job.get', { jobId });
     assert.equal(again.state, 'canceled');
   });
@@ -139,7 +156,10 @@ describe('a sidecar killed mid-job', () => {
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     await c1.close();
-    assert.ok(workersBefore.some((pid) => isProcessAlive(pid)), 'the killed sidecar left its workers running');
+    assert.ok(
+      workersBefore.some((pid) => isProcessAlive(pid)),
+      'the killed sidecar left its workers running',
+    );
 
     const second = startCli(['serve', '--state-dir', state, '--instances', '2']);
     try {

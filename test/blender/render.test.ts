@@ -33,10 +33,13 @@ describe('render.submit on real Blender', () => {
     assert.equal(job.state, 'completed', job.error);
     renderPlain(scene, join(dir, 'plain', '####'), 1, 6);
     // Previews are in the hidden .previews folder (previews.test.ts checks them); everything else is what blender -a writes.
-    const names = readdirSync(join(dir, 'sidecar')).filter((n) => n !== '.previews').sort();
+    const names = readdirSync(join(dir, 'sidecar'))
+      .filter((n) => n !== '.previews')
+      .sort();
     assert.deepEqual(names, readdirSync(join(dir, 'plain')).sort(), 'the same file names as blender -a');
     assert.deepEqual(names, ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png']);
-    for (const name of names) assert.ok(samePixels(join(dir, 'sidecar', name), join(dir, 'plain', name)), `${name} differs from blender -a`);
+    for (const name of names)
+      assert.ok(samePixels(join(dir, 'sidecar', name), join(dir, 'plain', name)), `${name} differs from blender -a`);
     // Frames differ from each other (the cube turns): a frame written under another number would be caught.
     assert.equal(samePixels(join(dir, 'plain', '0001.png'), join(dir, 'plain', '0006.png')), false);
     assert.deepEqual(states, ['queued', 'running', 'completed']);
@@ -45,10 +48,16 @@ describe('render.submit on real Blender', () => {
     assert.equal(job.progress.done, 6);
     assert.ok(job.units.every((u) => u.attempts.length === 1 && u.attempts[0]!.outcome === 'done'));
     // Workers keep Cycles' scene between frames (persistent data), and the pictures are plain -a's with it on too.
-    assert.ok(job.units.every((u) => (u.result as { persistentData?: boolean }).persistentData === true), 'persistent data on');
+    assert.ok(
+      job.units.every((u) => (u.result as { persistentData?: boolean }).persistentData === true),
+      'persistent data on',
+    );
     renderPlain(scene, join(dir, 'plain-persistent', '####'), 1, 6, undefined, { persistentData: true });
     for (const name of names) {
-      assert.ok(samePixels(join(dir, 'sidecar', name), join(dir, 'plain-persistent', name)), `${name} differs from blender -a with persistent data`);
+      assert.ok(
+        samePixels(join(dir, 'sidecar', name), join(dir, 'plain-persistent', name)),
+        `${name} differs from blender -a with persistent data`,
+      );
     }
   });
 
@@ -61,7 +70,7 @@ describe('render.submit on real Blender', () => {
     for (const name of ['0001.png', '0002.png', '0003.png']) assert.ok(samePixels(join(out, name), join(dir, 'plain', name)), name);
   });
 
-  it('shows a long frame\'s samples moving in job.progress, so it never looks hung', async () => {
+  it("shows a long frame's samples moving in job.progress, so it never looks hung", async () => {
     const seen: Array<{ done: number; total: number }> = [];
     await client.subscribe(['job.progress']);
     const off = client.on('job.progress', (p) => {
@@ -83,9 +92,15 @@ describe('render.submit on real Blender', () => {
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     off();
     assert.equal(job.state, 'completed', job.error);
-    assert.ok(seen.length > 0, 'some job.progress carried the frame\'s samples');
-    assert.ok(seen.every((s) => s.total === 1000 && s.done >= 0 && s.done <= 1000), JSON.stringify(seen));
-    assert.ok(seen.every((s, i) => i === 0 || s.done >= seen[i - 1]!.done), `samples only go up: ${JSON.stringify(seen)}`);
+    assert.ok(seen.length > 0, "some job.progress carried the frame's samples");
+    assert.ok(
+      seen.every((s) => s.total === 1000 && s.done >= 0 && s.done <= 1000),
+      JSON.stringify(seen),
+    );
+    assert.ok(
+      seen.every((s, i) => i === 0 || s.done >= seen[i - 1]!.done),
+      `samples only go up: ${JSON.stringify(seen)}`,
+    );
   });
 
   it('skips frames already on disk, and renders them again with overwrite', async () => {
@@ -96,11 +111,21 @@ describe('render.submit on real Blender', () => {
     const first = await client.call('render.submit', { blendFile: scene, frames: '1-3', output: `${out}/####.png` });
     const a = await client.call('job.wait', { jobId: first.jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(a.state, 'completed', a.error);
-    assert.deepEqual(a.units.map((u) => [u.key, u.state]), [[1, 'done'], [2, 'skipped'], [3, 'done']]);
+    assert.deepEqual(
+      a.units.map((u) => [u.key, u.state]),
+      [
+        [1, 'done'],
+        [2, 'skipped'],
+        [3, 'done'],
+      ],
+    );
     const mtime = statSync(join(out, '0001.png')).mtimeMs;
     const again = await client.call('render.submit', { blendFile: scene, frames: '1-3', output: `${out}/####.png` });
     const b = await client.call('job.wait', { jobId: again.jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
-    assert.deepEqual(b.units.map((u) => u.state), ['skipped', 'skipped', 'skipped']);
+    assert.deepEqual(
+      b.units.map((u) => u.state),
+      ['skipped', 'skipped', 'skipped'],
+    );
     assert.equal(statSync(join(out, '0001.png')).mtimeMs, mtime, 'a skipped frame is not touched');
     const forced = await client.call('render.submit', { blendFile: scene, frames: '2', output: `${out}/####.png`, overwrite: true });
     const c = await client.call('job.wait', { jobId: forced.jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
@@ -108,12 +133,17 @@ describe('render.submit on real Blender', () => {
     assert.ok(statSync(join(out, '0002.png')).size > 100, 'the placeholder was replaced by a real frame');
   });
 
-  it('uses the scene\'s frame range when frames is not given, and honours format', async () => {
+  it("uses the scene's frame range when frames is not given, and honours format", async () => {
     const out = join(dir, 'range');
     const { jobId } = await client.call('render.submit', { blendFile: scene, output: `${out}/f_##`, format: 'jpeg' });
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'completed', job.error);
-    assert.deepEqual(readdirSync(out).filter((n) => n !== '.previews').sort(), ['f_01.jpg', 'f_02.jpg', 'f_03.jpg', 'f_04.jpg', 'f_05.jpg', 'f_06.jpg']);
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((n) => n !== '.previews')
+        .sort(),
+      ['f_01.jpg', 'f_02.jpg', 'f_03.jpg', 'f_04.jpg', 'f_05.jpg', 'f_06.jpg'],
+    );
   });
 
   const badInputs: Array<[string, Record<string, unknown>, string, RegExp]> = [
@@ -152,7 +182,12 @@ describe('render.submit on real Blender', () => {
   it('carries the last lines of a Python traceback when a script inside Blender fails', async () => {
     const script = join(dir, 'broken.py');
     writeFileSync(script, 'import bpy\n\ndef setup():\n    return 1 / 0\n\nsetup()\n');
-    const { jobId } = await client.call('render.submit', { blendFile: scene, frames: '1-2', output: `${join(dir, 'broken')}/`, preRenderScript: script });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: scene,
+      frames: '1-2',
+      output: `${join(dir, 'broken')}/`,
+      preRenderScript: script,
+    });
     const job = await client.call('job.wait', { jobId, timeoutMs: 60_000 }, { timeoutMs: 70_000 });
     assert.equal(job.state, 'failed');
     assert.match(job.error!, /ZeroDivisionError: division by zero/);
@@ -173,6 +208,9 @@ describe('render.submit on real Blender', () => {
       assert.ok(w.rssMB > 20, `worker ${w.id} reports its memory`);
       assert.match(w.blenderVersion ?? '', /^\d+\.\d+/);
     }
-    await assert.rejects(client.call('job.get', { jobId: 'j-nope' }), (e: RpcCallError) => e.code === -32002 && /no job j-nope/.test(e.message));
+    await assert.rejects(
+      client.call('job.get', { jobId: 'j-nope' }),
+      (e: RpcCallError) => e.code === -32002 && /no job j-nope/.test(e.message),
+    );
   });
 });

@@ -53,7 +53,10 @@ describe('self-healing: failures classified, transient ones retried, determinist
     const job = await run({ output: `${join(dir, 'segv')}/`, preRenderScript: failOnce(dir, 'segv', 'ctypes.string_at(0)') });
     assert.equal(job.state, 'completed', job.error);
     const f2 = job.units.find((u) => u.key === 2)!;
-    assert.deepEqual(f2.attempts.map((a) => a.outcome), ['segfault', 'done']);
+    assert.deepEqual(
+      f2.attempts.map((a) => a.outcome),
+      ['segfault', 'done'],
+    );
     assert.match(f2.attempts[0]!.reason!, /frame 2: segmentation fault/);
     assert.notEqual(f2.attempts[0]!.worker, f2.attempts[1]!.worker);
     const gap = Date.parse(f2.attempts[1]!.startedAt) - Date.parse(f2.attempts[0]!.endedAt!);
@@ -81,7 +84,10 @@ describe('self-healing: failures classified, transient ones retried, determinist
     );
     const job = await run({ output: `${join(dir, 'oom')}/`, preRenderScript: script });
     assert.equal(job.state, 'completed', job.error);
-    assert.deepEqual(job.units.find((u) => u.key === 2)!.attempts.map((a) => a.outcome), ['out-of-memory', 'done']);
+    assert.deepEqual(
+      job.units.find((u) => u.key === 2)!.attempts.map((a) => a.outcome),
+      ['out-of-memory', 'done'],
+    );
   });
 
   it('retries a frame whose GPU ran out of memory on the CPU when the job allows it', async () => {
@@ -105,7 +111,10 @@ describe('self-healing: failures classified, transient ones retried, determinist
     const job = await run({ output: `${join(dir, 'gpu')}/`, preRenderScript: script, cpuFallback: true });
     assert.equal(job.state, 'completed', job.error);
     const f2 = job.units.find((u) => u.key === 2)!;
-    assert.deepEqual(f2.attempts.map((a) => a.outcome), ['gpu-out-of-memory', 'done']);
+    assert.deepEqual(
+      f2.attempts.map((a) => a.outcome),
+      ['gpu-out-of-memory', 'done'],
+    );
     assert.equal(f2.forceCpu, true, 'the retry rendered on the CPU');
   });
 
@@ -118,7 +127,7 @@ describe('self-healing: failures classified, transient ones retried, determinist
     assert.match(job.error!, /gone\.blend does not exist/);
   });
 
-  it('fails a frame that kills Blender on two workers at once, with Blender\'s crash report; a Blender that crashes on everything still rests', async () => {
+  it("fails a frame that kills Blender on two workers at once, with Blender's crash report; a Blender that crashes on everything still rests", async () => {
     const always = join(dir, 'always.py');
     writeFileSync(always, 'import bpy, ctypes\ndef f(scene, *a):\n    ctypes.string_at(0)\nbpy.app.handlers.frame_change_pre.append(f)\n');
     const job = await run({ frames: '1-3', output: `${join(dir, 'loop')}/`, preRenderScript: always, maxRetries: 3 });
@@ -130,7 +139,10 @@ describe('self-healing: failures classified, transient ones retried, determinist
       assert.equal(crashes.length, 2, `${unit.label}: ${unit.attempts.map((a) => a.outcome).join(', ')}`);
       assert.equal(unit.attempts.at(-1)!.outcome, 'segfault');
       assert.notEqual(crashes[0]!.worker, crashes[1]!.worker);
-      assert.match(unit.error!, /scene\.blend kills Blender \d+\.\d+\.\d+ \(.+\): it crashed on 2 workers \(w\d+, w\d+\) while running frame \d, killed by SIGSEGV; not retried/);
+      assert.match(
+        unit.error!,
+        /scene\.blend kills Blender \d+\.\d+\.\d+ \(.+\): it crashed on 2 workers \(w\d+, w\d+\) while running frame \d, killed by SIGSEGV; not retried/,
+      );
       const report = /Blender's crash report: (\S+\.crash\.txt) \((.*)\)/.exec(unit.error!);
       assert.ok(report, `the crash report is named: ${unit.error}`);
       assert.match(report[2]!, /# Blender \d+\.\d+/);

@@ -36,7 +36,12 @@ describe('bake.simulation on real Blender', () => {
       await assert.rejects(client.call('bake.simulation', { blendFile: scene, output: `${dir}/bake/` }), (err: unknown) => {
         assert.ok(err instanceof RpcCallError);
         assert.equal(err.code, -32602);
-        assert.match(err.message, new RegExp(`^Blender ${info.version.replaceAll('.', '\\.')} \\(the Blender this file runs on\\) has no simulation zones or Bake nodes to bake`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^Blender ${info.version.replaceAll('.', '\\.')} \\(the Blender this file runs on\\) has no simulation zones or Bake nodes to bake`,
+          ),
+        );
         return true;
       });
       return;
@@ -45,7 +50,11 @@ describe('bake.simulation on real Blender', () => {
     runBlender(['--python', join(fixtures, 'sim_scene.py'), '--', blend]);
     // The artist's session: open before the bake, still running after it.
     const go = join(dir, 'go');
-    const session = spawn(blenderPath(), ['-b', blend, '--python-exit-code', '1', '--python', join(fixtures, 'sim_playback.py'), '--', go], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const session = spawn(
+      blenderPath(),
+      ['-b', blend, '--python-exit-code', '1', '--python', join(fixtures, 'sim_playback.py'), '--', go],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     session.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => session.on('exit', resolve));
@@ -56,7 +65,11 @@ describe('bake.simulation on real Blender', () => {
     const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);
     const caches = job.result!.caches as Array<{ object: string; modifier: string; directory: string; bakes: Array<{ frames: number }> }>;
-    assert.deepEqual(caches.map((c) => [c.object, c.modifier]), [['Riser', 'Rise']], 'only the object with a simulation');
+    assert.deepEqual(
+      caches.map((c) => [c.object, c.modifier]),
+      [['Riser', 'Rise']],
+      'only the object with a simulation',
+    );
     assert.equal(caches[0]!.directory, join(dir, 'bake', 'Riser_Rise'));
     assert.equal(caches[0]!.bakes[0]!.frames, 10);
     assert.deepEqual(readdirSync(join(dir, 'bake')), ['Riser_Rise'], 'no staging folder left');
@@ -64,7 +77,11 @@ describe('bake.simulation on real Blender', () => {
     writeFileSync(go, caches[0]!.directory);
     assert.equal(await exited, 0, out);
     const played = /^AFTER (.*)$/m.exec(out)?.[1];
-    assert.equal(played, [...Array(10).keys()].map((i) => `${i + 1}=${(1 + 0.1 * (i + 1)).toFixed(1)}`).join(' '), 'every frame read from the bake');
+    assert.equal(
+      played,
+      [...Array(10).keys()].map((i) => `${i + 1}=${(1 + 0.1 * (i + 1)).toFixed(1)}`).join(' '),
+      'every frame read from the bake',
+    );
 
     // An object without a simulation is refused in a sentence naming it.
     const plain = await client.call('bake.simulation', { blendFile: blend, objects: ['Plain'], output: `${dir}/bake2/` });

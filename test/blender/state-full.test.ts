@@ -7,7 +7,6 @@ import { tempDir, testSidecar } from '../helpers/sidecar.js';
 import { fill, mountTmpfs, subdir, unmountAll } from '../helpers/tmpfs.js';
 import { until } from '../helpers/until.js';
 
-
 describe('a state folder that fills up during a render', () => {
   after(unmountAll);
 
@@ -22,7 +21,10 @@ describe('a state folder that fills up during a render', () => {
     try {
       const c = await first.client();
       const { jobId } = await c.call('render.submit', { blendFile: blend, output: `${out}/` });
-      await until(async () => (await c.call('job.get', { jobId })).units.some((u) => u.state === 'done'), { timeoutMs: 120_000, what: 'a first frame' });
+      await until(async () => (await c.call('job.get', { jobId })).units.some((u) => u.state === 'done'), {
+        timeoutMs: 120_000,
+        what: 'a first frame',
+      });
       filler = fill(mount);
       // While the folder is full the render goes on; its saves fail and an alert says so.
       await until(async () => (await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable'), {
@@ -33,7 +35,12 @@ describe('a state folder that fills up during a render', () => {
       filler = undefined;
       const job = await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(job.state, 'completed', job.error);
-      assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.')).sort(), ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png']);
+      assert.deepEqual(
+        readdirSync(out)
+          .filter((f) => !f.startsWith('.'))
+          .sort(),
+        ['0001.png', '0002.png', '0003.png', '0004.png', '0005.png', '0006.png'],
+      );
       await until(async () => !(await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable'), {
         timeoutMs: 60_000,
         what: 'the alert to resolve once saving works again',
@@ -46,8 +53,15 @@ describe('a state folder that fills up during a render', () => {
     try {
       const c = await second.client();
       const { jobs } = await c.call('job.list', {});
-      assert.deepEqual(jobs.map((j) => [j.id, j.state]), [[jobs[0]!.id, 'completed']], 'the job, complete, nothing lost');
-      assert.deepEqual(readdirSync(join(state, 'jobs')).filter((f) => f.endsWith('.tmp')), []);
+      assert.deepEqual(
+        jobs.map((j) => [j.id, j.state]),
+        [[jobs[0]!.id, 'completed']],
+        'the job, complete, nothing lost',
+      );
+      assert.deepEqual(
+        readdirSync(join(state, 'jobs')).filter((f) => f.endsWith('.tmp')),
+        [],
+      );
     } finally {
       await second.stop();
     }

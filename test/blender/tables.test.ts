@@ -36,18 +36,34 @@ describe("the worker's formats in Blender", () => {
 
   it("reports each export format as the sidecar's table has it", () => {
     assert.equal(r.status, 0, r.stderr);
-    const reported = line(r.stdout, 'SIDECAR_PROBE').exportFormats as Array<{ format: string; label: string; extensions: string[]; operator: string; options: string[] }>;
+    const reported = line(r.stdout, 'SIDECAR_PROBE').exportFormats as Array<{
+      format: string;
+      label: string;
+      extensions: string[];
+      operator: string;
+      options: string[];
+    }>;
     // Every Blender of the matrix writes these; the rest depend on the build.
-    for (const name of ['glb', 'gltf', 'fbx', 'obj']) assert.ok(reported.some((f) => f.format === name), `${name} is not among ${reported.map((f) => f.format).join(', ')}`);
+    for (const name of ['glb', 'gltf', 'fbx', 'obj'])
+      assert.ok(
+        reported.some((f) => f.format === name),
+        `${name} is not among ${reported.map((f) => f.format).join(', ')}`,
+      );
     for (const f of reported) {
       const spec = EXPORT_FORMATS.find((s) => s.format === f.format);
       assert.ok(spec, `${f.format} is not in the sidecar's table`);
       assert.equal(f.label, spec.label);
       assert.deepEqual(f.extensions, [...spec.extensions]);
-      assert.ok(spec.exporters.some((e) => e.operator === f.operator), `${f.format}: ${f.operator} is not one of the table's operators`);
+      assert.ok(
+        spec.exporters.some((e) => e.operator === f.operator),
+        `${f.format}: ${f.operator} is not one of the table's operators`,
+      );
       assert.ok(f.options.length > 0, `${f.format}: no options listed`);
     }
-    assert.deepEqual(reported.map((f) => f.format), EXPORT_FORMATS.map((f) => f.format).filter((n) => reported.some((f) => f.format === n)));
+    assert.deepEqual(
+      reported.map((f) => f.format),
+      EXPORT_FORMATS.map((f) => f.format).filter((n) => reported.some((f) => f.format === n)),
+    );
   });
 
   it("finds this Blender's engines among the table's identifiers, Cycles and Workbench on every Blender", () => {
@@ -55,12 +71,20 @@ describe("the worker's formats in Blender", () => {
     const known: string[] = RENDER_ENGINES.flatMap((e) => [...e.identifiers]);
     for (const e of engines) assert.ok(known.includes(e), `${e} is not in the sidecar's engine table`);
     for (const e of ['CYCLES', 'BLENDER_WORKBENCH']) assert.ok(engines.includes(e), `${e} is not among ${engines.join(', ')}`);
-    assert.ok(engines.some((e) => e.startsWith('BLENDER_EEVEE')), `no EEVEE among ${engines.join(', ')}`);
+    assert.ok(
+      engines.some((e) => e.startsWith('BLENDER_EEVEE')),
+      `no EEVEE among ${engines.join(', ')}`,
+    );
   });
 
   it("tone-maps previews of the table's linear formats, saves baked maps and encodes movies in the table's formats", () => {
     const tables = line(r.stdout, 'WORKER_TABLES');
-    assert.deepEqual(tables.linear, IMAGE_FORMAT_TABLE.filter((f) => f.linear).map((f) => f.format).sort());
+    assert.deepEqual(
+      tables.linear,
+      IMAGE_FORMAT_TABLE.filter((f) => f.linear)
+        .map((f) => f.format)
+        .sort(),
+    );
     assert.deepEqual(tables.bake, BAKE_IMAGE_FORMATS);
     assert.deepEqual(tables.codecs, Object.fromEntries(MOVIE_CODEC_TABLE.map((c) => [c.codec, c.ffmpeg])));
     assert.deepEqual(tables.containers, Object.fromEntries(MOVIE_CONTAINER_TABLE.map((c) => [c.extension, c.ffmpeg])));

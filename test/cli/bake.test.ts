@@ -19,7 +19,27 @@ describe('blender-sidecar bake', () => {
 
   it('bakes normal and AO maps from a high-poly source into a folder, listing each map', () => {
     const out = join(dir, 'textures');
-    const r = runCli(['bake', asset, '--objects', 'Low', '--from', 'High', '--extrusion', '0.3', '--maps', 'normal,ao', '--size', '64', '--samples', '2', '--output', `${out}/`], env());
+    const r = runCli(
+      [
+        'bake',
+        asset,
+        '--objects',
+        'Low',
+        '--from',
+        'High',
+        '--extrusion',
+        '0.3',
+        '--maps',
+        'normal,ao',
+        '--size',
+        '64',
+        '--samples',
+        '2',
+        '--output',
+        `${out}/`,
+      ],
+      env(),
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readdirSync(out).sort(), ['Low_ao.png', 'Low_normal.png']);
     assert.equal(pixels(join(out, 'Low_normal.png')).width, 64);

@@ -44,21 +44,63 @@ describe('--blender on the command line', () => {
   });
 
   it('export --blender pins the job to a version; without it the file goes to the Blender it needs', () => {
-    const pinned = runCli(['export', join(dir, 'B.blend'), '--format', 'glb', '--output', join(dir, 'pinned.glb'), '--blender', '4.3', '--state-dir', state, '--json']);
+    const pinned = runCli([
+      'export',
+      join(dir, 'B.blend'),
+      '--format',
+      'glb',
+      '--output',
+      join(dir, 'pinned.glb'),
+      '--blender',
+      '4.3',
+      '--state-dir',
+      state,
+      '--json',
+    ]);
     assert.equal(pinned.status, 0, pinned.stderr);
     const job = JSON.parse(pinned.stdout.trim().split('\n').at(-1)!).job;
     assert.match(job.blender.version, /^4\.3\./);
     assert.match(job.blender.why, /pinned to 4\.3/);
-    const routed = runCli(['export', join(dir, 'B.blend'), '--format', 'glb', '--output', join(dir, 'routed.glb'), '--state-dir', state, '--json']);
+    const routed = runCli([
+      'export',
+      join(dir, 'B.blend'),
+      '--format',
+      'glb',
+      '--output',
+      join(dir, 'routed.glb'),
+      '--state-dir',
+      state,
+      '--json',
+    ]);
     assert.equal(routed.status, 0, routed.stderr);
     assert.match(JSON.parse(routed.stdout.trim().split('\n').at(-1)!).job.blender.version, /^3\.4\./);
   });
 
   it('says what to fix for a pin no installed Blender has, and for a file newer than all of them', () => {
-    const badPin = runCli(['export', join(dir, 'B.blend'), '--format', 'glb', '--output', join(dir, 'x.glb'), '--blender', '9.9', '--state-dir', state]);
+    const badPin = runCli([
+      'export',
+      join(dir, 'B.blend'),
+      '--format',
+      'glb',
+      '--output',
+      join(dir, 'x.glb'),
+      '--blender',
+      '9.9',
+      '--state-dir',
+      state,
+    ]);
     assert.equal(badPin.status, 1);
     assert.match(badPin.stderr, /blender: no installed Blender is 9\.9; installed: 3\.4\.\d+ \(.*\), 4\.3\.\d+/);
-    const newer = runCli(['export', join(dir, '28_sk_no_reset.blend'), '--format', 'glb', '--output', join(dir, 'y.glb'), '--state-dir', state]);
+    const newer = runCli([
+      'export',
+      join(dir, '28_sk_no_reset.blend'),
+      '--format',
+      'glb',
+      '--output',
+      join(dir, 'y.glb'),
+      '--state-dir',
+      state,
+    ]);
     assert.equal(newer.status, 1);
     assert.match(newer.stderr, /saved by Blender 5\.3, newer than every installed Blender \(3\.4\.\d+ .*4\.3\.\d+/);
   });

@@ -58,7 +58,7 @@ describe('blender-sidecar call', () => {
     assert.deepEqual(JSON.parse(r.stdout), { pong: true });
   });
 
-  it("says why a wrong token is refused, with exit status 1", () => {
+  it('says why a wrong token is refused, with exit status 1', () => {
     const { url } = JSON.parse(readFileSync(join(dir, 'sidecar.json'), 'utf8'));
     const r = runCli(['call', 'sidecar.ping', '--url', url, '--token', 'not-the-token'], env);
     assert.equal(r.status, 1);

@@ -22,19 +22,33 @@ describe('blender-sidecar render, export and demo', () => {
   it('renders with a sidecar started for the call, reporting progress and the result as JSON lines', () => {
     const r = runCli(['render', scene, '--frames', '1-3', '--output', `${join(dir, 'out')}/`, '--instances', '2', '--json'], env());
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l.event === 'job.progress' && l.done === 3));
     const result = lines.find((l) => l.event === 'result');
     assert.equal(result.job.state, 'completed');
-    assert.deepEqual(readdirSync(join(dir, 'out')).filter((n) => n !== '.previews').sort(), ['0001.png', '0002.png', '0003.png']);
+    assert.deepEqual(
+      readdirSync(join(dir, 'out'))
+        .filter((n) => n !== '.previews')
+        .sort(),
+      ['0001.png', '0002.png', '0003.png'],
+    );
     assert.ok(!existsSync(join(dir, 'state', 'blender-sidecar', 'sidecar.json')), 'the embedded sidecar is gone afterwards');
   });
 
-  it('renders with --movie: --json events carry each frame\'s preview, and the movie has every frame', () => {
+  it("renders with --movie: --json events carry each frame's preview, and the movie has every frame", () => {
     const movie = join(dir, 'movie', 'preview.mp4');
-    const r = runCli(['render', scene, '--frames', '1-3', '--output', `${join(dir, 'movie-frames')}/`, '--movie', movie, '--movie-fps', '8', '--json'], env());
+    const r = runCli(
+      ['render', scene, '--frames', '1-3', '--output', `${join(dir, 'movie-frames')}/`, '--movie', movie, '--movie-fps', '8', '--json'],
+      env(),
+    );
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const previews = new Map<number, string>();
     for (const l of lines) if (l.event === 'job.progress' && l.last?.preview) previews.set(l.last.key, l.last.preview);
     assert.deepEqual([...previews.keys()].sort(), [1, 2, 3]);
@@ -75,7 +89,13 @@ describe('blender-sidecar render, export and demo', () => {
   });
 
   it('exports a batch file, outputs relative to it, listing each output with what it holds', () => {
-    writeFileSync(join(dir, 'items.json'), JSON.stringify([{ collection: 'Props', format: 'glb', output: 'batch/props.glb' }, { collection: 'Rocks', format: 'obj', output: 'batch/' }]));
+    writeFileSync(
+      join(dir, 'items.json'),
+      JSON.stringify([
+        { collection: 'Props', format: 'glb', output: 'batch/props.glb' },
+        { collection: 'Rocks', format: 'obj', output: 'batch/' },
+      ]),
+    );
     const r = runCli(['export', props, '--batch', join(dir, 'items.json')], env());
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /batch\/props\.glb\s+\d+ KB\s+\(1 meshes, 80 triangles, 1 materials\)/);

@@ -32,7 +32,12 @@ describe('a broken Blender beside a working one', () => {
 
   it('fails the jobs pinned to the broken Blender with its reason, and runs the others', async () => {
     // Submitted together: the render pinned to the broken Blender, the export routed to the working one.
-    const bad = await client.call('render.submit', { blendFile: join(dir, 'B.blend'), frames: '1', output: `${join(dir, 'frames')}/`, blender: '4.9' });
+    const bad = await client.call('render.submit', {
+      blendFile: join(dir, 'B.blend'),
+      frames: '1',
+      output: `${join(dir, 'frames')}/`,
+      blender: '4.9',
+    });
     const good = await client.call('export.submit', { blendFile: join(dir, 'B.blend'), format: 'glb', output: join(dir, 'good.glb') });
     const job = await client.call('job.wait', { jobId: good.jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
     assert.equal(job.state, 'completed', job.error);

@@ -17,7 +17,11 @@ import { corpusDir, corpusVersions } from '../helpers/corpus.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-export const MATRIX = { '3.4': resolveCommand('blender'), '4.3': join(root, '.ci', 'blender-4.3'), '5.2': join(root, '.ci', 'blender-5.2') } as const;
+export const MATRIX = {
+  '3.4': resolveCommand('blender'),
+  '4.3': join(root, '.ci', 'blender-4.3'),
+  '5.2': join(root, '.ci', 'blender-5.2'),
+} as const;
 
 /** The routing rule, written out by hand for the three Blenders: same major.minor, else the oldest newer one. */
 function expectedBlender(saved: string): '3.4' | '4.3' | '5.2' | 'refused' {
@@ -32,7 +36,10 @@ function expectedBlender(saved: string): '3.4' | '4.3' | '5.2' | 'refused' {
 /** Blender's own export of a file, as a user would run it: one Blender per file. */
 export function directExport(blender: string, blend: string, out: string): void {
   const expr = `import bpy; bpy.ops.export_scene.gltf(filepath=${JSON.stringify(out)}, export_format='GLB')`;
-  execFileSync(blender, ['-b', '--factory-startup', blend, '--python-exit-code', '1', '--python-expr', expr], { stdio: 'ignore', timeout: 180_000 });
+  execFileSync(blender, ['-b', '--factory-startup', blend, '--python-exit-code', '1', '--python-expr', expr], {
+    stdio: 'ignore',
+    timeout: 180_000,
+  });
 }
 
 const comparable = (s: GltfSummary) => ({ ...s, bytes: undefined });
@@ -64,7 +71,7 @@ describe('the corpus, each file on the Blender it needs', () => {
     for (const b of info.blenders) assert.ok(b.exportFormats?.includes('glb'), `${b.path} can write glb`);
   });
 
-  it('exports every file on its Blender, each GLB agreeing with that Blender\'s direct export; a file newer than all is refused', async () => {
+  it("exports every file on its Blender, each GLB agreeing with that Blender's direct export; a file newer than all is refused", async () => {
     mkdirSync(join(dir, 'out'));
     const jobs: Array<{ file: (typeof files)[number]; jobId: string; want: string }> = [];
     for (const file of files) {
@@ -73,7 +80,12 @@ describe('the corpus, each file on the Blender it needs', () => {
       if (want === 'refused') {
         await assert.rejects(client.call('export.submit', params), (err: Error & { code: number }) => {
           assert.equal(err.code, -32602);
-          assert.match(err.message, new RegExp(`saved by Blender ${file.saved.replace('.', '\\.')}, newer than every installed Blender \\(3\\.4\\.\\d.*4\\.3\\.\\d.*5\\.2\\.\\d`));
+          assert.match(
+            err.message,
+            new RegExp(
+              `saved by Blender ${file.saved.replace('.', '\\.')}, newer than every installed Blender \\(3\\.4\\.\\d.*4\\.3\\.\\d.*5\\.2\\.\\d`,
+            ),
+          );
           return true;
         });
         continue;
@@ -87,11 +99,18 @@ describe('the corpus, each file on the Blender it needs', () => {
       assert.equal(job.state, 'completed', `${file.name}: ${job.error}`);
       assert.equal(job.blend?.version, file.saved, file.name);
       assert.equal(job.blender?.path, MATRIX[want as keyof typeof MATRIX], `${file.name} (saved by ${file.saved}) goes to ${want}`);
-      assert.ok(job.units[0]!.attempts.every((a) => a.blender?.startsWith(`${want}.`)), `${file.name} ran on ${want}`);
+      assert.ok(
+        job.units[0]!.attempts.every((a) => a.blender?.startsWith(`${want}.`)),
+        `${file.name} ran on ${want}`,
+      );
       const output = job.units[0]!.output!;
       const reference = join(dir, 'out', `${file.name}.direct.glb`);
       directExport(MATRIX[want as keyof typeof MATRIX], file.path, reference);
-      assert.deepEqual(comparable(await inspectGltf(output)), comparable(await inspectGltf(reference)), `${file.name} agrees with Blender ${want}'s own export`);
+      assert.deepEqual(
+        comparable(await inspectGltf(output)),
+        comparable(await inspectGltf(reference)),
+        `${file.name} agrees with Blender ${want}'s own export`,
+      );
     }
   });
 });

@@ -37,11 +37,19 @@ describe('a sidecar that knows only Blender 3.4, given the corpus', () => {
     assert.ok(newer.length >= 10, `the corpus has files from 4.0 on (${newer.length})`);
     for (const name of newer) {
       const saved = readBlendHeader(join(dir, name)).version!;
-      await assert.rejects(client.call('export.submit', { blendFile: join(dir, name), format: 'glb', output: glb(name) }), (err: Error & { code: number }) => {
-        assert.equal(err.code, -32602);
-        assert.match(err.message, new RegExp(`^blendFile: .*${name.replace('.', '\\.')} was saved by Blender ${saved.replace('.', '\\.')}, newer than every installed Blender \\(3\\.4\\.\\d+ \\(/.+blender\\)\\)`));
-        return true;
-      });
+      await assert.rejects(
+        client.call('export.submit', { blendFile: join(dir, name), format: 'glb', output: glb(name) }),
+        (err: Error & { code: number }) => {
+          assert.equal(err.code, -32602);
+          assert.match(
+            err.message,
+            new RegExp(
+              `^blendFile: .*${name.replace('.', '\\.')} was saved by Blender ${saved.replace('.', '\\.')}, newer than every installed Blender \\(3\\.4\\.\\d+ \\(/.+blender\\)\\)`,
+            ),
+          );
+          return true;
+        },
+      );
     }
     const jobs = await client.call('job.list', {});
     assert.equal(jobs.jobs.length, 0, 'no job was made');
@@ -60,7 +68,10 @@ describe('a sidecar that knows only Blender 3.4, given the corpus', () => {
     const garbage = await client.call('blend.inspect', { path: join(dir, 'notes.blend') });
     assert.equal(garbage.isBlend, false);
     assert.match(garbage.refused!, /cannot be opened: not a \.blend file \(it starts with "just some te"\)/);
-    await assert.rejects(client.call('export.submit', { blendFile: join(dir, 'notes.blend'), format: 'glb', output: glb('notes.blend') }), /blendFile: .*notes\.blend cannot be opened: not a \.blend file/);
+    await assert.rejects(
+      client.call('export.submit', { blendFile: join(dir, 'notes.blend'), format: 'glb', output: glb('notes.blend') }),
+      /blendFile: .*notes\.blend cannot be opened: not a \.blend file/,
+    );
     await assert.rejects(client.call('blend.inspect', { path: join(dir, 'nope.blend') }), /path: .*nope\.blend does not exist/);
   });
 
@@ -72,7 +83,13 @@ describe('a sidecar that knows only Blender 3.4, given the corpus', () => {
     const batch = [...crashing, 'B.blend', '01_cs_morph.blend', '28_sk_no_reset.blend', '00_bake_sk.blend'];
     const ids = new Map<string, string>();
     for (const name of batch) {
-      const { jobId } = await client.call('export.submit', { blendFile: join(dir, name), format: 'glb', output: glb(name), blender: '3.4', maxRetries: 3 });
+      const { jobId } = await client.call('export.submit', {
+        blendFile: join(dir, name),
+        format: 'glb',
+        output: glb(name),
+        blender: '3.4',
+        maxRetries: 3,
+      });
       ids.set(name, jobId);
     }
     const jobs = new Map<string, Awaited<ReturnType<SidecarClient['call']>> & any>();
@@ -87,7 +104,11 @@ describe('a sidecar that knows only Blender 3.4, given the corpus', () => {
       const job = jobs.get(name);
       assert.equal(job.state, 'failed', name);
       const unit = job.units[0];
-      assert.deepEqual(unit.attempts.map((a: { outcome: string }) => a.outcome), ['segfault', 'segfault'], `${name}: not retried after the second crash`);
+      assert.deepEqual(
+        unit.attempts.map((a: { outcome: string }) => a.outcome),
+        ['segfault', 'segfault'],
+        `${name}: not retried after the second crash`,
+      );
       assert.match(unit.error, new RegExp(`${name.replace('.', '\\.')} kills Blender 3\\.4\\.\\d+ \\(.+\\): it crashed on 2 workers`));
       assert.match(unit.error, /The file was saved by Blender 4\.0, newer than this Blender/);
       const report = /Blender's crash report: (\S+\.crash\.txt) \(([^)]*)\)/.exec(unit.error);
@@ -98,7 +119,10 @@ describe('a sidecar that knows only Blender 3.4, given the corpus', () => {
     const newer = jobs.get('28_sk_no_reset.blend');
     assert.equal(newer.state, 'failed');
     assert.equal(newer.units[0].attempts.at(-1).outcome, 'cannot-open');
-    assert.match(newer.error, /cannot open .*28_sk_no_reset\.blend with Blender 3\.4\.\d+ .*not a blend file.*The file was saved by Blender 5\.3, newer than this Blender/);
+    assert.match(
+      newer.error,
+      /cannot open .*28_sk_no_reset\.blend with Blender 3\.4\.\d+ .*not a blend file.*The file was saved by Blender 5\.3, newer than this Blender/,
+    );
     assert.doesNotMatch(newer.error, /missing file/);
     assert.ok(!alerts.some((a) => a.key === 'worker-crash-loop'), 'crashes caused by files do not rest the pool');
   });

@@ -67,11 +67,16 @@ describe('the README examples', () => {
   });
 
   it('runs the shell examples that use the running sidecar', () => {
-    const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: abs, env: env(), encoding: 'utf8', timeout: 300_000 });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [CLI, ...args], { cwd: abs, env: env(), encoding: 'utf8', timeout: 300_000 });
     const info = cli(['call', 'sidecar.info']);
     assert.equal(info.status, 0, info.stderr);
     assert.equal(JSON.parse(info.stdout).name, 'blender-sidecar');
-    const submitted = cli(['call', 'render.submit', JSON.stringify({ blendFile: join(abs, 'shot.blend'), frames: '1-4', output: `${abs}/cli-renders/` })]);
+    const submitted = cli([
+      'call',
+      'render.submit',
+      JSON.stringify({ blendFile: join(abs, 'shot.blend'), frames: '1-4', output: `${abs}/cli-renders/` }),
+    ]);
     assert.equal(submitted.status, 0, submitted.stderr);
     const waited = cli(['call', 'job.wait', JSON.stringify({ jobId: JSON.parse(submitted.stdout).jobId })]);
     assert.equal(JSON.parse(waited.stdout).state, 'completed');

@@ -8,7 +8,6 @@ import { FlamencoStandin } from '../helpers/flamenco-standin.js';
 import { tempDir, testSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
-
 /**
  * render.submit with farm: {kind: "flamenco"} against the manager stand-in (a real Flamenco manager cannot be built
  * here): the job is submitted, followed, and looks like any render job through job.get, job.wait and job.cancel.
@@ -43,7 +42,13 @@ describe('render jobs handed to a Flamenco farm', () => {
 
   it('submits, follows progress and completes, the frames checked on the shared storage', async () => {
     const out = join(shared, 'renders');
-    const { jobId } = await client.call('render.submit', { blendFile: blend, scene: 'Scene', frames: '1-4', output: `${out}/`, farm: { kind: 'flamenco' } });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: blend,
+      scene: 'Scene',
+      frames: '1-4',
+      output: `${out}/`,
+      farm: { kind: 'flamenco' },
+    });
     const queued = await client.call('job.get', { jobId });
     assert.equal(queued.state, 'queued');
     const farmJobId = String(queued.plan!.farmJobId);
@@ -56,14 +61,23 @@ describe('render jobs handed to a Flamenco farm', () => {
     const done = await client.call('job.wait', { jobId, timeoutMs: 10_000 });
     assert.equal(done.state, 'completed', done.error);
     assert.equal(done.progress.done, 4);
-    assert.deepEqual(done.units.map((u) => u.output), ['0001', '0002', '0003', '0004'].map((f) => join(out, `${f}.png`)));
+    assert.deepEqual(
+      done.units.map((u) => u.output),
+      ['0001', '0002', '0003', '0004'].map((f) => join(out, `${f}.png`)),
+    );
   });
 
   it('fails a job the farm says completed when its frames are missing from the shared storage', async () => {
     const out = join(shared, 'missing');
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, '0001.png'), 'only one frame arrived');
-    const { jobId } = await client.call('render.submit', { blendFile: blend, scene: 'Scene', frames: '1-2', output: `${out}/`, farm: { kind: 'flamenco' } });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: blend,
+      scene: 'Scene',
+      frames: '1-2',
+      output: `${out}/`,
+      farm: { kind: 'flamenco' },
+    });
     const farmJobId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
     standin.advance(farmJobId, 'completed', 2);
     const job = await client.call('job.wait', { jobId, timeoutMs: 10_000 });
@@ -72,20 +86,29 @@ describe('render jobs handed to a Flamenco farm', () => {
   });
 
   it('cancels on the farm through setstatus', async () => {
-    const { jobId } = await client.call('render.submit', { blendFile: blend, scene: 'Scene', frames: '1-10', output: `${shared}/c/`, farm: { kind: 'flamenco' } });
+    const { jobId } = await client.call('render.submit', {
+      blendFile: blend,
+      scene: 'Scene',
+      frames: '1-10',
+      output: `${shared}/c/`,
+      farm: { kind: 'flamenco' },
+    });
     const farmJobId = String((await client.call('job.get', { jobId })).plan!.farmJobId);
     standin.advance(farmJobId, 'active', 1);
     await waitFor(jobId, (j) => j.state === 'running', 'the job running');
     const canceled = await client.call('job.cancel', { jobId });
     assert.equal(canceled.state, 'canceled');
-    const setstatus = await until(() => standin.requests.find((r) => r.method === 'POST' && r.path.endsWith(`/jobs/${farmJobId}/setstatus`)), {
-      timeoutMs: 10_000,
-      what: 'a setstatus request on the farm',
-    });
+    const setstatus = await until(
+      () => standin.requests.find((r) => r.method === 'POST' && r.path.endsWith(`/jobs/${farmJobId}/setstatus`)),
+      {
+        timeoutMs: 10_000,
+        what: 'a setstatus request on the farm',
+      },
+    );
     assert.deepEqual((setstatus.body as any)?.status, 'cancel-requested');
   });
 
-  it('answers render.submit with the manager\'s refusal, queuing nothing', async () => {
+  it("answers render.submit with the manager's refusal, queuing nothing", async () => {
     const outside = join(tempDir('not-shared-'), 'local.blend');
     writeFileSync(outside, 'x');
     const before = (await client.call('job.list', {})).jobs.length;
@@ -98,7 +121,14 @@ describe('render jobs handed to a Flamenco farm', () => {
 
   it('refuses settings a farm cannot honour, and asks for frames and scene', async () => {
     await assert.rejects(
-      client.call('render.submit', { blendFile: blend, scene: 'Scene', frames: '1', output: `${shared}/s/`, samples: 64, farm: { kind: 'flamenco' } }),
+      client.call('render.submit', {
+        blendFile: blend,
+        scene: 'Scene',
+        frames: '1',
+        output: `${shared}/s/`,
+        samples: 64,
+        farm: { kind: 'flamenco' },
+      }),
       (e: RpcCallError) => e.code === -32602 && /samples: cannot be honored on a Flamenco farm/.test(e.message),
     );
     await assert.rejects(

@@ -14,7 +14,13 @@ import { DomainError, type ErrorKind } from '../../sidecar/domain/errors.js';
 import { FarmError } from '../../sidecar/domain/farm/farm-error.js';
 import { FlamencoClient } from '../../sidecar/domain/farm/flamenco/flamenco-client.js';
 import { FlamencoFollower, type FollowedProgress } from '../../sidecar/domain/farm/flamenco/flamenco-follower.js';
-import { buildSubmittedJob, type FarmRenderParams, SIMPLE_BLENDER_RENDER, STATE_OF, submitRender } from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
+import {
+  buildSubmittedJob,
+  type FarmRenderParams,
+  SIMPLE_BLENDER_RENDER,
+  STATE_OF,
+  submitRender,
+} from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
 import { COMPONENTS, ENDPOINTS, SubmittedJob } from '../../sidecar/domain/farm/flamenco/flamenco-schemas.js';
 import { FlamencoStandin } from '../helpers/flamenco-standin.js';
 
@@ -35,12 +41,25 @@ type OpenApiSchema = {
   example?: unknown;
 };
 type OpenApiDoc = {
-  paths: Record<string, Record<string, { operationId?: string; requestBody?: { content: Record<string, { schema: OpenApiSchema }> }; responses: Record<string, { content?: Record<string, { schema: OpenApiSchema }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId?: string;
+        requestBody?: { content: Record<string, { schema: OpenApiSchema }> };
+        responses: Record<string, { content?: Record<string, { schema: OpenApiSchema }> }>;
+      }
+    >
+  >;
   components: { schemas: Record<string, OpenApiSchema> };
 };
 
 function loadSpec(): OpenApiDoc {
-  assert.ok(existsSync(SPEC_PATH), `Flamenco's OpenAPI document is not at ${SPEC_PATH}; CI keeps it at ../shared/specs/ beside the repository (or set FLAMENCO_OPENAPI)`);
+  assert.ok(
+    existsSync(SPEC_PATH),
+    `Flamenco's OpenAPI document is not at ${SPEC_PATH}; CI keeps it at ../shared/specs/ beside the repository (or set FLAMENCO_OPENAPI)`,
+  );
   return parse(readFileSync(SPEC_PATH, 'utf8')) as OpenApiDoc;
 }
 
@@ -62,7 +81,14 @@ function resolve(spec: OpenApiDoc, schema: OpenApiSchema): OpenApiSchema {
   return schema;
 }
 
-type JsonSchema = { type?: string; enum?: unknown[]; properties?: Record<string, JsonSchema>; required?: string[]; items?: JsonSchema; additionalProperties?: JsonSchema | boolean };
+type JsonSchema = {
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
+};
 
 const sorted = (values: readonly unknown[] | undefined) => [...(values ?? [])].map(String).sort();
 
@@ -74,7 +100,8 @@ function differences(spec: OpenApiDoc, ours: JsonSchema, theirs: OpenApiSchema, 
   const doc = resolve(spec, theirs);
   const out: string[] = [];
   if (doc.enum) {
-    if (JSON.stringify(sorted(ours.enum)) !== JSON.stringify(sorted(doc.enum))) out.push(`${where}: enum ${sorted(ours.enum).join('|')} != ${sorted(doc.enum).join('|')}`);
+    if (JSON.stringify(sorted(ours.enum)) !== JSON.stringify(sorted(doc.enum)))
+      out.push(`${where}: enum ${sorted(ours.enum).join('|')} != ${sorted(doc.enum).join('|')}`);
   }
   if (doc.type && ours.type && doc.type !== ours.type) out.push(`${where}: type ${ours.type} != ${doc.type}`);
   if (doc.properties) {
@@ -118,7 +145,8 @@ describe("the project's Flamenco schemas against Flamenco's OpenAPI document", (
       const ok = operation.responses[String(endpoint.ok)];
       assert.ok(ok, `the document has no ${endpoint.ok} answer for ${endpoint.path}`);
       assert.equal(ok.content?.['application/json']?.schema.$ref ?? null, endpoint.reply && `#/components/schemas/${endpoint.reply}`);
-      for (const status of endpoint.handles) assert.ok(operation.responses[String(status)], `the document has no ${status} answer for ${endpoint.path}`);
+      for (const status of endpoint.handles)
+        assert.ok(operation.responses[String(status)], `the document has no ${status} answer for ${endpoint.path}`);
       // Where the document gives a default (error) answer, it is the Error component the client reads.
       const fallback = operation.responses.default;
       if (fallback) assert.equal(fallback.content?.['application/json']?.schema.$ref, '#/components/schemas/Error');
@@ -252,7 +280,12 @@ describe('FlamencoClient against the manager stand-in', () => {
 
       const clock = new ManualClock();
       const updates: FollowedProgress[] = [];
-      const follower = new FlamencoFollower(client, job.id, { frameCount: 10, intervalMs: 1500, sleep: clock.sleep, onUpdate: (p) => updates.push(p) });
+      const follower = new FlamencoFollower(client, job.id, {
+        frameCount: 10,
+        intervalMs: 1500,
+        sleep: clock.sleep,
+        onUpdate: (p) => updates.push(p),
+      });
       const followed = follower.follow();
       await clock.sleeping();
       standin.advance(job.id, 'active', 3, 'rendering frames 3-4');
@@ -281,7 +314,10 @@ describe('FlamencoClient against the manager stand-in', () => {
       await assert.rejects(submitRender(client, params({ format: 'FFMPEG' })), (err: unknown) => {
         assert.ok(err instanceof DomainError && !(err instanceof FarmError));
         assert.equal(err.kind, 'bad-input');
-        assert.match(err.message, /^format: FFMPEG is a video format, and Flamenco's simple-blender-render job type renders image sequences only/);
+        assert.match(
+          err.message,
+          /^format: FFMPEG is a video format, and Flamenco's simple-blender-render job type renders image sequences only/,
+        );
         return true;
       });
       assert.deepEqual(standin.requests, []);
@@ -300,12 +336,20 @@ describe('FlamencoClient against the manager stand-in', () => {
 
     it("names the reason when the manager's own rule refuses the job", async () => {
       standin.refuse = (job) => (job.priority > 60 ? 'priority above 60 needs a producer' : undefined);
-      await rejectsWith(submitRender(client, params({ priority: 'high' })), 'bad-input', /refused the job: error compiling job: priority above 60 needs a producer$/);
+      await rejectsWith(
+        submitRender(client, params({ priority: 'high' })),
+        'bad-input',
+        /refused the job: error compiling job: priority above 60 needs a producer$/,
+      );
     });
 
     it("refuses before the check when the manager's job type no longer takes the settings the sidecar builds", async () => {
       standin.changeJobType((settings) => [...settings, { key: 'camera', type: 'string', required: true }]);
-      const err = await rejectsWith(submitRender(client, params()), 'bad-input', /^the job type "simple-blender-render" on the Flamenco manager at .* does not take the jobs this sidecar builds: it requires the setting "camera"$/);
+      const err = await rejectsWith(
+        submitRender(client, params()),
+        'bad-input',
+        /^the job type "simple-blender-render" on the Flamenco manager at .* does not take the jobs this sidecar builds: it requires the setting "camera"$/,
+      );
       assert.deepEqual(err.data.problems, ['it requires the setting "camera"']);
       assert.deepEqual(standin.calls('POST', /^\/api\/v3\/jobs/), []);
     });
@@ -320,9 +364,10 @@ describe('FlamencoClient against the manager stand-in', () => {
       await clock.sleeping();
 
       await follower.cancel('the director changed the shot');
-      assert.deepEqual(standin.calls('POST', `/api/v3/jobs/${job.id}/setstatus`).map((r) => [r.body, r.status]), [
-        [{ status: 'cancel-requested', reason: 'the director changed the shot' }, 204],
-      ]);
+      assert.deepEqual(
+        standin.calls('POST', `/api/v3/jobs/${job.id}/setstatus`).map((r) => [r.body, r.status]),
+        [[{ status: 'cancel-requested', reason: 'the director changed the shot' }, 204]],
+      );
       await clock.sleeping(); // the cancel woke the follower: it polled at once and sees cancel-requested
       clock.tick();
       const final = await followed;
@@ -372,7 +417,11 @@ describe('FlamencoClient against the manager stand-in', () => {
         await clock.sleeping();
       }
       clock.tick();
-      await rejectsWith(followed, 'unavailable', /^the Flamenco manager at .* failed to fetch the job \(HTTP 503: the database is busy, try again later\); try again, or look at the manager's log$/);
+      await rejectsWith(
+        followed,
+        'unavailable',
+        /^the Flamenco manager at .* failed to fetch the job \(HTTP 503: the database is busy, try again later\); try again, or look at the manager's log$/,
+      );
     });
 
     it('stop() ends following and leaves the job on the farm', async () => {
@@ -410,7 +459,10 @@ describe('FlamencoClient against the manager stand-in', () => {
       const checked = await client.checkJob({ ...buildSubmittedJob(params()), type_etag: type.etag });
       assert.equal(checked.type_etag, newEtag);
       await client.submitJob(checked);
-      assert.deepEqual(standin.calls('POST', '/api/v3/jobs').map((r) => r.status), [200]);
+      assert.deepEqual(
+        standin.calls('POST', '/api/v3/jobs').map((r) => r.status),
+        [200],
+      );
     });
 
     it('fails with the stale-etag sentence when the job type changes again before the resend (no third try)', async () => {
@@ -423,19 +475,27 @@ describe('FlamencoClient against the manager stand-in', () => {
       );
       assert.equal(err.data.httpStatus, 412);
       assert.equal(err.data.reason, 'rejecting job because its settings are outdated, refresh the job type');
-      assert.deepEqual(standin.calls('POST', '/api/v3/jobs').map((r) => r.status), [412, 412]);
+      assert.deepEqual(
+        standin.calls('POST', '/api/v3/jobs').map((r) => r.status),
+        [412, 412],
+      );
     });
 
     it('does not resend when the changed job type no longer takes the settings', async () => {
       const type = await client.jobType(SIMPLE_BLENDER_RENDER);
-      standin.changeJobType((settings) => settings.filter((s) => s.key !== 'add_path_components').concat([{ key: 'output_path', type: 'string', required: true }]));
+      standin.changeJobType((settings) =>
+        settings.filter((s) => s.key !== 'add_path_components').concat([{ key: 'output_path', type: 'string', required: true }]),
+      );
       const err = await rejectsWith(
         client.submitJob({ ...buildSubmittedJob(params()), type_etag: type.etag }),
         'bad-input',
         /^the job type "simple-blender-render" changed on the Flamenco manager at .* \(stale etag\) and this job no longer fits it: it has no setting "add_path_components"; it requires the setting "output_path"$/,
       );
       assert.deepEqual(err.data.problems, ['it has no setting "add_path_components"', 'it requires the setting "output_path"']);
-      assert.deepEqual(standin.calls('POST', '/api/v3/jobs').map((r) => r.status), [412]);
+      assert.deepEqual(
+        standin.calls('POST', '/api/v3/jobs').map((r) => r.status),
+        [412],
+      );
     });
   });
 
@@ -446,7 +506,9 @@ describe('FlamencoClient against the manager stand-in', () => {
       const err = await rejectsWith(
         away.jobType(SIMPLE_BLENDER_RENDER),
         'unavailable',
-        new RegExp(`^the Flamenco manager at http://127\\.0\\.0\\.1:${port} cannot be reached \\(ECONNREFUSED\\); check that it is running and that the farm URL is right$`),
+        new RegExp(
+          `^the Flamenco manager at http://127\\.0\\.0\\.1:${port} cannot be reached \\(ECONNREFUSED\\); check that it is running and that the farm URL is right$`,
+        ),
       );
       assert.equal(err.data.url, `http://127.0.0.1:${port}`);
     });
@@ -454,12 +516,20 @@ describe('FlamencoClient against the manager stand-in', () => {
     it('says the manager did not answer in time', async () => {
       const slow = new FlamencoClient({ url: standin.url, timeoutMs: 150 });
       standin.hangNext(1);
-      await rejectsWith(slow.getJob('x'), 'unavailable', /^the Flamenco manager at .* did not answer within 150 ms when asked to fetch the job; check that it is running and reachable$/);
+      await rejectsWith(
+        slow.getJob('x'),
+        'unavailable',
+        /^the Flamenco manager at .* did not answer within 150 ms when asked to fetch the job; check that it is running and reachable$/,
+      );
     });
 
     it('says a manager error (5xx) is the manager failing, with its message', async () => {
       standin.failNext(1, 500);
-      await rejectsWith(client.jobType(SIMPLE_BLENDER_RENDER), 'unavailable', /failed to fetch the job type \(HTTP 500: the database is busy, try again later\)/);
+      await rejectsWith(
+        client.jobType(SIMPLE_BLENDER_RENDER),
+        'unavailable',
+        /failed to fetch the job type \(HTTP 500: the database is busy, try again later\)/,
+      );
     });
 
     it('says which job or job type the manager does not have', async () => {
@@ -478,18 +548,29 @@ describe('FlamencoClient against the manager stand-in', () => {
         url: 'http://farm.example:8080',
         fetch: async () => new Response(JSON.stringify({ name: SIMPLE_BLENDER_RENDER, label: 'x', settings: [] }), { status: 200 }),
       });
-      await rejectsWith(lying.jobType(SIMPLE_BLENDER_RENDER), 'unavailable', /^the Flamenco manager at http:\/\/farm\.example:8080 sent a reply this sidecar cannot read when asked to fetch the job type \(etag: .*\); is it a Flamenco 3 manager\?$/);
+      await rejectsWith(
+        lying.jobType(SIMPLE_BLENDER_RENDER),
+        'unavailable',
+        /^the Flamenco manager at http:\/\/farm\.example:8080 sent a reply this sidecar cannot read when asked to fetch the job type \(etag: .*\); is it a Flamenco 3 manager\?$/,
+      );
     });
 
     it('refuses a URL that is not http(s)', () => {
-      assert.throws(() => new FlamencoClient({ url: 'flamenco.local:8080' }), (err: unknown) => err instanceof FarmError && err.kind === 'bad-input' && /must start with http/.test(err.message));
+      assert.throws(
+        () => new FlamencoClient({ url: 'flamenco.local:8080' }),
+        (err: unknown) => err instanceof FarmError && err.kind === 'bad-input' && /must start with http/.test(err.message),
+      );
       assert.throws(() => new FlamencoClient({ url: 'not a url' }), FarmError);
     });
   });
 
   describe('the stand-in holds the client to the schemas', () => {
     async function post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-      const res = await fetch(standin.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(standin.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     }

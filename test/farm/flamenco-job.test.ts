@@ -8,14 +8,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InvalidInputError } from '../../sidecar/domain/errors.js';
-import { buildSubmittedJob, type FarmRenderParams, mapState, progressOf, refuseUnmappable } from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
+import {
+  buildSubmittedJob,
+  type FarmRenderParams,
+  mapState,
+  progressOf,
+  refuseUnmappable,
+} from '../../sidecar/domain/farm/flamenco/flamenco-job.js';
 import type { AvailableJobType, Job } from '../../sidecar/domain/farm/flamenco/flamenco-schemas.js';
 import { settingsProblems } from '../../sidecar/domain/farm/flamenco/flamenco-settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flamenco-job-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const base: FarmRenderParams = { blendFile: '/srv/flamenco/shots/010/shot_v3.blend', frames: [1, 2, 3], output: '/srv/flamenco/out/', format: 'PNG', scene: 'Scene' };
+const base: FarmRenderParams = {
+  blendFile: '/srv/flamenco/shots/010/shot_v3.blend',
+  frames: [1, 2, 3],
+  output: '/srv/flamenco/out/',
+  format: 'PNG',
+  scene: 'Scene',
+};
 
 function invalid(field: string, message: RegExp) {
   return (err: unknown) => {
@@ -51,7 +63,7 @@ describe('buildSubmittedJob', () => {
     });
   });
 
-  it('writes the frame list in Flamenco\'s range syntax, sorted', () => {
+  it("writes the frame list in Flamenco's range syntax, sorted", () => {
     assert.equal(buildSubmittedJob({ ...base, frames: [20, 1, 2, 3, 5, 21, 22] }).settings!.frames, '1-3,5,20-22');
   });
 
@@ -72,7 +84,7 @@ describe('buildSubmittedJob', () => {
     assert.deepEqual([jpeg.format, jpeg.image_file_extension], ['JPEG', '.jpg']);
   });
 
-  it('maps our priorities onto 0..100 around Flamenco\'s default of 50', () => {
+  it("maps our priorities onto 0..100 around Flamenco's default of 50", () => {
     assert.deepEqual(
       (['high', 'normal', 'low'] as const).map((priority) => buildSubmittedJob({ ...base, priority }).priority),
       [75, 50, 25],
@@ -109,16 +121,28 @@ describe('buildSubmittedJob', () => {
 
 describe('refuseUnmappable', () => {
   it('lets through what the job type can do, and the supervision settings a farm handles its own way', () => {
-    refuseUnmappable({ blendFile: '/x.blend', frames: '1-3', output: '/o/', overwrite: false, timeoutS: 600, maxRetries: 2, temporaryBlendFile: false, cpuFallback: false });
+    refuseUnmappable({
+      blendFile: '/x.blend',
+      frames: '1-3',
+      output: '/o/',
+      overwrite: false,
+      timeoutS: 600,
+      maxRetries: 2,
+      temporaryBlendFile: false,
+      cpuFallback: false,
+    });
   });
 
   it('refuses what would be silently lost on the farm, naming all of it', () => {
-    assert.throws(() => refuseUnmappable({ samples: 64, camera: 'CamB' }), (err: unknown) => {
-      assert.ok(err instanceof InvalidInputError);
-      assert.match(err.message, /^camera: cannot be honored on a Flamenco farm .*leave out camera, samples or render on the local pool$/);
-      assert.deepEqual((err.data as { fields: string[] }).fields, ['camera', 'samples']);
-      return true;
-    });
+    assert.throws(
+      () => refuseUnmappable({ samples: 64, camera: 'CamB' }),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidInputError);
+        assert.match(err.message, /^camera: cannot be honored on a Flamenco farm .*leave out camera, samples or render on the local pool$/);
+        assert.deepEqual((err.data as { fields: string[] }).fields, ['camera', 'samples']);
+        return true;
+      },
+    );
     assert.throws(() => refuseUnmappable({ temporaryBlendFile: true }), invalid('temporaryBlendFile', /cannot be honored/));
   });
 });
@@ -159,7 +183,13 @@ describe('mapState', () => {
 
 describe('progressOf', () => {
   it('scales steps onto the frames submitted, rounding down', () => {
-    assert.deepEqual(progressOf(job('active', 5, 12), 24), { state: 'running', total: 24, done: 10, farmStatus: 'active', activity: 'rendering' });
+    assert.deepEqual(progressOf(job('active', 5, 12), 24), {
+      state: 'running',
+      total: 24,
+      done: 10,
+      farmStatus: 'active',
+      activity: 'rendering',
+    });
     assert.equal(progressOf(job('active', 1, 3), 10).done, 3);
   });
 

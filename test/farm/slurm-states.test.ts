@@ -25,15 +25,19 @@ describe('parseSqueue', () => {
   });
 });
 
-describe('Slurm task states in the sidecar\'s words', () => {
+describe("Slurm task states in the sidecar's words", () => {
   it('tells waiting, running and ended tasks apart', () => {
     for (const s of ['PENDING', 'REQUEUED', 'SUSPENDED']) assert.equal(phaseOf(s), 'waiting', s);
     for (const s of ['RUNNING', 'COMPLETING', 'CONFIGURING']) assert.equal(phaseOf(s), 'running', s);
-    for (const s of ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED']) assert.equal(phaseOf(s), 'ended', s);
+    for (const s of ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED'])
+      assert.equal(phaseOf(s), 'ended', s);
   });
   it('maps every way a task ends onto an attempt outcome and whether the job is canceled', () => {
     const seen = Object.fromEntries(
-      ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'].map((s) => [s, [endOf(s).kind, endOf(s).outcome]]),
+      ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'].map((s) => [
+        s,
+        [endOf(s).kind, endOf(s).outcome],
+      ]),
     );
     assert.deepEqual(seen, {
       COMPLETED: ['completed', 'done'],
@@ -52,7 +56,7 @@ describe('Slurm task states in the sidecar\'s words', () => {
     assert.match(endOf('OUT_OF_MEMORY').words, /raise farm\.memPerCpu/);
     assert.deepEqual(endOf('SPECIAL_EXIT'), { kind: 'failed', outcome: 'lost', words: 'ended in the state SPECIAL_EXIT' });
   });
-  it('gives a pending task its reason in words, and Slurm\'s own reason when it has no words for it', () => {
+  it("gives a pending task its reason in words, and Slurm's own reason when it has no words for it", () => {
     assert.equal(waitingWords('PENDING', 'Resources'), 'pending (waiting for free CPUs, memory or GPUs)');
     assert.equal(waitingWords('PENDING', 'JobArrayTaskLimit'), 'pending (maxParallel tasks already run)');
     assert.equal(waitingWords('PENDING', 'AssocGrpCpuLimit'), 'pending (AssocGrpCpuLimit)');
@@ -72,7 +76,10 @@ describe('serve --slurm-* flags', () => {
   it('refuses a value sbatch could not take, naming the flag, before the sidecar starts', () => {
     const gres = runCli(['serve', '--slurm-gres', 'gpu 1']);
     assert.notEqual(gres.status, 0);
-    assert.match(gres.stderr, /--slurm-gres: must be a single generic resource list \(e\.g\. gpu:1\), without spaces and not starting with "-"/);
+    assert.match(
+      gres.stderr,
+      /--slurm-gres: must be a single generic resource list \(e\.g\. gpu:1\), without spaces and not starting with "-"/,
+    );
     const chunk = runCli(['serve', '--slurm-chunk-size', '0']);
     assert.match(chunk.stderr, /--slurm-chunk-size must be a whole number from 1 to 10000, not "0"/);
     const shared = runCli(['serve', '--slurm-shared', 'relative/dir']);

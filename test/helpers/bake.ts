@@ -20,6 +20,26 @@ export function makeBakeScene(dir: string, blender = blenderPath()): string {
 }
 
 /** fixtures/bake_by_hand.py: a selected-to-active bake of `type` from `source` onto `target`, as an artist does it. */
-export function bakeByHand(blend: string, o: { target: string; source: string; type: string; size: number; margin: number; extrusion: number; samples: number; out: string }, blender = blenderPath()): void {
-  runBlender([blend, '--python', join(fixtures, 'bake_by_hand.py'), '--', o.target, o.source, o.type, String(o.size), String(o.margin), String(o.extrusion), String(o.samples), o.out], blender);
+export function bakeByHand(
+  blend: string,
+  o: { target: string; source: string; type: string; size: number; margin: number; extrusion: number; samples: number; out: string },
+  blender = blenderPath(),
+): void {
+  runBlender(
+    [
+      blend,
+      '--python',
+      join(fixtures, 'bake_by_hand.py'),
+      '--',
+      o.target,
+      o.source,
+      o.type,
+      String(o.size),
+      String(o.margin),
+      String(o.extrusion),
+      String(o.samples),
+      o.out,
+    ],
+    blender,
+  );
 }

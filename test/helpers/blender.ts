@@ -43,7 +43,14 @@ export function makeScene(dir: string, name: string, options: SceneOptions = {},
 }
 
 /** Renders with plain `blender -b FILE -o PATTERN -s -e -a`, the reference the sidecar is compared against. */
-export function renderPlain(blend: string, outPattern: string, start: number, end: number, blender = blenderPath(), options: { persistentData?: boolean } = {}): void {
+export function renderPlain(
+  blend: string,
+  outPattern: string,
+  start: number,
+  end: number,
+  blender = blenderPath(),
+  options: { persistentData?: boolean } = {},
+): void {
   // Arguments apply in order: the script that turns persistent data on must come before -a.
   const persistent = options.persistentData ? ['--python-expr', 'import bpy; bpy.context.scene.render.use_persistent_data = True'] : [];
   execFileSync(blender, ['-b', blend, ...persistent, '-o', outPattern, '-s', String(start), '-e', String(end), '-a'], { stdio: 'ignore' });

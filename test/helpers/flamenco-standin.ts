@@ -225,13 +225,15 @@ export class FlamencoStandin {
     if (method === 'POST' && path === '/api/v3/jobs/check') return this.compile(body, false);
     if (method === 'POST' && path === '/api/v3/jobs') return this.compile(body, true);
     if (method === 'GET' && (m = /^\/api\/v3\/jobs\/([^/]+)$/.exec(path))) return this.fetchJob(decodeURIComponent(m[1]!));
-    if (method === 'POST' && (m = /^\/api\/v3\/jobs\/([^/]+)\/setstatus$/.exec(path))) return this.setStatus(decodeURIComponent(m[1]!), body);
+    if (method === 'POST' && (m = /^\/api\/v3\/jobs\/([^/]+)\/setstatus$/.exec(path)))
+      return this.setStatus(decodeURIComponent(m[1]!), body);
     return error(404, `the stand-in does not serve ${method} ${path}`);
   }
 
   private compile(body: unknown, store: boolean): Answer {
     const parsed = StrictSubmittedJob.safeParse(body);
-    if (!parsed.success) return error(400, `invalid format: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      return error(400, `invalid format: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const job = parsed.data;
     if (this.etagChangesBeforeSubmit > 0) {
       this.etagChangesBeforeSubmit -= 1;
@@ -266,7 +268,8 @@ export class FlamencoStandin {
     for (const setting of this.type.settings) {
       const key = setting.key as string;
       if (setting.required && settings[key] === undefined) return `setting "${key}" is required`;
-      if (settings[key] !== undefined && !valueHasType(settings[key], setting.type as string)) return `setting "${key}" should be of type ${setting.type}`;
+      if (settings[key] !== undefined && !valueHasType(settings[key], setting.type as string))
+        return `setting "${key}" should be of type ${setting.type}`;
     }
     if (initialStatusRefused(job.initial_status)) return `initial status "${job.initial_status}" is not allowed, use queued or paused`;
     if (VIDEO_FORMATS.includes(String(settings.format))) return `This job type only renders images, and not "${settings.format}"`;
@@ -292,7 +295,8 @@ export class FlamencoStandin {
 
   private setStatus(jobId: string, body: unknown): Answer {
     const parsed = StrictJobStatusChange.safeParse(body);
-    if (!parsed.success) return error(400, `invalid format: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      return error(400, `invalid format: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const stored = this.jobs.get(jobId);
     if (!stored) return error(404, `no such job`);
     const { status, reason } = parsed.data;

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { until } from './until.js';
 
-
 export interface SlurmCluster {
   dir: string;
   /** Environment that points Slurm's commands at this cluster (SLURM_CONF). */
@@ -105,10 +104,7 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
   process.once('exit', onExit);
 
   const run = (command: string, args: string[]) => execFileSync(command, args, { env, encoding: 'utf8', timeout: 30_000 });
-  const activeTasks = () =>
-    run('squeue', ['-h', '-r', '-t', 'PD,R,CG,CF,S', '-o', '%i|%T|%r'])
-      .split('\n')
-      .filter(Boolean);
+  const activeTasks = () => run('squeue', ['-h', '-r', '-t', 'PD,R,CG,CF,S', '-o', '%i|%T|%r']).split('\n').filter(Boolean);
 
   const stop = async () => {
     if (stopped) return;
@@ -117,7 +113,9 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
       const ids = [...new Set(run('squeue', ['-h', '-o', '%F']).split('\n').filter(Boolean))];
       if (ids.length > 0) run('scancel', ids);
       // Up to 30 s for the cancelled tasks to end; the daemons are stopped after that either way.
-      await until(() => activeTasks().length === 0, { timeoutMs: 30_000, intervalMs: 250, what: 'the cancelled tasks to end' }).catch(() => undefined);
+      await until(() => activeTasks().length === 0, { timeoutMs: 30_000, intervalMs: 250, what: 'the cancelled tasks to end' }).catch(
+        () => undefined,
+      );
     } catch {
       // The controller is not up: nothing can be running.
     }
@@ -138,9 +136,19 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
     for (const p of [mungeDir, join(mungeDir, 'munge.key')]) chownSync(p, uid!, gid!);
     chmodSync(join(mungeDir, 'munge.key'), 0o400);
     start('munged', [
-      'setpriv', '--pdeathsig', 'SIGTERM', '--reuid=munge', '--regid=munge', '--init-groups', '/usr/sbin/munged', '-F',
-      `--socket=${mungeDir}/munge.socket`, `--key-file=${mungeDir}/munge.key`, `--log-file=${mungeDir}/munged.log`,
-      `--pid-file=${mungeDir}/munged.pid`, `--seed-file=${mungeDir}/munged.seed`,
+      'setpriv',
+      '--pdeathsig',
+      'SIGTERM',
+      '--reuid=munge',
+      '--regid=munge',
+      '--init-groups',
+      '/usr/sbin/munged',
+      '-F',
+      `--socket=${mungeDir}/munge.socket`,
+      `--key-file=${mungeDir}/munge.key`,
+      `--log-file=${mungeDir}/munged.log`,
+      `--pid-file=${mungeDir}/munged.pid`,
+      `--seed-file=${mungeDir}/munged.seed`,
     ]);
     await until(() => spawnSync('munge', ['-n', '-S', `${mungeDir}/munge.socket`]).status === 0, {
       timeoutMs: 10_000,
@@ -171,15 +179,18 @@ export async function startSlurmCluster(options: { minJobAge?: number } = {}): P
   return { dir, env, run, activeTasks, stop };
 }
 
-
-
 /** The frames in an output folder (the hidden files and the .sidecar-farm folder left out). */
-export const images = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+export const images = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort();
 
 /** "frame N rendered" lines of every task log of a job: which frames were rendered, and how often. */
 export function renderedFrames(farmDir: string): number[] {
   const logs = join(farmDir, 'logs');
   return readdirSync(logs)
-    .flatMap((name) => [...readFileSync(join(logs, name), 'utf8').matchAll(/^\[sidecar-farm\] frame (\d+) rendered$/gm)].map((m) => Number(m[1])))
+    .flatMap((name) =>
+      [...readFileSync(join(logs, name), 'utf8').matchAll(/^\[sidecar-farm\] frame (\d+) rendered$/gm)].map((m) => Number(m[1])),
+    )
     .sort((a, b) => a - b);
 }

@@ -34,7 +34,8 @@ export async function until<T>(condition: () => T | Promise<T>, options: UntilOp
     }
     if (Date.now() >= deadline) {
       const what = typeof options.what === 'function' ? await options.what() : options.what;
-      const why = lastError === undefined ? '' : ` (last try failed: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
+      const why =
+        lastError === undefined ? '' : ` (last try failed: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
     await delay(intervalMs);

@@ -43,17 +43,27 @@ describe('the studio package installs and works on each Blender', () => {
       if (modern) {
         const valid = spawnSync(blender.path, ['--command', 'extension', 'validate', zip], { encoding: 'utf8', env });
         assert.equal(valid.status, 0, `extension validate: ${valid.stdout}${valid.stderr}`);
-        const install = spawnSync(blender.path, ['--command', 'extension', 'install-file', '-r', 'user_default', '-e', zip], { encoding: 'utf8', env });
+        const install = spawnSync(blender.path, ['--command', 'extension', 'install-file', '-r', 'user_default', '-e', zip], {
+          encoding: 'utf8',
+          env,
+        });
         assert.equal(install.status, 0, `extension install-file: ${install.stdout}${install.stderr}`);
       }
       const script = join(root, 'test', 'package', 'install_test.py');
-      const run = spawnSync(blender.path, ['-b', '--python-exit-code', '1', '--python', script, '--', zip, modern ? 'extension' : 'legacy', home], {
-        encoding: 'utf8',
-        env,
-        timeout: 300_000,
-      });
+      const run = spawnSync(
+        blender.path,
+        ['-b', '--python-exit-code', '1', '--python', script, '--', zip, modern ? 'extension' : 'legacy', home],
+        {
+          encoding: 'utf8',
+          env,
+          timeout: 300_000,
+        },
+      );
       const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith('INSTALL-'));
-      assert.ok(line?.startsWith('INSTALL-OK'), `${blender.name} ${blender.version}: ${line ?? 'no result'}\n${(run.stdout ?? '').slice(-3000)}\n${(run.stderr ?? '').slice(-2000)}`);
+      assert.ok(
+        line?.startsWith('INSTALL-OK'),
+        `${blender.name} ${blender.version}: ${line ?? 'no result'}\n${(run.stdout ?? '').slice(-3000)}\n${(run.stderr ?? '').slice(-2000)}`,
+      );
       const report = JSON.parse(line!.slice('INSTALL-OK '.length));
       t.diagnostic(`Blender ${report.blender}: installed as ${report.mode} into ${report.installed}; sidecar: ${report.sidecar}`);
       assert.ok(report.installed.startsWith(home), 'installed into the fresh user folders');

@@ -14,7 +14,7 @@ import time
 import addon_utils
 import bpy
 
-zip_path, mode, out_dir = sys.argv[sys.argv.index("--") + 1:][:3]
+zip_path, mode, out_dir = sys.argv[sys.argv.index("--") + 1 :][:3]
 report = {"blender": bpy.app.version_string, "mode": mode}
 
 
@@ -50,7 +50,10 @@ def pump(module, until, timeout, what):
             return
         time.sleep(0.05)
     st = sys.modules[module + ".state"].get()
-    fail("waited %d s for %s; connection %s (%s); alerts %s" % (timeout, what, st.connection, st.message, [a.text for a in st.alerts][:4]))
+    fail(
+        "waited %d s for %s; connection %s (%s); alerts %s"
+        % (timeout, what, st.connection, st.message, [a.text for a in st.alerts][:4])
+    )
 
 
 if mode == "legacy":
@@ -87,7 +90,12 @@ settings.export_scope = "SELECTION"
 settings.export_output = os.path.join(out_dir, "exports") + "/"
 before = set(st.jobs)
 bpy.ops.sidecar.export_background()
-pump(module, lambda: any(j.local and j.id not in before and not j.id.startswith("submitting-") for j in st.jobs.values()), 30, "the job to be accepted")
+pump(
+    module,
+    lambda: any(j.local and j.id not in before and not j.id.startswith("submitting-") for j in st.jobs.values()),
+    30,
+    "the job to be accepted",
+)
 job = next(j for j in st.jobs.values() if j.id not in before and not j.id.startswith("submitting-"))
 pump(module, lambda: job.state in ("completed", "failed", "canceled"), 120, "the export")
 if job.state != "completed":

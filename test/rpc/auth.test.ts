@@ -48,10 +48,24 @@ describe('who may connect', () => {
     ['a wrong token of the right length', (s) => ({ headers: { Authorization: `Bearer ${'x'.repeat(s.token.length)}` } }), 401],
     ['a malformed Authorization header', (s) => ({ headers: { Authorization: `Basic ${s.token}` } }), 401],
     ['a wrong ?token=', () => ({ path: '/rpc?token=nope', headers: {} }), 401],
-    ['a foreign Origin with the right token', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Origin: 'https://evil.example' } }), 403, /Origin/],
+    [
+      'a foreign Origin with the right token',
+      (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Origin: 'https://evil.example' } }),
+      403,
+      /Origin/,
+    ],
     ['a page on another localhost port', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Origin: 'http://127.0.0.1:1' } }), 403],
-    ['a foreign Host (DNS rebinding)', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `evil.example:${s.port}` } }), 403, /Host/],
-    ['a loopback Host on the wrong port', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `127.0.0.1:${s.port + 1}` } }), 403],
+    [
+      'a foreign Host (DNS rebinding)',
+      (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `evil.example:${s.port}` } }),
+      403,
+      /Host/,
+    ],
+    [
+      'a loopback Host on the wrong port',
+      (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `127.0.0.1:${s.port + 1}` } }),
+      403,
+    ],
     ['localhost6 as Host', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `localhost6:${s.port}` } }), 403],
     ['an octal loopback Host', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `0177.0.0.1:${s.port}` } }), 403],
     ['a path other than /rpc', (s) => ({ path: '/other', headers: { Authorization: `Bearer ${s.token}` } }), 404],
@@ -59,7 +73,11 @@ describe('who may connect', () => {
     ['the right token as ?token=', (s) => ({ path: `/rpc?token=${encodeURIComponent(s.token)}`, headers: {} }), 101],
     ['localhost as Host', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `localhost:${s.port}` } }), 101],
     ['[::1] as Host', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Host: `[::1]:${s.port}` } }), 101],
-    ['the server\'s own Origin (websocket-client sends it)', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Origin: `http://127.0.0.1:${s.port}` } }), 101],
+    [
+      "the server's own Origin (websocket-client sends it)",
+      (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Origin: `http://127.0.0.1:${s.port}` } }),
+      101,
+    ],
     ['an allow-listed Origin', (s) => ({ headers: { Authorization: `Bearer ${s.token}`, Origin: 'http://localhost:3000' } }), 101],
   ];
 

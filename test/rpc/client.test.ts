@@ -115,7 +115,10 @@ describe('SidecarClient', () => {
         assert.ok(err instanceof RpcCallError, `got ${err.name}`);
         assert.equal(err.code, -32602);
         assert.equal(err.method, 'sidecar.ping');
-        assert.deepEqual((err.data as { errors: Array<{ field: string }> }).errors.map((e) => e.field), ['nope']);
+        assert.deepEqual(
+          (err.data as { errors: Array<{ field: string }> }).errors.map((e) => e.field),
+          ['nope'],
+        );
         return true;
       });
     } finally {
@@ -179,10 +182,7 @@ describe('SidecarClient', () => {
     client.onConnection((s) => states.push(s));
     try {
       setSuspended(serve.proc.pid!, true); // so the calls below are surely still unanswered when it dies
-      const pending = [
-        client.call('sidecar.ping', {}, { timeoutMs: 0 }),
-        client.call('job.list', {}, { timeoutMs: 0 }),
-      ];
+      const pending = [client.call('sidecar.ping', {}, { timeoutMs: 0 }), client.call('job.list', {}, { timeoutMs: 0 })];
       const outcomes = Promise.allSettled(pending);
       serve.proc.kill('SIGKILL');
       for (const outcome of await outcomes) {

@@ -43,7 +43,10 @@ describe('rpc.discover', () => {
       assert.ok(m.result?.schema, `${m.name} has a result schema`);
     }
     const subscribe = doc.methods.find((m: any) => m.name === 'events.subscribe');
-    assert.deepEqual(subscribe.params.map((p: any) => [p.name, p.required]), [['topics', true]]);
+    assert.deepEqual(
+      subscribe.params.map((p: any) => [p.name, p.required]),
+      [['topics', true]],
+    );
   });
 
   it('gives examples that the method table itself accepts', () => {
@@ -62,7 +65,7 @@ describe('rpc.discover', () => {
 });
 
 describe('docs/cli.md', () => {
-  it('is in step with the commands\' help (run npm run docs)', async () => {
+  it("is in step with the commands' help (run npm run docs)", async () => {
     const { commands } = await import('../../sidecar/cli/main.js');
     const { renderCliMarkdown } = await import('../../sidecar/cli/commands/docs.js');
     const actual = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');

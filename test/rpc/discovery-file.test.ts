@@ -69,7 +69,10 @@ describe('the discovery file sidecar.json', () => {
     const dir = tempDir();
     const a = await testSidecar({ stateDir: dir });
     try {
-      await assert.rejects(testSidecar({ stateDir: dir }), new RegExp(`another sidecar \\(pid ${process.pid}, started [^)]+\\) on port ${a.port} holds the state folder`));
+      await assert.rejects(
+        testSidecar({ stateDir: dir }),
+        new RegExp(`another sidecar \\(pid ${process.pid}, started [^)]+\\) on port ${a.port} holds the state folder`),
+      );
     } finally {
       await a.stop();
     }

@@ -42,15 +42,55 @@ interface Frame {
 }
 
 const hostileMethods = [
-  'constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__',
-  'rpc.x', 'rpc.discover', 'rpc.', '', ' sidecar.ping', 'sidecar.ping ', 'SIDECAR.PING', 'sidecar', 'sidecar.',
-  'events.subscribe.constructor', 'job', '\u0000', '💥', 'a'.repeat(5000),
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  '__defineGetter__',
+  'rpc.x',
+  'rpc.discover',
+  'rpc.',
+  '',
+  ' sidecar.ping',
+  'sidecar.ping ',
+  'SIDECAR.PING',
+  'sidecar',
+  'sidecar.',
+  'events.subscribe.constructor',
+  'job',
+  '\u0000',
+  '💥',
+  'a'.repeat(5000),
 ];
 // sidecar.stop is left out: a fuzzer that finds it ends the run, as a user calling it would.
 const realMethods = Object.keys(methods).filter((m) => m !== 'sidecar.stop');
 const topics = Object.keys(notifications);
-const paramKeys = ['echo', 'topics', 'jobId', 'state', 'kind', 'limit', 'timeoutMs', 'blendFile', 'output', 'frames', '__proto__', 'constructor'];
-const hugeNumbers = ['1e308', '1e400', '-1e400', '1e-400', '123456789012345678901234567890', '-0', '0.0000000000000000000001', '9007199254740993'];
+const paramKeys = [
+  'echo',
+  'topics',
+  'jobId',
+  'state',
+  'kind',
+  'limit',
+  'timeoutMs',
+  'blendFile',
+  'output',
+  'frames',
+  '__proto__',
+  'constructor',
+];
+const hugeNumbers = [
+  '1e308',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '123456789012345678901234567890',
+  '-0',
+  '0.0000000000000000000001',
+  '9007199254740993',
+];
 
 function randomString(r: Rng, max = 24): string {
   const n = r.int(0, max);
@@ -70,12 +110,18 @@ function randomJson(r: Rng, depth = 0): string {
   const roll = r.next();
   if (depth > 4 || roll < 0.45) {
     switch (r.int(0, 6)) {
-      case 0: return 'null';
-      case 1: return r.pick(['true', 'false']);
-      case 2: return String(r.int(-1e9, 1e9));
-      case 3: return r.pick(hugeNumbers);
-      case 4: return String(r.next() * 1e6);
-      default: return JSON.stringify(randomString(r));
+      case 0:
+        return 'null';
+      case 1:
+        return r.pick(['true', 'false']);
+      case 2:
+        return String(r.int(-1e9, 1e9));
+      case 3:
+        return r.pick(hugeNumbers);
+      case 4:
+        return String(r.next() * 1e6);
+      default:
+        return JSON.stringify(randomString(r));
     }
   }
   if (roll < 0.7) return `[${Array.from({ length: r.int(0, 5) }, () => randomJson(r, depth + 1)).join(',')}]`;
@@ -97,13 +143,20 @@ function randomParams(r: Rng, method: string): string | undefined {
 
 function randomId(r: Rng): string | undefined {
   switch (r.int(0, 9)) {
-    case 0: return undefined; // a notification
-    case 1: return 'null';
-    case 2: return JSON.stringify(randomString(r, 12));
-    case 3: return r.pick(hugeNumbers);
-    case 4: return r.pick(['{}', '[]', 'true', '{"a":1}', '[1]']); // not a valid id
-    case 5: return String(r.next());
-    default: return String(r.int(0, 1e6));
+    case 0:
+      return undefined; // a notification
+    case 1:
+      return 'null';
+    case 2:
+      return JSON.stringify(randomString(r, 12));
+    case 3:
+      return r.pick(hugeNumbers);
+    case 4:
+      return r.pick(['{}', '[]', 'true', '{"a":1}', '[1]']); // not a valid id
+    case 5:
+      return String(r.next());
+    default:
+      return String(r.int(0, 1e6));
   }
 }
 
@@ -137,13 +190,20 @@ function deep(r: Rng): string {
   else [open, close] = ['[{"a":'.repeat(depth / 2), `null${'}]'.repeat(depth / 2)}`];
   const nested = open + close;
   switch (r.int(0, 6)) {
-    case 0: return nested;
-    case 1: return `{"jsonrpc":"2.0","id":1,"method":"sidecar.ping","params":{"echo":${nested}}}`;
-    case 2: return `{"jsonrpc":"2.0","id":${nested},"method":"sidecar.ping"}`;
-    case 3: return `{"jsonrpc":"2.0","id":2,"method":${nested}}`;
-    case 4: return `{"jsonrpc":"2.0","id":3,"method":"${r.pick(realMethods)}","params":{"${r.pick(paramKeys)}":${nested}}}`;
-    case 5: return `[{"jsonrpc":"2.0","id":4,"method":"sidecar.ping"},${nested},{"jsonrpc":"2.0","id":5,"method":"sidecar.ping","params":{"echo":${nested}}}]`;
-    default: return open; // never closed
+    case 0:
+      return nested;
+    case 1:
+      return `{"jsonrpc":"2.0","id":1,"method":"sidecar.ping","params":{"echo":${nested}}}`;
+    case 2:
+      return `{"jsonrpc":"2.0","id":${nested},"method":"sidecar.ping"}`;
+    case 3:
+      return `{"jsonrpc":"2.0","id":2,"method":${nested}}`;
+    case 4:
+      return `{"jsonrpc":"2.0","id":3,"method":"${r.pick(realMethods)}","params":{"${r.pick(paramKeys)}":${nested}}}`;
+    case 5:
+      return `[{"jsonrpc":"2.0","id":4,"method":"sidecar.ping"},${nested},{"jsonrpc":"2.0","id":5,"method":"sidecar.ping","params":{"echo":${nested}}}]`;
+    default:
+      return open; // never closed
   }
 }
 
@@ -158,9 +218,14 @@ function corrupt(r: Rng, text: string): string {
   for (let n = r.int(1, 4); n > 0 && chars.length > 0; n--) {
     const i = r.int(0, chars.length - 1);
     switch (r.int(0, 2)) {
-      case 0: chars[i] = r.pick(['{', '}', '[', ']', '"', ',', ':', '\\', 'x', '\u0000', ' ']); break;
-      case 1: chars.splice(i, 1); break;
-      default: chars.splice(i, 0, r.pick(['{', '"', ',', '1e999', 'null', '\\u12']));
+      case 0:
+        chars[i] = r.pick(['{', '}', '[', ']', '"', ',', ':', '\\', 'x', '\u0000', ' ']);
+        break;
+      case 1:
+        chars.splice(i, 1);
+        break;
+      default:
+        chars.splice(i, 0, r.pick(['{', '"', ',', '1e999', 'null', '\\u12']));
     }
   }
   return chars.join('');
@@ -178,7 +243,11 @@ function makeFrame(r: Rng): Frame {
   }
   if (roll < 0.36) return text('corrupted JSON', corrupt(r, randomRequest(r)));
   if (roll < 0.38) return text('deep nesting', deep(r));
-  if (roll < 0.41) return text('huge numbers', `{"jsonrpc":"2.0","id":${r.pick(hugeNumbers)},"method":"sidecar.ping","params":{"echo":[${r.pick(hugeNumbers)},${'9'.repeat(r.int(400, 20_000))}]}}`);
+  if (roll < 0.41)
+    return text(
+      'huge numbers',
+      `{"jsonrpc":"2.0","id":${r.pick(hugeNumbers)},"method":"sidecar.ping","params":{"echo":[${r.pick(hugeNumbers)},${'9'.repeat(r.int(400, 20_000))}]}}`,
+    );
   if (roll < 0.44) return text('random JSON value', randomJson(r));
   if (roll < 0.47) return { kind: 'request in a binary frame', data: Buffer.from(randomRequest(r)), binary: true };
   if (roll < 0.55) {
@@ -186,8 +255,28 @@ function makeFrame(r: Rng): Frame {
     const items = Array.from({ length: n }, () => (r.chance(0.7) ? randomRequest(r) : randomJson(r)));
     return text('mixed batch', `[${items.join(',')}]`);
   }
-  if (roll < 0.551) return text('large echo', `{"jsonrpc":"2.0","id":"big","method":"sidecar.ping","params":{"echo":"${'x'.repeat(r.int(100_000, 2_000_000))}"}}`);
-  if (roll < 0.56) return text('odd text', r.pick(['', ' ', '\uFEFF{"jsonrpc":"2.0","id":1,"method":"sidecar.ping"}', 'null', '[]', '[[]]', '{}', '"\\ud800"', 'NaN', 'Infinity', '1e400']));
+  if (roll < 0.551)
+    return text(
+      'large echo',
+      `{"jsonrpc":"2.0","id":"big","method":"sidecar.ping","params":{"echo":"${'x'.repeat(r.int(100_000, 2_000_000))}"}}`,
+    );
+  if (roll < 0.56)
+    return text(
+      'odd text',
+      r.pick([
+        '',
+        ' ',
+        '\uFEFF{"jsonrpc":"2.0","id":1,"method":"sidecar.ping"}',
+        'null',
+        '[]',
+        '[[]]',
+        '{}',
+        '"\\ud800"',
+        'NaN',
+        'Infinity',
+        '1e400',
+      ]),
+    );
   return text('request', randomRequest(r));
 }
 

@@ -23,7 +23,11 @@ describe('a Geometry Nodes journal after 600 MiB of writes', () => {
     for (let call = 0; call < 48; call++) {
       const channel = channels[call % channels.length]!;
       const changes = Array.from({ length: 200 }, (_, i) => ({ key: key(`In ${i}`), type: 'string' as const, value: value(call, i) }));
-      const { revision } = await client.call('gn.setMany', { channel, changes, baseRevision: revisions.get(channel)! }, { timeoutMs: 120_000 });
+      const { revision } = await client.call(
+        'gn.setMany',
+        { channel, changes, baseRevision: revisions.get(channel)! },
+        { timeoutMs: 120_000 },
+      );
       revisions.set(channel, revision);
       written += 200 * 65_536;
       largest = Math.max(largest, statSync(join(state, 'gn-journal.jsonl')).size);

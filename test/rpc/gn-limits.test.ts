@@ -20,8 +20,16 @@ describe('Geometry Nodes state within limits', () => {
     const raw = await sidecar.raw();
     const batch = Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'gn.get', params: { channel: 'large' } }));
     raw.send(JSON.stringify(batch));
-    const replies = JSON.parse(await raw.next(120_000)) as Array<{ id: number; result?: { entries: unknown[] }; error?: { code: number; message: string } }>;
-    assert.deepEqual(replies.map((r) => r.id).sort((a, b) => a - b), batch.map((b) => b.id), 'every call answered');
+    const replies = JSON.parse(await raw.next(120_000)) as Array<{
+      id: number;
+      result?: { entries: unknown[] };
+      error?: { code: number; message: string };
+    }>;
+    assert.deepEqual(
+      replies.map((r) => r.id).sort((a, b) => a - b),
+      batch.map((b) => b.id),
+      'every call answered',
+    );
     const ok = replies.filter((r) => r.result);
     const refused = replies.filter((r) => r.error);
     assert.ok(ok.length >= 1, 'what fits is answered');
@@ -40,7 +48,12 @@ describe('Geometry Nodes state within limits', () => {
     const raw = await sidecar.raw();
     for (const method of ['gn.get', 'gn.subscribe']) {
       for (let start = 0; start < 1000; start += 100) {
-        const batch = Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: start + i, method, params: { channel: `unwritten-${start + i}` } }));
+        const batch = Array.from({ length: 100 }, (_, i) => ({
+          jsonrpc: '2.0',
+          id: start + i,
+          method,
+          params: { channel: `unwritten-${start + i}` },
+        }));
         const replies = await raw.exchange(JSON.stringify(batch));
         for (const r of replies) assert.equal(r.error, undefined, JSON.stringify(r.error));
         if (method === 'gn.get') for (const r of replies) assert.deepEqual([r.result.revision, r.result.entries], [0, []]);
@@ -58,10 +71,14 @@ describe('Geometry Nodes state within limits', () => {
       const replies = await raw.exchange(JSON.stringify(batch));
       for (const r of replies) assert.deepEqual(r.result, { revision: 1 }, JSON.stringify(r.error));
     }
-    const full = await c.call('gn.set', { channel: 'one-too-many', key: key('Count'), type: 'int', value: 1, baseRevision: 0 }).catch((e) => e);
+    const full = await c
+      .call('gn.set', { channel: 'one-too-many', key: key('Count'), type: 'int', value: 1, baseRevision: 0 })
+      .catch((e) => e);
     assert.match(String(full.message), /already holds 1000 channels; write to one of them, or delete one with gn.deleteChannel/);
     assert.deepEqual(await c.call('gn.deleteChannel', { channel: 'written-0' }), { deleted: true });
-    assert.deepEqual(await c.call('gn.set', { channel: 'one-too-many', key: key('Count'), type: 'int', value: 1, baseRevision: 0 }), { revision: 1 });
+    assert.deepEqual(await c.call('gn.set', { channel: 'one-too-many', key: key('Count'), type: 'int', value: 1, baseRevision: 0 }), {
+      revision: 1,
+    });
   });
 
   it('gn.deleteChannel tells followers, and the channel starts again at revision 1 under a new epoch', async () => {
@@ -75,9 +92,14 @@ describe('Geometry Nodes state within limits', () => {
     const sub = await follower.call('gn.subscribe', { channel: 'gone' });
     assert.deepEqual(await writer.call('gn.deleteChannel', { channel: 'gone' }), { deleted: true });
     assert.deepEqual(await writer.call('gn.deleteChannel', { channel: 'gone' }), { deleted: false });
-    assert.deepEqual(await writer.call('gn.set', { channel: 'gone', key: key('Count'), type: 'float', value: 0.5, baseRevision: 0 }), { revision: 1 });
+    assert.deepEqual(await writer.call('gn.set', { channel: 'gone', key: key('Count'), type: 'float', value: 0.5, baseRevision: 0 }), {
+      revision: 1,
+    });
     await until(() => heard.length >= 2, { timeoutMs: 10_000, what: 'gn.channelDeleted and gn.changed' });
-    assert.deepEqual(heard.map((h) => h.method), ['gn.channelDeleted', 'gn.changed']);
+    assert.deepEqual(
+      heard.map((h) => h.method),
+      ['gn.channelDeleted', 'gn.changed'],
+    );
     const now = await writer.call('gn.get', { channel: 'gone' });
     assert.notEqual(now.epoch, sub.epoch, 'a new history');
     assert.equal(heard[0]!.params.epoch, now.epoch);

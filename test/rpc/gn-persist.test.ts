@@ -31,10 +31,7 @@ describe('sync channels across a sidecar crash', () => {
       const after = await b.call('gn.get', { channel: 'shot' });
       assert.equal(after.revision, 200);
       assert.equal(after.epoch, before.epoch, 'the same history, not a new one');
-      assert.deepEqual(
-        Object.fromEntries(after.entries.map((e) => [e.key.input, e.value])),
-        Object.fromEntries(acknowledged),
-      );
+      assert.deepEqual(Object.fromEntries(after.entries.map((e) => [e.key.input, e.value])), Object.fromEntries(acknowledged));
       const resync = await b.call('gn.subscribe', { channel: 'shot', sinceRevision: seenRevision, epoch: before.epoch });
       assert.ok('changes' in resync && resync.changes, 'the missed changes, not a snapshot');
       assert.deepEqual(

@@ -54,7 +54,10 @@ describe('50 concurrent clients', () => {
     const samples = [sample()];
     for (const round of [1, 2]) {
       const matched = await Promise.all(clients.map((c, n) => pingRound(c, round, n)));
-      assert.equal(matched.reduce((a, b) => a + b, 0), CLIENTS * CALLS_PER_CLIENT);
+      assert.equal(
+        matched.reduce((a, b) => a + b, 0),
+        CLIENTS * CALLS_PER_CLIENT,
+      );
       samples.push(sample());
     }
     const [start, first, second] = samples as [ReturnType<typeof sample>, ReturnType<typeof sample>, ReturnType<typeof sample>];

@@ -23,8 +23,16 @@ const table: Array<[string, string, unknown]> = [
   ['"__proto__" as method', '{"jsonrpc":"2.0","id":1,"method":"__proto__"}', { jsonrpc: '2.0', id: 1, error: { code: -32601 } }],
   ['"toString" as method', '{"jsonrpc":"2.0","id":1,"method":"toString"}', { jsonrpc: '2.0', id: 1, error: { code: -32601 } }],
   ['reserved rpc. name', '{"jsonrpc":"2.0","id":1,"method":"rpc.other"}', { jsonrpc: '2.0', id: 1, error: { code: -32601 } }],
-  ['positional params', '{"jsonrpc":"2.0","id":1,"method":"sidecar.ping","params":[1]}', { jsonrpc: '2.0', id: 1, error: { code: -32602 } }],
-  ['an unknown param', '{"jsonrpc":"2.0","id":1,"method":"sidecar.ping","params":{"nope":1}}', { jsonrpc: '2.0', id: 1, error: { code: -32602, data: { errors: [{ field: 'nope', message: 'unknown field' }] } } }],
+  [
+    'positional params',
+    '{"jsonrpc":"2.0","id":1,"method":"sidecar.ping","params":[1]}',
+    { jsonrpc: '2.0', id: 1, error: { code: -32602 } },
+  ],
+  [
+    'an unknown param',
+    '{"jsonrpc":"2.0","id":1,"method":"sidecar.ping","params":{"nope":1}}',
+    { jsonrpc: '2.0', id: 1, error: { code: -32602, data: { errors: [{ field: 'nope', message: 'unknown field' }] } } },
+  ],
   ['a notification', '{"jsonrpc":"2.0","method":"sidecar.ping"}', null],
   ['a notification of an unknown method', '{"jsonrpc":"2.0","method":"no.such"}', null],
   ['a batch of notifications', '[{"jsonrpc":"2.0","method":"sidecar.ping"},{"jsonrpc":"2.0","method":"sidecar.ping"}]', null],

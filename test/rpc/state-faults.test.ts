@@ -19,7 +19,9 @@ describe('a state folder that cannot be written', () => {
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      new RegExp(`^error: could not take the lock sidecar.lock in the state folder ${state}: it is on a read-only file system; start the sidecar with --state-dir`),
+      new RegExp(
+        `^error: could not take the lock sidecar.lock in the state folder ${state}: it is on a read-only file system; start the sidecar with --state-dir`,
+      ),
     );
     assert.doesNotMatch(r.stderr, /unexpected error|\n\s+at /);
     assert.equal(r.stdout, '', 'it never listened');
@@ -31,7 +33,10 @@ describe('a state folder that cannot be written', () => {
     const r = runCli(['serve', '--state-dir', state]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /could not write sidecar.json in the state folder .*: something in it is not what the sidecar expects/);
-    assert.deepEqual(readdirSync(state).filter((f) => f.endsWith('.tmp') || f === 'sidecar.lock'), []);
+    assert.deepEqual(
+      readdirSync(state).filter((f) => f.endsWith('.tmp') || f === 'sidecar.lock'),
+      [],
+    );
   });
 
   it('damaged at start: a damaged journal line and job file become alerts, and the sidecar serves what it could read', async () => {
@@ -71,12 +76,20 @@ describe('a state folder that cannot be written', () => {
       const filler = fill(mount);
 
       // Larger than what is left of the journal's last page: the append needs a new one.
-      const refused = await c.call('gn.set', { channel: 'shot', key: { ...key, input: 'Label' }, type: 'string', value: 'x'.repeat(20_000), baseRevision: 1 }).catch((e) => e);
+      const refused = await c
+        .call('gn.set', { channel: 'shot', key: { ...key, input: 'Label' }, type: 'string', value: 'x'.repeat(20_000), baseRevision: 1 })
+        .catch((e) => e);
       assert.equal(refused.code, -32005);
-      assert.match(refused.message, /could not be saved \(ENOSPC.*\); this write was not applied; try again once the state folder has room/);
+      assert.match(
+        refused.message,
+        /could not be saved \(ENOSPC.*\); this write was not applied; try again once the state folder has room/,
+      );
       const job = await c.call('render.submit', { blendFile: blend, output: `${tempDir('faults-out-')}/` }).catch((e) => e);
       assert.equal(job.code, -32005);
-      assert.match(job.message, new RegExp(`could not save the new job .* in the state folder ${state}: the disk is full; free space there`));
+      assert.match(
+        job.message,
+        new RegExp(`could not save the new job .* in the state folder ${state}: the disk is full; free space there`),
+      );
       assert.deepEqual((await c.call('job.list', {})).jobs, [], 'a job that could not be saved is not listed');
       const { alerts } = await c.call('alert.list', {});
       const alert = alerts.find((a) => a.key === 'state-folder-unwritable');
@@ -88,8 +101,14 @@ describe('a state folder that cannot be written', () => {
       rmSync(filler);
       assert.deepEqual(await c.call('gn.set', { channel: 'shot', key, type: 'int', value: 2, baseRevision: 1 }), { revision: 2 });
       assert.ok(!(await c.call('alert.list', {})).alerts.some((a) => a.key === 'state-folder-unwritable'), 'the alert is resolved');
-      assert.deepEqual(readdirSync(state).filter((f) => f.endsWith('.tmp')), []);
-      assert.deepEqual(readdirSync(join(state, 'jobs')).filter((f) => f.endsWith('.tmp')), []);
+      assert.deepEqual(
+        readdirSync(state).filter((f) => f.endsWith('.tmp')),
+        [],
+      );
+      assert.deepEqual(
+        readdirSync(join(state, 'jobs')).filter((f) => f.endsWith('.tmp')),
+        [],
+      );
     } finally {
       await sidecar.stop();
     }

@@ -57,7 +57,12 @@ describe('one sidecar per state folder', () => {
       const winner = running[0]!;
       for (const o of outcomes.filter((x) => x !== winner)) {
         assert.equal(o.code, 1, `${round}: the others exit non-zero`);
-        assert.match(o.stderr, new RegExp(`another sidecar \\(pid ${winner.proc.pid}, started [^)]+\\)(?: on port \\d+)? holds the state folder ${state}; use it`));
+        assert.match(
+          o.stderr,
+          new RegExp(
+            `another sidecar \\(pid ${winner.proc.pid}, started [^)]+\\)(?: on port \\d+)? holds the state folder ${state}; use it`,
+          ),
+        );
       }
       const clients = await Promise.all(Array.from({ length: 10 }, () => SidecarClient.connect({ stateDir: state })));
       const pids = await Promise.all(clients.map(async (c) => (await c.call('sidecar.info')).pid));
@@ -75,7 +80,14 @@ describe('one sidecar per state folder', () => {
     const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
     started.push(stranger);
     const wrongStart = String(Number(processStartTime(stranger.pid!)) - 1000);
-    const stale = { port: 9, pid: stranger.pid, token: 'x'.repeat(43), version: '0.0.1', startedAt: '2026-01-01T00:00:00Z', pidStartTime: wrongStart };
+    const stale = {
+      port: 9,
+      pid: stranger.pid,
+      token: 'x'.repeat(43),
+      version: '0.0.1',
+      startedAt: '2026-01-01T00:00:00Z',
+      pidStartTime: wrongStart,
+    };
     writeFileSync(join(state, 'sidecar.json'), JSON.stringify(stale), { mode: 0o600 });
     writeFileSync(join(state, 'sidecar.lock'), JSON.stringify({ pid: stranger.pid, startTime: wrongStart, startedAt: stale.startedAt }));
 

@@ -14,7 +14,12 @@ function worker(id: string): BlenderWorker {
 }
 
 function job(units: WorkUnit[], limits = { instances: 2, timeoutS: 30, maxRetries: 2 }): LiveJob {
-  const runner = { kind: 'render', unitNoun: 'frames', limits: () => limits, fileOf: () => ({ blendFile: '/shots/sh010.blend', jobKey: 'j' }) } as unknown as JobRunner;
+  const runner = {
+    kind: 'render',
+    unitNoun: 'frames',
+    limits: () => limits,
+    fileOf: () => ({ blendFile: '/shots/sh010.blend', jobKey: 'j' }),
+  } as unknown as JobRunner;
   const record = newJob('render', { priority: 'normal', params: {}, blend: { version: '4.3.2' } });
   record.units = units;
   return liveJob(record, runner);
@@ -35,7 +40,12 @@ function crashed(): WorkerDiedError {
 
 function policy(count = 3) {
   const alerts = new AlertCenter(() => {});
-  const guard = new CrashLoopGuard({ count, windowMs: 60_000, restMs: 60_000 }, alerts, () => {}, () => {});
+  const guard = new CrashLoopGuard(
+    { count, windowMs: 60_000, restMs: 60_000 },
+    alerts,
+    () => {},
+    () => {},
+  );
   return { alerts, guard, policy: new AttemptPolicy(guard, count) };
 }
 
@@ -56,13 +66,24 @@ describe('the attempt policy', () => {
   it('does not count an attempt the sidecar lost by stopping, and never retries a deterministic failure', () => {
     const unit = frame(1, [attempt('w1', 'lost'), attempt('w2', 'python-error')]);
     const failure: AttemptFailure = { outcome: 'python-error', reason: 'frame 1: NameError', retryable: false };
-    assert.deepEqual(retryDecision(unit, failure, { instances: 1, timeoutS: 30, maxRetries: 5 }), { retry: false, error: 'frame 1: NameError' });
+    assert.deepEqual(retryDecision(unit, failure, { instances: 1, timeoutS: 30, maxRetries: 5 }), {
+      retry: false,
+      error: 'frame 1: NameError',
+    });
   });
 
   it('retries a frame whose GPU ran out of memory on the CPU only when the job allows it', () => {
     const unit = frame(2, [attempt('w1', 'gpu-out-of-memory')]);
-    const failure: AttemptFailure = { outcome: 'gpu-out-of-memory', reason: 'frame 2: GPU out of memory', retryable: true, cpuFallback: true };
-    assert.equal((retryDecision(unit, failure, { instances: 1, timeoutS: 30, maxRetries: 1, cpuFallback: true }) as { onCpu: boolean }).onCpu, true);
+    const failure: AttemptFailure = {
+      outcome: 'gpu-out-of-memory',
+      reason: 'frame 2: GPU out of memory',
+      retryable: true,
+      cpuFallback: true,
+    };
+    assert.equal(
+      (retryDecision(unit, failure, { instances: 1, timeoutS: 30, maxRetries: 1, cpuFallback: true }) as { onCpu: boolean }).onCpu,
+      true,
+    );
     assert.equal((retryDecision(unit, failure, { instances: 1, timeoutS: 30, maxRetries: 1 }) as { onCpu: boolean }).onCpu, false);
   });
 
@@ -87,11 +108,14 @@ describe('the attempt policy', () => {
     unit.attempts.push(attempt('w2'));
     const second = p.unitDied(j, unit, unit.attempts[1]!, worker('w2'), crashed(), 2);
     assert.equal(second.retryable, false);
-    assert.match(second.reason, /^\/shots\/sh010\.blend kills Blender 4\.3\.2 \(\/opt\/blender-4\.3\/blender\): it crashed on 2 workers \(w1, w2\) while running frame 5, killed by SIGSEGV; not retried\./);
+    assert.match(
+      second.reason,
+      /^\/shots\/sh010\.blend kills Blender 4\.3\.2 \(\/opt\/blender-4\.3\/blender\): it crashed on 2 workers \(w1, w2\) while running frame 5, killed by SIGSEGV; not retried\./,
+    );
     assert.equal(j.heldCrashes.has(5), false);
   });
 
-  it('counts a held crash towards the crash-loop rest once a retry elsewhere works: the crash was Blender\'s', () => {
+  it("counts a held crash towards the crash-loop rest once a retry elsewhere works: the crash was Blender's", () => {
     const { policy: p, alerts } = policy(1);
     const unit = frame(6, [attempt('w1')]);
     const j = job([unit]);

@@ -32,7 +32,10 @@ describe('reading the Blender version from a .blend header', () => {
 
   it("reads Blender 5's large header and the old one", () => {
     const large = readBlendHeader(join(corpus, '28_sk_no_reset.blend'));
-    assert.deepEqual([large.version, large.versionNumber, large.headerFormat, large.pointerSize, large.endian], ['5.3', 503, 'large', 8, 'little']);
+    assert.deepEqual(
+      [large.version, large.versionNumber, large.headerFormat, large.pointerSize, large.endian],
+      ['5.3', 503, 'large', 8, 'little'],
+    );
     const legacy = readBlendHeader(join(corpus, '01_alpha_blend.blend'));
     assert.deepEqual([legacy.version, legacy.versionNumber, legacy.headerFormat, legacy.compression], ['2.78', 278, 'legacy', 'none']);
   });
@@ -49,7 +52,11 @@ describe('reading the Blender version from a .blend header', () => {
     const dir = tempDir('blend-header-');
     const cases: Array<[string, Buffer, RegExp]> = [
       ['short.blend', readFileSync(join(corpus, 'B.blend')).subarray(0, 9), /truncated: the file ends inside its 9-byte header/],
-      ['short5.blend', readFileSync(join(corpus, '28_sk_no_reset.blend')).subarray(0, 14), /truncated: the file ends inside its 17-byte header/],
+      [
+        'short5.blend',
+        readFileSync(join(corpus, '28_sk_no_reset.blend')).subarray(0, 14),
+        /truncated: the file ends inside its 17-byte header/,
+      ],
       ['zstd-cut.blend', readFileSync(join(corpus, '00_extras.blend')).subarray(0, 6), /truncated|damaged zstd/],
       ['gzip-cut.blend', gzipSync(readFileSync(join(corpus, 'B.blend'))).subarray(0, 12), /truncated|damaged gzip|gzip-compressed file/],
     ];
@@ -65,7 +72,11 @@ describe('reading the Blender version from a .blend header', () => {
   it('says "not a .blend file" for garbage, an empty file and a PNG renamed .blend', () => {
     const dir = tempDir('blend-header-');
     const cases: Array<[string, Buffer, RegExp]> = [
-      ['garbage.blend', Buffer.from('hello, this is text and not a blend file at all'), /not a \.blend file \(it starts with "hello, this "\)/],
+      [
+        'garbage.blend',
+        Buffer.from('hello, this is text and not a blend file at all'),
+        /not a \.blend file \(it starts with "hello, this "\)/,
+      ],
       ['empty.blend', Buffer.alloc(0), /the file is empty/],
       ['image.blend', readFileSync(join(corpus, 'White.png')), /not a \.blend file \(it starts with bytes 89 50 4e 47/],
       ['gz-text.blend', gzipSync(Buffer.from('just text inside gzip')), /a gzip-compressed file that is not a \.blend file/],

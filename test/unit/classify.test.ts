@@ -5,9 +5,15 @@ import { backoffSeconds, classifyDeath, classifyTaskError } from '../../sidecar/
 describe('failure classification', () => {
   const death: Array<[string, string | null, string, string, boolean]> = [
     ['SIGSEGV', 'SIGSEGV', 'Writing: /tmp/scene.crash.txt', 'segfault', true],
-    ['Blender\'s own segfault message', 'SIGABRT', 'Error: Segmentation fault\nWriting: /tmp/x.crash.txt', 'segfault', true],
+    ["Blender's own segfault message", 'SIGABRT', 'Error: Segmentation fault\nWriting: /tmp/x.crash.txt', 'segfault', true],
     ['a bad_alloc', 'SIGABRT', "terminate called after throwing an instance of 'std::bad_alloc'", 'out-of-memory', true],
-    ['CUDA out of memory', null, 'Error: CUDA error: Out of memory in cuMemAlloc_v2(&device_pointer, memory_size)', 'gpu-out-of-memory', true],
+    [
+      'CUDA out of memory',
+      null,
+      'Error: CUDA error: Out of memory in cuMemAlloc_v2(&device_pointer, memory_size)',
+      'gpu-out-of-memory',
+      true,
+    ],
     ['OptiX out of memory', null, 'OptiX error: out of memory', 'gpu-out-of-memory', true],
     ['Cycles out of GPU memory', null, 'System is out of GPU and shared host memory', 'gpu-out-of-memory', true],
     ['a silent SIGKILL (the kernel OOM killer)', 'SIGKILL', 'Fra:3 Mem:120M', 'crashed', true],
@@ -21,24 +27,42 @@ describe('failure classification', () => {
     });
   }
 
-  it('keeps the sidecar\'s own kills as they were meant: hung retried, over the memory limit and canceled not', () => {
-    assert.deepEqual([classifyDeath('SIGKILL', null, '', 'hung').outcome, classifyDeath('SIGKILL', null, '', 'hung').transient], ['hung', true]);
-    assert.deepEqual([classifyDeath('SIGKILL', null, '', 'memory').outcome, classifyDeath('SIGKILL', null, '', 'memory').transient], ['memory', false]);
+  it("keeps the sidecar's own kills as they were meant: hung retried, over the memory limit and canceled not", () => {
+    assert.deepEqual(
+      [classifyDeath('SIGKILL', null, '', 'hung').outcome, classifyDeath('SIGKILL', null, '', 'hung').transient],
+      ['hung', true],
+    );
+    assert.deepEqual(
+      [classifyDeath('SIGKILL', null, '', 'memory').outcome, classifyDeath('SIGKILL', null, '', 'memory').transient],
+      ['memory', false],
+    );
     assert.equal(classifyDeath('SIGKILL', null, '', 'canceled').transient, false);
   });
 
   it('fails fast on deterministic task errors, and retries a Python MemoryError', () => {
-    assert.deepEqual(classifyTaskError('input', 'the blend file /x/shot.blend does not exist', undefined), { outcome: 'missing-file', transient: false, label: 'missing file' });
+    assert.deepEqual(classifyTaskError('input', 'the blend file /x/shot.blend does not exist', undefined), {
+      outcome: 'missing-file',
+      transient: false,
+      label: 'missing file',
+    });
     assert.equal(classifyTaskError('input', 'the file has no scene named "X"', undefined).outcome, 'input-error');
     // Blender read the file and refused it: the file is there, so "missing file" would send the user looking for it.
     for (const message of [
       "Blender could not open /x/new.blend: Error: Cannot read file '/x/new.blend': File format is not supported",
       "Blender could not open /x/new.blend: Failed to read blend file '/x/new.blend', not a blend file",
     ]) {
-      assert.deepEqual(classifyTaskError('input', message, undefined), { outcome: 'cannot-open', transient: false, label: 'cannot open' }, message);
+      assert.deepEqual(
+        classifyTaskError('input', message, undefined),
+        { outcome: 'cannot-open', transient: false, label: 'cannot open' },
+        message,
+      );
     }
     assert.equal(classifyTaskError('python', 'ZeroDivisionError: division by zero', 'Traceback...').outcome, 'python-error');
-    assert.deepEqual(classifyTaskError('python', 'MemoryError: ', 'Traceback...\nMemoryError'), { outcome: 'out-of-memory', transient: true, label: 'out of memory' });
+    assert.deepEqual(classifyTaskError('python', 'MemoryError: ', 'Traceback...\nMemoryError'), {
+      outcome: 'out-of-memory',
+      transient: true,
+      label: 'out of memory',
+    });
     assert.equal(classifyTaskError('python', 'RuntimeError: Error: CUDA error: Out of memory in cuMemAlloc', undefined).cpuFallback, true);
   });
 

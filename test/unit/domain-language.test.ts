@@ -28,7 +28,9 @@ const RPC_CODE = /(?<![\w.])-?\s*32(?:0\d\d|60[0-3]|700)(?![\w.])/;
 
 /** Every offending line of `text` as "line N: text". */
 function offences(text: string): string[] {
-  return text.split('\n').flatMap((line, i) => (PROTOCOL_IMPORT.test(line) || RPC_CODE.test(line) ? [`line ${i + 1}: ${line.trim()}`] : []));
+  return text
+    .split('\n')
+    .flatMap((line, i) => (PROTOCOL_IMPORT.test(line) || RPC_CODE.test(line) ? [`line ${i + 1}: ${line.trim()}`] : []));
 }
 
 describe('sidecar/domain', () => {

@@ -28,11 +28,21 @@ const PROMISED: Record<ErrorKind, number> = {
 function throwing(make: () => unknown) {
   const table = { 'test.fail': method({ summary: 'Throws.', params: z.strictObject({}), result: z.null() }) };
   const internal: unknown[] = [];
-  const dispatcher = new Dispatcher(table, { 'test.fail': () => { throw make(); } }, { logInternalError: (_m, err) => internal.push(err) });
+  const dispatcher = new Dispatcher(
+    table,
+    {
+      'test.fail': () => {
+        throw make();
+      },
+    },
+    { logInternalError: (_m, err) => internal.push(err) },
+  );
   return {
     internal,
     async answer() {
-      const reply = JSON.parse((await dispatcher.handleText(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'test.fail', params: {} }), undefined))!);
+      const reply = JSON.parse(
+        (await dispatcher.handleText(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'test.fail', params: {} }), undefined))!,
+      );
       assert.equal(reply.id, 7);
       assert.equal(reply.result, undefined);
       return reply.error as { code: number; message: string; data?: unknown };
@@ -53,7 +63,7 @@ describe('error codes', () => {
     });
   }
 
-  it('answers the domain\'s own error classes with their kind\'s code, leaving out data they do not have', async () => {
+  it("answers the domain's own error classes with their kind's code, leaving out data they do not have", async () => {
     assert.deepEqual(await throwing(() => new InvalidInputError('frames', 'expected a frame list like 1-10,20')).answer(), {
       code: -32602,
       message: 'frames: expected a frame list like 1-10,20',
@@ -61,11 +71,20 @@ describe('error codes', () => {
     });
     assert.deepEqual(await throwing(() => new NotFoundError('no job j-1')).answer(), { code: -32002, message: 'no job j-1' });
     const conflict = await throwing(
-      () => new RevisionConflictError('default', 1, 3, [{ key: { object: 'Grid', modifier: 'GN', input: 'Count' }, current: { type: 'int', value: 5, revision: 3, changedBy: 'b' } }], false),
+      () =>
+        new RevisionConflictError(
+          'default',
+          1,
+          3,
+          [{ key: { object: 'Grid', modifier: 'GN', input: 'Count' }, current: { type: 'int', value: 5, revision: 3, changedBy: 'b' } }],
+          false,
+        ),
     ).answer();
     assert.equal(conflict.code, -32010);
     assert.match(conflict.message, /^revision conflict: .* changed at revision 3 by b, after baseRevision 1$/);
-    const full = await throwing(() => new StateFolderError('/state', 'save the job', Object.assign(new Error('no space'), { code: 'ENOSPC' }))).answer();
+    const full = await throwing(
+      () => new StateFolderError('/state', 'save the job', Object.assign(new Error('no space'), { code: 'ENOSPC' })),
+    ).answer();
     assert.equal(full.code, -32005);
     assert.match(full.message, /the disk is full/);
   });
@@ -79,16 +98,29 @@ describe('error codes', () => {
     assert.equal((bug.internal[0] as Error).message, 'cannot read properties of undefined (secret path /home/x)');
   });
 
-  it('lists each code once in docs/rpc.md, JSON-RPC\'s own first, with every kind\'s code among them', () => {
+  it("lists each code once in docs/rpc.md, JSON-RPC's own first, with every kind's code among them", () => {
     const codes = errorCodeList().map((e) => e.code);
     assert.deepEqual(codes, [-32700, -32600, -32601, -32602, -32603, -32001, -32002, -32003, -32004, -32005, -32006, -32010]);
-    const rows = renderRpcMarkdown(openRpcDocument()).split('\n').filter((l) => /^\| -32\d{3} \|/.test(l));
-    assert.deepEqual(rows.map((r) => Number(r.split('|')[1])), codes);
-    assert.ok(rows.includes('| -32010 | revision conflict | a Geometry Nodes entry changed after the write\'s baseRevision; nothing of the write was applied |'), rows.join('\n'));
+    const rows = renderRpcMarkdown(openRpcDocument())
+      .split('\n')
+      .filter((l) => /^\| -32\d{3} \|/.test(l));
+    assert.deepEqual(
+      rows.map((r) => Number(r.split('|')[1])),
+      codes,
+    );
+    assert.ok(
+      rows.includes(
+        "| -32010 | revision conflict | a Geometry Nodes entry changed after the write's baseRevision; nothing of the write was applied |",
+      ),
+      rows.join('\n'),
+    );
   });
 
-  it('gives each method\'s errors the code of their kind in rpc.discover', () => {
+  it("gives each method's errors the code of their kind in rpc.discover", () => {
     const cancel = openRpcDocument().methods.find((m) => m.name === 'job.cancel')!;
-    assert.deepEqual(cancel.errors?.map((e) => e.code), [-32002, -32003]);
+    assert.deepEqual(
+      cancel.errors?.map((e) => e.code),
+      [-32002, -32003],
+    );
   });
 });

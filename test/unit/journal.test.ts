@@ -19,7 +19,12 @@ function values(dir: string) {
   const s = open(dir);
   const snap = s.store.get('shot');
   s.close();
-  return { revision: snap.revision, epoch: snap.epoch, values: Object.fromEntries(snap.entries.map((e) => [e.key.input, e.value])), warnings: s.warnings };
+  return {
+    revision: snap.revision,
+    epoch: snap.epoch,
+    values: Object.fromEntries(snap.entries.map((e) => [e.key.input, e.value])),
+    warnings: s.warnings,
+  };
 }
 
 describe('the Geometry Nodes journal', () => {
@@ -30,7 +35,15 @@ describe('the Geometry Nodes journal', () => {
     s.store.set('shot', { key: key('Count'), type: 'int', value: 1 }, 0, 'alice');
     s.store.set('shot', { key: key('Name'), type: 'string', value: 'first' }, 1, 'alice');
     const lengthBefore = statSync(join(whole, JOURNAL_FILE)).size;
-    s.store.setMany('shot', [{ key: key('Count'), type: 'int', value: 3 }, { key: key('Name'), type: 'string', value: 'lost?' }], 2, 'bob');
+    s.store.setMany(
+      'shot',
+      [
+        { key: key('Count'), type: 'int', value: 3 },
+        { key: key('Name'), type: 'string', value: 'lost?' },
+      ],
+      2,
+      'bob',
+    );
     s.close();
     const bytes = readFileSync(join(whole, JOURNAL_FILE));
     const epoch = values(whole).epoch;
@@ -42,7 +55,11 @@ describe('the Geometry Nodes journal', () => {
       writeFileSync(join(dir, JOURNAL_FILE), bytes.subarray(0, cut));
       const first = open(dir);
       assert.equal(first.store.revision('shot'), 2, `cut at ${cut}: the two acknowledged writes are there`);
-      assert.deepEqual(first.store.get('shot').entries.map((e) => e.value), [1, 'first'], `cut at ${cut}`);
+      assert.deepEqual(
+        first.store.get('shot').entries.map((e) => e.value),
+        [1, 'first'],
+        `cut at ${cut}`,
+      );
       if (cut > lengthBefore) assert.match(first.warnings.join('\n'), /torn record .*cut back to the last whole record/, `cut at ${cut}`);
       else assert.deepEqual(first.warnings, [], 'a journal cut on a record boundary is whole');
       // The next write takes revision 3 and survives the following restarts: nothing glues it to the torn bytes.
@@ -101,25 +118,53 @@ describe('the Geometry Nodes journal', () => {
   it('refuses writes past the entry and byte limits with a sentence naming the channel and the way out', () => {
     const dir = tempDir('journal-limits-');
     const s = open(dir, { maxEntries: 4, maxChannelBytes: 200_000, maxTotalBytes: 300_000 });
-    s.store.setMany('a', [0, 1, 2, 3].map((i) => ({ key: key(`In ${i}`), type: 'int' as const, value: i })), 0, 'alice');
+    s.store.setMany(
+      'a',
+      [0, 1, 2, 3].map((i) => ({ key: key(`In ${i}`), type: 'int' as const, value: i })),
+      0,
+      'alice',
+    );
     assert.throws(
       () => s.store.set('a', { key: key('In 4'), type: 'int', value: 4 }, 1, 'alice'),
       /channel "a" holds 4 entries and may hold at most 4; write to another channel, or delete this one with gn.deleteChannel/,
     );
     const large = 'y'.repeat(65_000);
-    s.store.setMany('b', [0, 1].map((i) => ({ key: key(`S ${i}`), type: 'string' as const, value: large })), 0, 'alice');
+    s.store.setMany(
+      'b',
+      [0, 1].map((i) => ({ key: key(`S ${i}`), type: 'string' as const, value: large })),
+      0,
+      'alice',
+    );
     assert.throws(
-      () => s.store.setMany('b', [{ key: key('S 2'), type: 'string', value: large }, { key: key('S 3'), type: 'string', value: large }], 1, 'alice'),
+      () =>
+        s.store.setMany(
+          'b',
+          [
+            { key: key('S 2'), type: 'string', value: large },
+            { key: key('S 3'), type: 'string', value: large },
+          ],
+          1,
+          'alice',
+        ),
       /would take channel "b" to .* MiB of values, over its 0.2 MiB limit/,
     );
-    s.store.setMany('c', [0, 1].map((i) => ({ key: key(`S ${i}`), type: 'string' as const, value: large })), 0, 'alice');
+    s.store.setMany(
+      'c',
+      [0, 1].map((i) => ({ key: key(`S ${i}`), type: 'string' as const, value: large })),
+      0,
+      'alice',
+    );
     assert.throws(
       () => s.store.set('d', { key: key('S 0'), type: 'string', value: large }, 0, 'alice'),
       /over the sidecar's 0.3 MiB limit; delete channels you no longer need/,
     );
     assert.deepEqual(s.store.channelNames(), ['a', 'b', 'c'], 'a refused first write takes no slot');
     assert.equal(s.store.deleteChannel('c', 'alice'), true);
-    assert.equal(s.store.set('d', { key: key('S 0'), type: 'string', value: large }, 0, 'alice').revision, 1, 'room again after a deletion');
+    assert.equal(
+      s.store.set('d', { key: key('S 0'), type: 'string', value: large }, 0, 'alice').revision,
+      1,
+      'room again after a deletion',
+    );
     s.close();
     const again = open(dir);
     assert.deepEqual(again.store.channelNames(), ['a', 'b', 'd'], 'the deletion is durable');

@@ -26,8 +26,14 @@ describe('finding Blender', () => {
     const dir = tempDir('locate-');
     const notExec = join(dir, 'blender.txt');
     writeFileSync(notExec, 'x');
-    assert.throws(() => locateBlender({ explicit: notExec, env: { PATH: '/usr/bin' } }), /--blender .*blender\.txt is not an executable file/);
-    assert.throws(() => locateBlender({ env: { BLENDER: '/nope/blender', PATH: '/usr/bin' } }), /BLENDER=\/nope\/blender is not an executable file/);
+    assert.throws(
+      () => locateBlender({ explicit: notExec, env: { PATH: '/usr/bin' } }),
+      /--blender .*blender\.txt is not an executable file/,
+    );
+    assert.throws(
+      () => locateBlender({ env: { BLENDER: '/nope/blender', PATH: '/usr/bin' } }),
+      /BLENDER=\/nope\/blender is not an executable file/,
+    );
   });
 
   it('lists every place it tried, and how to fix it, when there is no Blender', () => {
@@ -56,7 +62,10 @@ describe('naming Blenders', () => {
     chmodSync(exe, 0o755);
     assert.equal(locateBlender({ explicit: 'blender-4.2', env: { PATH: `/nonexistent:${dir}` } }).path, exe);
     assert.equal(resolveCommand('blender-4.2', { PATH: dir }), exe);
-    assert.throws(() => locateBlender({ explicit: 'blender-9.9', env: { PATH: dir } }), /--blender blender-9\.9: no executable named blender-9\.9 in PATH/);
+    assert.throws(
+      () => locateBlender({ explicit: 'blender-9.9', env: { PATH: dir } }),
+      /--blender blender-9\.9: no executable named blender-9\.9 in PATH/,
+    );
   });
 
   it('keeps every --blender given, once each, and only those', () => {
@@ -67,7 +76,10 @@ describe('naming Blenders', () => {
       chmodSync(f, 0o755);
     }
     const all = locateAllBlenders({ explicit: [a, b, a], env: { PATH: '/usr/bin' } });
-    assert.deepEqual(all.map((x) => x.path), [a, b]);
+    assert.deepEqual(
+      all.map((x) => x.path),
+      [a, b],
+    );
   });
 
   it('finds every Blender in PATH and the install places when none is given, BLENDER first', () => {

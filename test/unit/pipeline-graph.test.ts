@@ -8,11 +8,16 @@ import { type PlanError, planPipeline, type Inspection } from '../../sidecar/dom
 import { fillTemplate } from '../../sidecar/domain/pipeline/template.js';
 
 const read = (path: string) => JSON.parse(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'));
-const templates = { 'game-asset': read('sidecar/pipelines/templates/game-asset.json'), turntable: read('sidecar/pipelines/templates/turntable.json'),
+const templates = {
+  'game-asset': read('sidecar/pipelines/templates/game-asset.json'),
+  turntable: read('sidecar/pipelines/templates/turntable.json'),
   'variant-sweep': read('sidecar/pipelines/templates/variant-sweep.json'),
 };
 
-const link = (from: string, to: string, fromSocket = 'objects', toSocket = 'objects') => ({ from: { node: from, socket: fromSocket }, to: { node: to, socket: toSocket } });
+const link = (from: string, to: string, fromSocket = 'objects', toSocket = 'objects') => ({
+  from: { node: from, socket: fromSocket },
+  to: { node: to, socket: toSocket },
+});
 
 /** Source → Validate → Transform → Export → Report: the smallest useful pipeline, to break one way per test. */
 function graph(overrides: { nodes?: unknown[]; links?: unknown[] } = {}) {
@@ -57,22 +62,35 @@ describe('pipeline graphs', () => {
     it('game-asset is validate, triangulate and GLB export per collection; the variant sweep renders per Geometry Nodes variant; the turntable renders the file as it is', () => {
       const ga = checkGraph(templates['game-asset']);
       assert.ok(ga.ok);
-      assert.deepEqual(ga.graph.order.map((n) => n.type), ['source', 'validate', 'transform', 'export', 'report']);
+      assert.deepEqual(
+        ga.graph.order.map((n) => n.type),
+        ['source', 'validate', 'transform', 'export', 'report'],
+      );
       assert.equal((ga.graph.nodes[0]!.settings as { mode: string }).mode, 'collections');
       assert.equal((ga.graph.nodes[3]!.settings as { format: string }).format, 'glb');
       const sweep = checkGraph(templates['variant-sweep']);
       assert.ok(sweep.ok);
-      assert.deepEqual(sweep.graph.order.map((n) => n.type), ['source', 'gn_variant', 'render', 'report']);
+      assert.deepEqual(
+        sweep.graph.order.map((n) => n.type),
+        ['source', 'gn_variant', 'render', 'report'],
+      );
       const tt = checkGraph(templates.turntable);
       assert.ok(tt.ok);
-      assert.deepEqual(tt.graph.order.map((n) => n.type), ['source', 'render', 'report']);
+      assert.deepEqual(
+        tt.graph.order.map((n) => n.type),
+        ['source', 'render', 'report'],
+      );
       assert.equal((tt.graph.nodes[1]!.settings as { turntable: boolean }).turntable, true);
     });
   });
 
   describe('docs', () => {
     it('docs/pipeline.schema.json is the schema the sidecar makes (run npm run docs)', () => {
-      assert.deepEqual(read('docs/pipeline.schema.json'), pipelineJsonSchema(), 'docs/pipeline.schema.json is out of date: run `npm run docs`');
+      assert.deepEqual(
+        read('docs/pipeline.schema.json'),
+        pipelineJsonSchema(),
+        'docs/pipeline.schema.json is out of date: run `npm run docs`',
+      );
     });
 
     it('docs/pipeline.md names every node type and every setting', () => {
@@ -94,7 +112,10 @@ describe('pipeline graphs', () => {
       shuffled.nodes = [...shuffled.nodes].reverse();
       const r = checkGraph(shuffled);
       assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
-      assert.deepEqual(r.graph.order.map((n) => n.id), ['src', 'chk', 'tri', 'glb', 'rep']);
+      assert.deepEqual(
+        r.graph.order.map((n) => n.id),
+        ['src', 'chk', 'tri', 'glb', 'rep'],
+      );
       assert.equal((r.graph.nodes.find((n) => n.id === 'chk')!.settings as any).checks.empty_meshes, 'fail', 'defaults filled in');
     });
 
@@ -103,48 +124,99 @@ describe('pipeline graphs', () => {
       (g.nodes[2] as any).type = 'blur';
       const e = only(errorsOf(g), 'nodes[2].type');
       assert.equal(e.node, 'tri');
-      assert.equal(e.message, "node 'Triangulate' (id tri) has an unknown type 'blur'; the node types are source, validate, transform, gn_variant, export, render, movie, bake, report");
+      assert.equal(
+        e.message,
+        "node 'Triangulate' (id tri) has an unknown type 'blur'; the node types are source, validate, transform, gn_variant, export, render, movie, bake, report",
+      );
     });
 
     it('names a node whose required input is not linked', () => {
       const g = graph({ links: [link('src', 'chk'), link('chk', 'tri'), link('glb', 'rep', 'files', 'files')] });
       const e = only(errorsOf(g), 'nodes[3]');
       assert.equal(e.node, 'glb');
-      assert.match(e.message, /^export node 'Export GLB' \(id glb\) needs its input 'objects' linked \(from a node that gives objects: source, validate, transform, gn_variant, bake\)$/);
+      assert.match(
+        e.message,
+        /^export node 'Export GLB' \(id glb\) needs its input 'objects' linked \(from a node that gives objects: source, validate, transform, gn_variant, bake\)$/,
+      );
     });
 
     it('names both ends of a link between sockets of different types', () => {
       const g = graph({
         nodes: [...graph().nodes, { id: 'r', type: 'render', name: 'Render', settings: { output: '//r/{name}/' } }],
-        links: [link('src', 'chk'), link('chk', 'tri'), link('r', 'glb', 'files', 'objects'), link('glb', 'rep', 'files', 'files'), link('tri', 'r')],
+        links: [
+          link('src', 'chk'),
+          link('chk', 'tri'),
+          link('r', 'glb', 'files', 'objects'),
+          link('glb', 'rep', 'files', 'files'),
+          link('tri', 'r'),
+        ],
       });
       const e = only(errorsOf(g), 'links[2]');
       assert.deepEqual([e.node, e.link], ['glb', 2]);
-      assert.equal(e.message, "links[2]: export node 'Export GLB' (id glb) input 'objects' takes objects, but render node 'Render' (id r) output 'files' gives files");
+      assert.equal(
+        e.message,
+        "links[2]: export node 'Export GLB' (id glb) input 'objects' takes objects, but render node 'Render' (id r) output 'files' gives files",
+      );
     });
 
     it('names the nodes and links on a cycle', () => {
-      const g = graph({ links: [link('src', 'chk'), link('chk', 'tri'), link('tri', 'glb'), link('glb', 'rep', 'files', 'files'), link('tri', 'chk')] });
+      const g = graph({
+        links: [link('src', 'chk'), link('chk', 'tri'), link('tri', 'glb'), link('glb', 'rep', 'files', 'files'), link('tri', 'chk')],
+      });
       const errors = errorsOf(g);
       // chk now has two links into its one input (src and tri): that is reported too, and the cycle is still found.
       const e = errors.find((x) => /cycle/.test(x.message));
       assert.ok(e, JSON.stringify(errors));
-      assert.match(e.message, /^the links form a cycle: validate 'Check meshes' → transform 'Triangulate' → validate 'Check meshes'; .* links\[1\], links\[4\]$/);
+      assert.match(
+        e.message,
+        /^the links form a cycle: validate 'Check meshes' → transform 'Triangulate' → validate 'Check meshes'; .* links\[1\], links\[4\]$/,
+      );
       const g2 = graph({
-        nodes: [...graph().nodes.slice(0, 2), { id: 'a', type: 'transform', name: 'A' }, { id: 'b', type: 'validate', name: 'B' }, ...graph().nodes.slice(2)],
-        links: [link('src', 'chk'), link('a', 'b'), link('b', 'a'), link('chk', 'tri'), link('tri', 'glb'), link('glb', 'rep', 'files', 'files')],
+        nodes: [
+          ...graph().nodes.slice(0, 2),
+          { id: 'a', type: 'transform', name: 'A' },
+          { id: 'b', type: 'validate', name: 'B' },
+          ...graph().nodes.slice(2),
+        ],
+        links: [
+          link('src', 'chk'),
+          link('a', 'b'),
+          link('b', 'a'),
+          link('chk', 'tri'),
+          link('tri', 'glb'),
+          link('glb', 'rep', 'files', 'files'),
+        ],
       });
       const c = only(errorsOf(g2), 'nodes[2]');
       assert.equal(c.node, 'a');
-      assert.equal(c.message, "the links form a cycle: transform 'A' → validate 'B' → transform 'A'; a pipeline must flow one way, so remove one of these links: links[1], links[2]");
+      assert.equal(
+        c.message,
+        "the links form a cycle: transform 'A' → validate 'B' → transform 'A'; a pipeline must flow one way, so remove one of these links: links[1], links[2]",
+      );
     });
 
     it('names links to nodes or sockets that do not exist, and a second link into a single input', () => {
-      const g = graph({ links: [link('src', 'chk'), link('chk', 'tri'), link('tri', 'glb'), link('glb', 'rep', 'files', 'files'), link('ghost', 'tri'), link('tri', 'glb', 'objects', 'mesh'), link('src', 'glb')] });
+      const g = graph({
+        links: [
+          link('src', 'chk'),
+          link('chk', 'tri'),
+          link('tri', 'glb'),
+          link('glb', 'rep', 'files', 'files'),
+          link('ghost', 'tri'),
+          link('tri', 'glb', 'objects', 'mesh'),
+          link('src', 'glb'),
+        ],
+      });
       const errors = errorsOf(g);
       assert.equal(only(errors, 'links[4]').message, "links[4] comes from node 'ghost', which is not among the nodes");
-      assert.equal(only(errors, 'links[5].to').message, "links[5]: export node 'Export GLB' (id glb) has no input 'mesh'; its inputs: 'objects'");
-      assert.equal(only(errors, 'links[6]').message, "links[6]: export node 'Export GLB' (id glb) input 'objects' takes one link, but links[2] goes into it too");
+      assert.equal(
+        only(errors, 'links[5].to').message,
+        "links[5]: export node 'Export GLB' (id glb) has no input 'mesh'; its inputs: 'objects'",
+      );
+      assert.equal(
+        only(errors, 'links[6]').message,
+        "links[6]: export node 'Export GLB' (id glb) input 'objects' takes one link, but links[2] goes into it too",
+      );
     });
 
     it('reports every problem at once, each with its field and node', () => {
@@ -171,7 +243,10 @@ describe('pipeline graphs', () => {
           ['nodes[4].settings.output', 'glb'],
         ],
       );
-      assert.match(only(errors, 'nodes[3].settings.smooth').message, /^transform node 'tri': settings: 'smooth' is not known here; it takes applyModifiers, decimateRatio, triangulate/);
+      assert.match(
+        only(errors, 'nodes[3].settings.smooth').message,
+        /^transform node 'tri': settings: 'smooth' is not known here; it takes applyModifiers, decimateRatio, triangulate/,
+      );
       assert.match(only(errors, 'nodes[4].settings.output').message, /\{nme\} is not a template field; use \{name\}, \{variant\}/);
       assert.match(only(errors, 'nodes[0].settings.objects').message, /mode objects needs the objects listed/);
     });
@@ -184,7 +259,10 @@ describe('pipeline graphs', () => {
       ];
       const links = [link('src', 'var'), link('var', 'glb')];
       const e = only(errorsOf({ version: 1, nodes, links }), 'nodes[2].settings.output');
-      assert.match(e.message, /every branch would write \/\/out\/grid\.glb; put \{variant\} \(it comes after gn_variant node 'Counts' \(id var\), one branch per value\) and \{name\}/);
+      assert.match(
+        e.message,
+        /every branch would write \/\/out\/grid\.glb; put \{variant\} \(it comes after gn_variant node 'Counts' \(id var\), one branch per value\) and \{name\}/,
+      );
       (nodes[2]!.settings as any).output = '//out/{name}-{variant_index}.glb';
       assert.ok(checkGraph({ version: 1, nodes, links }).ok);
       (nodes[2]!.settings as any).output = '//out/';
@@ -192,7 +270,12 @@ describe('pipeline graphs', () => {
     });
 
     it('refuses an unknown field, a wrong version, and a graph with nothing to run', () => {
-      assert.deepEqual(errorsOf({ version: 2, nodes: [], extra: 1 }).map((e) => e.field).sort(), ['extra', 'version']);
+      assert.deepEqual(
+        errorsOf({ version: 2, nodes: [], extra: 1 })
+          .map((e) => e.field)
+          .sort(),
+        ['extra', 'version'],
+      );
       const e = only(errorsOf({ version: 1, nodes: [{ id: 's', type: 'source' }] }), 'nodes');
       assert.match(e.message, /nothing to run/);
     });
@@ -205,7 +288,10 @@ describe('pipeline graphs', () => {
     });
 
     it('fills templates file-safely, with // as the base folder', () => {
-      assert.equal(fillTemplate('//out/{name}_{variant}_{date}.glb', { name: 'My Rock', variant: [1, 2, 3], date: '2025-01-02' }, '/base'), '/base/out/My_Rock_1_2_3_2025-01-02.glb');
+      assert.equal(
+        fillTemplate('//out/{name}_{variant}_{date}.glb', { name: 'My Rock', variant: [1, 2, 3], date: '2025-01-02' }, '/base'),
+        '/base/out/My_Rock_1_2_3_2025-01-02.glb',
+      );
       assert.equal(fillTemplate('/abs/{node}/', { node: 'n1' }, '/base'), '/abs/n1/');
     });
   });
@@ -228,7 +314,16 @@ describe('pipeline graphs', () => {
         { name: 'Grid', type: 'MESH', inViewLayer: true },
         { name: 'Camera', type: 'CAMERA', inViewLayer: true },
       ],
-      modifiers: [{ object: 'Grid', modifier: 'GeometryNodes', inputs: [{ name: 'Count', type: 'int' }, { name: 'Size', type: 'float' }] }],
+      modifiers: [
+        {
+          object: 'Grid',
+          modifier: 'GeometryNodes',
+          inputs: [
+            { name: 'Count', type: 'int' },
+            { name: 'Size', type: 'float' },
+          ],
+        },
+      ],
     };
     const ctx = { blendFile: '/art/props.blend', baseDir: '/art', workDir: '/state/pipelines/j1', date: '2025-03-04' };
     const plan = (g: unknown, f = file) => {
@@ -271,12 +366,19 @@ describe('pipeline graphs', () => {
       const variants = p.steps.filter((s) => s.kind === 'variant');
       const exports = p.steps.filter((s) => s.kind === 'export');
       assert.equal(variants.length, 10);
-      assert.deepEqual(exports.map((s) => (s as any).output), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((v) => `/art/grids/grid-${v}.glb`));
-      assert.deepEqual(variants.map((s) => (s as any).modifier), Array(10).fill('GeometryNodes'), 'the first Geometry Nodes modifier');
+      assert.deepEqual(
+        exports.map((s) => (s as any).output),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((v) => `/art/grids/grid-${v}.glb`),
+      );
+      assert.deepEqual(
+        variants.map((s) => (s as any).modifier),
+        Array(10).fill('GeometryNodes'),
+        'the first Geometry Nodes modifier',
+      );
       assert.equal(exports[4]!.label, "Export 'glb' [Count=5]");
     });
 
-    it('renders the scene\'s frames per branch when the node names none', () => {
+    it("renders the scene's frames per branch when the node names none", () => {
       const p = plan({
         version: 1,
         nodes: [
@@ -287,7 +389,14 @@ describe('pipeline graphs', () => {
         links: [link('src', 'var'), link('var', 'r')],
       });
       const frames = p.steps.filter((s) => s.kind === 'render').map((s) => (s as any).output);
-      assert.deepEqual(frames, ['/art/tt/0.5/0001.png', '/art/tt/0.5/0002.png', '/art/tt/0.5/0003.png', '/art/tt/1/0001.png', '/art/tt/1/0002.png', '/art/tt/1/0003.png']);
+      assert.deepEqual(frames, [
+        '/art/tt/0.5/0001.png',
+        '/art/tt/0.5/0002.png',
+        '/art/tt/0.5/0003.png',
+        '/art/tt/1/0001.png',
+        '/art/tt/1/0002.png',
+        '/art/tt/1/0003.png',
+      ]);
       assert.equal(p.nodes.find((n) => n.id === 'r')!.instances, 1);
     });
 
@@ -295,15 +404,32 @@ describe('pipeline graphs', () => {
       const bad = (settings: Record<string, unknown>) => () =>
         plan({
           version: 1,
-          nodes: [{ id: 'src', type: 'source' }, { id: 'var', type: 'gn_variant', name: 'Counts', settings }, { id: 'glb', type: 'export', settings: { format: 'glb', output: '//{variant}.glb' } }],
+          nodes: [
+            { id: 'src', type: 'source' },
+            { id: 'var', type: 'gn_variant', name: 'Counts', settings },
+            { id: 'glb', type: 'export', settings: { format: 'glb', output: '//{variant}.glb' } },
+          ],
           links: [link('src', 'var'), link('var', 'glb')],
         });
-      assert.throws(bad({ object: 'Grid', input: 'Cnt', values: [1] }), (e: PlanError) => e.kind === 'bad-input' && /gn_variant node 'Counts' \(id var\): modifier 'GeometryNodes' on 'Grid' has no input named 'Cnt'; its inputs: Count, Size/.test(e.message));
+      assert.throws(
+        bad({ object: 'Grid', input: 'Cnt', values: [1] }),
+        (e: PlanError) =>
+          e.kind === 'bad-input' &&
+          /gn_variant node 'Counts' \(id var\): modifier 'GeometryNodes' on 'Grid' has no input named 'Cnt'; its inputs: Count, Size/.test(
+            e.message,
+          ),
+      );
       assert.throws(bad({ object: 'Grid', input: 'Count', values: [1, 2.5] }), /input 'Count' is an int, which 2.5 is not/);
       assert.throws(bad({ object: 'Cube', input: 'Count', values: [1] }), /the file has no object named 'Cube'/);
       assert.throws(
-        () => plan({ ...graph(), nodes: [{ id: 'src', type: 'source', settings: { mode: 'collection', collection: 'Trees' } }, ...graph().nodes.slice(1)] }),
-        (e: PlanError) => e.problems[0]!.node === 'src' && /the scene has no collection named 'Trees'; its collections: Props, Inner, Rocks, Empty/.test(e.message),
+        () =>
+          plan({
+            ...graph(),
+            nodes: [{ id: 'src', type: 'source', settings: { mode: 'collection', collection: 'Trees' } }, ...graph().nodes.slice(1)],
+          }),
+        (e: PlanError) =>
+          e.problems[0]!.node === 'src' &&
+          /the scene has no collection named 'Trees'; its collections: Props, Inner, Rocks, Empty/.test(e.message),
       );
     });
   });

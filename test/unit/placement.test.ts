@@ -9,19 +9,25 @@ describe('Placement', () => {
   describe('#threads', () => {
     it('gives a frame starting alone every core, and one starting beside others its share', () => {
       const p = new Placement({ cores: 8 });
-      assert.deepEqual([0, 1, 2, 3, 7, 20].map((busy) => p.threads(busy)), [8, 4, 2, 2, 1, 1]);
+      assert.deepEqual(
+        [0, 1, 2, 3, 7, 20].map((busy) => p.threads(busy)),
+        [8, 4, 2, 2, 1, 1],
+      );
     });
 
     it('keeps a fixed thread count whatever runs', () => {
       const p = new Placement({ cores: 8, fixedThreads: 3 });
-      assert.deepEqual([0, 1, 7].map((busy) => p.threads(busy)), [3, 3, 3]);
+      assert.deepEqual(
+        [0, 1, 7].map((busy) => p.threads(busy)),
+        [3, 3, 3],
+      );
     });
   });
 
   describe('#fit', () => {
     const ask = { perWorkerBytes: 2 * GB, jobWorkers: 1, jobRssBytes: 2 * GB, otherRssBytes: 0, wanted: 4 };
 
-    it('allows as many workers as fit in free memory less the margin, the job\'s own workers counting as its own', () => {
+    it("allows as many workers as fit in free memory less the margin, the job's own workers counting as its own", () => {
       const p = new Placement({ freeMemory: () => 7 * GB, marginBytes: 1 * GB });
       // 7 free - 1 margin + 2 held by the job = 8 GB: four workers of 2 GB.
       assert.deepEqual(p.fit(ask), { cap: 4 });

@@ -42,7 +42,10 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 
 /** A process's state letter (R, S, T for stopped, Z...): from /proc on Linux, from ps on macOS. */
 const procState = (pid: number) => {
-  if (process.platform !== 'linux') return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().slice(0, 1);
+  if (process.platform !== 'linux')
+    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .slice(0, 1);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 };
@@ -63,17 +66,29 @@ describe('platform', () => {
   describe('userStateFolder', () => {
     it('is $XDG_STATE_HOME/<app> on Linux when that is absolute, else ~/.local/state/<app>', () => {
       assert.equal(userStateFolder('blender-sidecar', { XDG_STATE_HOME: '/x/state' }, 'linux', '/home/ann'), '/x/state/blender-sidecar');
-      assert.equal(userStateFolder('blender-sidecar', { XDG_STATE_HOME: 'relative' }, 'linux', '/home/ann'), '/home/ann/.local/state/blender-sidecar');
+      assert.equal(
+        userStateFolder('blender-sidecar', { XDG_STATE_HOME: 'relative' }, 'linux', '/home/ann'),
+        '/home/ann/.local/state/blender-sidecar',
+      );
       assert.equal(userStateFolder('blender-sidecar', {}, 'linux', '/home/ann'), '/home/ann/.local/state/blender-sidecar');
     });
 
     it('is ~/Library/Application Support/<app> on macOS, whatever XDG says', () => {
-      assert.equal(userStateFolder('blender-sidecar', { XDG_STATE_HOME: '/x' }, 'darwin', '/Users/ann'), '/Users/ann/Library/Application Support/blender-sidecar');
+      assert.equal(
+        userStateFolder('blender-sidecar', { XDG_STATE_HOME: '/x' }, 'darwin', '/Users/ann'),
+        '/Users/ann/Library/Application Support/blender-sidecar',
+      );
     });
 
-    it('is %LOCALAPPDATA%\\<app> on Windows (the variable in any case), else the profile\'s AppData\\Local', () => {
-      assert.equal(userStateFolder('blender-sidecar', { LOCALAPPDATA: 'C:\\Users\\ann\\AppData\\Local' }, 'win32', 'C:\\Users\\ann'), 'C:\\Users\\ann\\AppData\\Local\\blender-sidecar');
-      assert.equal(userStateFolder('blender-sidecar', { LocalAppData: 'D:\\Local' }, 'win32', 'C:\\Users\\ann'), 'D:\\Local\\blender-sidecar');
+    it("is %LOCALAPPDATA%\\<app> on Windows (the variable in any case), else the profile's AppData\\Local", () => {
+      assert.equal(
+        userStateFolder('blender-sidecar', { LOCALAPPDATA: 'C:\\Users\\ann\\AppData\\Local' }, 'win32', 'C:\\Users\\ann'),
+        'C:\\Users\\ann\\AppData\\Local\\blender-sidecar',
+      );
+      assert.equal(
+        userStateFolder('blender-sidecar', { LocalAppData: 'D:\\Local' }, 'win32', 'C:\\Users\\ann'),
+        'D:\\Local\\blender-sidecar',
+      );
       assert.equal(userStateFolder('blender-sidecar', {}, 'win32', 'C:\\Users\\ann'), 'C:\\Users\\ann\\AppData\\Local\\blender-sidecar');
     });
   });
@@ -98,7 +113,11 @@ describe('platform', () => {
       assert.deepEqual(commandFileNames('blender', {}, 'win32'), ['blender.com', 'blender.exe', 'blender.bat', 'blender.cmd']);
       assert.deepEqual(commandFileNames('blender', { PATHEXT: '.EXE;.PS1' }, 'win32'), ['blender.exe', 'blender.ps1']);
       assert.deepEqual(commandFileNames('blender.EXE', {}, 'win32'), ['blender.EXE'], 'a name that has its extension is used as it is');
-      assert.deepEqual(commandFileNames('blender-4.2', { PATHEXT: '.EXE' }, 'win32'), ['blender-4.2.exe'], '".2" is not an executable extension');
+      assert.deepEqual(
+        commandFileNames('blender-4.2', { PATHEXT: '.EXE' }, 'win32'),
+        ['blender-4.2.exe'],
+        '".2" is not an executable extension',
+      );
     });
 
     it('counts a name with a slash or backslash as a path, not a command to look up', () => {
@@ -134,11 +153,17 @@ describe('platform', () => {
   });
 
   describe('blenderInstallLocations', () => {
-    it('lists the Linux packages\' places, /opt/blender*, and unpacked ~/blender-<version> folders', () => {
+    it("lists the Linux packages' places, /opt/blender*, and unpacked ~/blender-<version> folders", () => {
       const home = tempDir('platform-home-');
       mkdirSync(join(home, 'blender-4.2.3-linux-x64'));
       const places = blenderInstallLocations({}, 'linux', home);
-      for (const p of ['/usr/bin/blender', '/usr/local/bin/blender', '/snap/bin/blender', '/var/lib/flatpak/exports/bin/org.blender.Blender']) assert.ok(places.includes(p), p);
+      for (const p of [
+        '/usr/bin/blender',
+        '/usr/local/bin/blender',
+        '/snap/bin/blender',
+        '/var/lib/flatpak/exports/bin/org.blender.Blender',
+      ])
+        assert.ok(places.includes(p), p);
       assert.ok(places.includes(posix.join(home, 'blender-4.2.3-linux-x64', 'blender')));
     });
 
@@ -151,7 +176,7 @@ describe('platform', () => {
       assert.ok(places.includes(posix.join(home, 'Applications', 'Blender 4.2.app', 'Contents/MacOS/Blender')));
     });
 
-    it('lists the per-user installer\'s place under %LOCALAPPDATA% on Windows', () => {
+    it("lists the per-user installer's place under %LOCALAPPDATA% on Windows", () => {
       const places = blenderInstallLocations({ LOCALAPPDATA: 'C:\\Users\\ann\\AppData\\Local' }, 'win32', 'C:\\Users\\ann');
       assert.deepEqual(places, ['C:\\Users\\ann\\AppData\\Local\\Programs\\Blender Foundation\\Blender\\blender.exe']);
     });
@@ -166,7 +191,9 @@ describe('platform', () => {
 
     it('ends a detached process and the child it started, and says false for a process already gone', posixOnly, async () => {
       const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-      const child = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const child = await new Promise<number>((resolve) =>
+        parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+      );
       const exited = new Promise((r) => parent.once('exit', r));
       assert.equal(endProcessTree(parent.pid!, 'linux'), true);
       await exited;
@@ -209,7 +236,11 @@ describe('platform', () => {
       assert.deepEqual(privateFolderStep('C:\\s', { mode: 0o40666, created: true }, 'win32', 'ann'), {
         command: ['icacls', 'C:\\s', '/inheritance:r', '/grant:r', 'ann:(OI)(CI)F', '/q'],
       });
-      assert.equal(privateFolderStep('C:\\s', { mode: 0o40666, created: false }, 'win32', 'ann'), undefined, 'a folder the user chose is left as it is');
+      assert.equal(
+        privateFolderStep('C:\\s', { mode: 0o40666, created: false }, 'win32', 'ann'),
+        undefined,
+        'a folder the user chose is left as it is',
+      );
     });
 
     it('creates a private folder, and makes an existing open one private', posixOnly, () => {
@@ -227,8 +258,17 @@ describe('platform', () => {
 
   describe('notificationCommand', () => {
     it('is notify-send on Linux, osascript on macOS, a PowerShell balloon tip on Windows, each quoting the text', () => {
-      assert.deepEqual(notificationCommand('Job failed', 'frame 3', 'linux'), ['notify-send', '--app-name=Blender Sidecar', 'Job failed', 'frame 3']);
-      assert.deepEqual(notificationCommand('T', 'say "hi"', 'darwin'), ['osascript', '-e', 'display notification "say \\"hi\\"" with title "T"']);
+      assert.deepEqual(notificationCommand('Job failed', 'frame 3', 'linux'), [
+        'notify-send',
+        '--app-name=Blender Sidecar',
+        'Job failed',
+        'frame 3',
+      ]);
+      assert.deepEqual(notificationCommand('T', 'say "hi"', 'darwin'), [
+        'osascript',
+        '-e',
+        'display notification "say \\"hi\\"" with title "T"',
+      ]);
       const win = notificationCommand("Ann's job", 'done', 'win32');
       assert.equal(win[0], 'powershell');
       assert.match(win[4]!, /ShowBalloonTip\(10000, 'Ann''s job', 'done'/);

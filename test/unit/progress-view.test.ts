@@ -24,12 +24,15 @@ const progress = (done: number, last?: { key: number; label: string; output?: st
 });
 
 describe('ProgressView', () => {
-  it('names the newest frame on the bar\'s last: line, with its preview', () => {
+  it("names the newest frame on the bar's last: line, with its preview", () => {
     const t = terminal();
     const view = new ProgressView('tty', 'render', 'frames', t.out);
     view.onProgress(progress(1, { key: 1, label: 'frame 1', output: '/r/0001.png', preview: '/r/.previews/0001.png' }));
     view.onProgress(progress(2, { key: 2, label: 'frame 2', output: '/r/0002.png', preview: '/r/.previews/0002.png' }));
-    const lastLines = t.text().split('\n').filter((l) => l.includes('last:'));
+    const lastLines = t
+      .text()
+      .split('\n')
+      .filter((l) => l.includes('last:'));
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape is what is being stripped (cursor up, clear).
     const redraw = /^\u001b\[\d+A\u001b\[0J/;
     assert.equal(lastLines.at(-1)?.trim().replace(redraw, ''), 'last: /r/0002.png  (preview /r/.previews/0002.png)');

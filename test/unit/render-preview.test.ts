@@ -28,7 +28,7 @@ describe('frame previews', () => {
 
 describe('the preview movie request', () => {
   const blend = '/projects/shot.blend';
-  it('takes .mp4, .mov and .mkv, // meaning the blend file\'s folder', () => {
+  it("takes .mp4, .mov and .mkv, // meaning the blend file's folder", () => {
     assert.equal(resolveMovieOutput('//out/preview.mov', blend), '/projects/out/preview.mov');
     assert.equal(resolveMovieOutput('/tmp/a.MKV', blend), '/tmp/a.MKV');
   });
@@ -39,13 +39,22 @@ describe('the preview movie request', () => {
     ['a.mp4', /absolute path/],
   ] as const) {
     it(`refuses ${output}, naming movie.output`, () => {
-      assert.throws(() => resolveMovieOutput(output, blend), (e: unknown) => e instanceof InvalidInputError && /^movie\.output: /.test(e.message) && message.test(e.message));
+      assert.throws(
+        () => resolveMovieOutput(output, blend),
+        (e: unknown) => e instanceof InvalidInputError && /^movie\.output: /.test(e.message) && message.test(e.message),
+      );
     });
   }
 
   it('knows the frame size as Blender computes it, and refuses odd sizes for 4:2:0 codecs', () => {
     const movie = { output: '/tmp/m.mp4', codec: 'h264' as const };
-    assert.deepEqual(planMovie(movie, blend, [1920, 1080, 50], undefined, 25), { output: '/tmp/m.mp4', fps: 25, codec: 'h264', width: 960, height: 540 });
+    assert.deepEqual(planMovie(movie, blend, [1920, 1080, 50], undefined, 25), {
+      output: '/tmp/m.mp4',
+      fps: 25,
+      codec: 'h264',
+      width: 960,
+      height: 540,
+    });
     assert.equal(planMovie({ ...movie, fps: 12 }, blend, [96, 72, 100], undefined, 24).fps, 12);
     assert.throws(() => planMovie(movie, blend, [300, 200, 100], 33, 24), /the frames are 99x66; h264 needs an even width and height/);
   });

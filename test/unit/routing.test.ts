@@ -29,7 +29,10 @@ describe('which Blender runs a file', () => {
   it('refuses a file newer than every installed Blender with -32602, naming its version and the installed ones', async () => {
     await assert.rejects(routeBlend('/shots/f.blend', saved(503), installed, undefined, 'blendFile'), (err: Error & { kind: string }) => {
       assert.equal(err.kind, 'bad-input');
-      assert.match(err.message, /^blendFile: \/shots\/f\.blend was saved by Blender 5\.3, newer than every installed Blender \(3\.4\.1 \(\/usr\/bin\/blender\), 4\.3\.2 .*5\.2\.2/);
+      assert.match(
+        err.message,
+        /^blendFile: \/shots\/f\.blend was saved by Blender 5\.3, newer than every installed Blender \(3\.4\.1 \(\/usr\/bin\/blender\), 4\.3\.2 .*5\.2\.2/,
+      );
       return true;
     });
   });
@@ -39,10 +42,16 @@ describe('which Blender runs a file', () => {
     assert.equal(pinned.path, '/opt/blender-5.2/blender');
     const older = await routeBlend('/f.blend', saved(402), installed, '3.4', 'blendFile');
     assert.match(older.why, /pinned to 3\.4; the file was saved by newer Blender 4\.2/);
-    await assert.rejects(routeBlend('/f.blend', saved(304), installed, '4.2', 'blendFile'), /blender: no installed Blender is 4\.2; installed: 3\.4\.1/);
+    await assert.rejects(
+      routeBlend('/f.blend', saved(304), installed, '4.2', 'blendFile'),
+      /blender: no installed Blender is 4\.2; installed: 3\.4\.1/,
+    );
   });
 
   it('says what a bad pin path is', async () => {
-    await assert.rejects(routeBlend('/f.blend', saved(304), installed, '/nope/blender', 'blendFile'), /blender: --blender|blender: blender \/nope\/blender is not an executable file/);
+    await assert.rejects(
+      routeBlend('/f.blend', saved(304), installed, '/nope/blender', 'blendFile'),
+      /blender: --blender|blender: blender \/nope\/blender is not an executable file/,
+    );
   });
 });

@@ -9,7 +9,13 @@ const T0 = Date.parse('2026-11-29T10:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 function attempt(worker: string, start: number, end?: number, syncSeconds?: number): Attempt {
-  return { worker, pid: 1, startedAt: at(start), ...(end !== undefined ? { endedAt: at(end), outcome: 'done' } : {}), ...(syncSeconds !== undefined ? { syncSeconds } : {}) };
+  return {
+    worker,
+    pid: 1,
+    startedAt: at(start),
+    ...(end !== undefined ? { endedAt: at(end), outcome: 'done' } : {}),
+    ...(syncSeconds !== undefined ? { syncSeconds } : {}),
+  };
 }
 
 function frames(n: number, ran: Array<[number, Attempt]> = []): WorkUnit[] {
@@ -26,7 +32,11 @@ const job = (units: WorkUnit[]) => ({ units }) as unknown as JobRecord;
 
 describe('scene sync and workers (persistent data)', () => {
   it('gives a job one worker until its first frame has sampled, and says so', () => {
-    assert.deepEqual(syncCap(job(frames(12)), true, 4), { cap: 1, note: '1 of 4 workers until its first frame shows what syncing the scene costs', stickyThreads: false });
+    assert.deepEqual(syncCap(job(frames(12)), true, 4), {
+      cap: 1,
+      note: '1 of 4 workers until its first frame shows what syncing the scene costs',
+      stickyThreads: false,
+    });
     assert.equal(syncCap(job(frames(12, [[1, attempt('w1', 0)]])), true, 4)?.cap, 1);
   });
 
@@ -61,7 +71,7 @@ describe('scene sync and workers (persistent data)', () => {
     assert.match(last!.note!, /of the frame left \(300 s\)/);
   });
 
-  it('measures a frame on a synced scene from a worker\'s later frames, not its first', () => {
+  it("measures a frame on a synced scene from a worker's later frames, not its first", () => {
     const units = frames(6, [
       [1, attempt('w1', 0, 4, 3)],
       [2, attempt('w1', 4, 4.5, 0.1)],
@@ -69,7 +79,15 @@ describe('scene sync and workers (persistent data)', () => {
     ]);
     assert.deepEqual(measureSync(units), { syncS: 3, frameS: 0.6 });
     // A worker's first attempt is its sync, whichever frame it was.
-    assert.deepEqual(measureSync(frames(6, [[4, attempt('w2', 1, 5, 3.5)], [1, attempt('w1', 0, 4, 3)]])), { syncS: 3, frameS: 0.5 });
+    assert.deepEqual(
+      measureSync(
+        frames(6, [
+          [4, attempt('w2', 1, 5, 3.5)],
+          [1, attempt('w1', 0, 4, 3)],
+        ]),
+      ),
+      { syncS: 3, frameS: 0.5 },
+    );
   });
 
   it('leaves a job alone without persistent data, with one worker wanted, or when no frame ever printed a sample', () => {

@@ -36,7 +36,9 @@ class FakeWorker extends EventEmitter {
         this.state = 'idle';
         this.current = undefined;
         const fails = this.pool.failing.has(current.label);
-        resolve(fails ? { ok: false, errorKind: 'input', message: `${current.label} broke`, seconds: 0 } : { ok: true, result: {}, seconds: 0 });
+        resolve(
+          fails ? { ok: false, errorKind: 'input', message: `${current.label} broke`, seconds: 0 } : { ok: true, result: {}, seconds: 0 },
+        );
         setImmediate(() => this.pool.emit('idle'));
       }, 5),
     );
@@ -170,9 +172,16 @@ describe('the scheduler with unit dependencies', () => {
     );
     const job = await t.done();
     assert.equal(job.state, 'failed');
-    assert.deepEqual(job.units.map((u) => u.state), ['failed', 'skipped', 'skipped', 'done', 'done']);
+    assert.deepEqual(
+      job.units.map((u) => u.state),
+      ['failed', 'skipped', 'skipped', 'done', 'done'],
+    );
     assert.equal(job.units[1]!.error, "not run: Validate 'Check' [Faulty] failed");
-    assert.equal(job.units[2]!.error, "not run: Validate 'Check' [Faulty] failed", 'the first failure is named, not the skipped step between');
+    assert.equal(
+      job.units[2]!.error,
+      "not run: Validate 'Check' [Faulty] failed",
+      'the first failure is named, not the skipped step between',
+    );
     assert.equal(job.error, "1 of 5 steps failed: Validate 'Check' [Faulty]: Validate 'Check' [Faulty] broke");
     assert.ok(!t.pool.started.includes("Transform 'Tri' [Faulty]"), 'a skipped unit never reaches a worker');
     const last = t.progress.at(-1)!;
@@ -193,7 +202,10 @@ describe('the scheduler with unit dependencies', () => {
       { key: 1, label: 'B', node: 'b', dependsOn: [7] },
     ]);
     const job = await t.done();
-    assert.deepEqual(job.units.map((u) => u.state), ['done', 'skipped']);
+    assert.deepEqual(
+      job.units.map((u) => u.state),
+      ['done', 'skipped'],
+    );
     assert.match(job.units[1]!.error!, /depends on unit 7, which this job does not have/);
   });
 });

@@ -60,19 +60,38 @@ describe('gn handlers', () => {
       call('gn.set', { key: count, type: 'int', value: 1, baseRevision: 0 }, writer.ctx);
       const answer = call('gn.subscribe', {}, reader.ctx);
       assert.equal(answer.reason, 'requested');
-      assert.deepEqual(answer.snapshot.entries.map((e: SyncEntry) => e.value), [1]);
+      assert.deepEqual(
+        answer.snapshot.entries.map((e: SyncEntry) => e.value),
+        [1],
+      );
       assert.equal(answer.revision, 1);
       // Written before the answer can have gone out: held until the next turn.
       call('gn.set', { key: count, type: 'int', value: 2, baseRevision: 1 }, writer.ctx);
-      call('gn.setMany', { changes: [{ key: count, type: 'int', value: 3 }, { key: scale, type: 'float', value: 0.5 }], baseRevision: 2 }, writer.ctx);
+      call(
+        'gn.setMany',
+        {
+          changes: [
+            { key: count, type: 'int', value: 3 },
+            { key: scale, type: 'float', value: 0.5 },
+          ],
+          baseRevision: 2,
+        },
+        writer.ctx,
+      );
       assert.deepEqual(reader.conn.sent, []);
       await nextTurn();
-      assert.deepEqual(reader.conn.changed().map((c) => [c.channel, c.revision, c.changes.map((e) => e.value)]), [
-        ['default', 2, [2]],
-        ['default', 3, [3, 0.5]],
-      ]);
+      assert.deepEqual(
+        reader.conn.changed().map((c) => [c.channel, c.revision, c.changes.map((e) => e.value)]),
+        [
+          ['default', 2, [2]],
+          ['default', 3, [3, 0.5]],
+        ],
+      );
       call('gn.set', { key: scale, type: 'float', value: 1, baseRevision: 3 }, writer.ctx);
-      assert.deepEqual(reader.conn.changed().map((c) => c.revision), [2, 3, 4]);
+      assert.deepEqual(
+        reader.conn.changed().map((c) => c.revision),
+        [2, 3, 4],
+      );
       assert.deepEqual(writer.conn.sent, [], 'a writer that did not subscribe hears nothing');
     });
 
@@ -88,10 +107,13 @@ describe('gn handlers', () => {
       assert.deepEqual(call('gn.unsubscribe', { channel: 'scene-1' }, reader.ctx), { channels: ['scene-2'] });
       call('gn.set', { channel: 'scene-1', key: count, type: 'int', value: 2, baseRevision: 1 }, writer.ctx);
       call('gn.set', { channel: 'scene-2', key: count, type: 'int', value: 2, baseRevision: 0 }, writer.ctx);
-      assert.deepEqual(reader.conn.changed().map((c) => [c.channel, c.revision]), [
-        ['scene-1', 1],
-        ['scene-2', 1],
-      ]);
+      assert.deepEqual(
+        reader.conn.changed().map((c) => [c.channel, c.revision]),
+        [
+          ['scene-1', 1],
+          ['scene-2', 1],
+        ],
+      );
       assert.deepEqual(call('gn.unsubscribe', {}, reader.ctx), { channels: [] });
     });
 
@@ -119,7 +141,17 @@ describe('gn handlers', () => {
       const sentBefore = client.conn.sent.length;
       const missed = [
         call('gn.set', { key: scale, type: 'float', value: 2, baseRevision: 3 }, writer.ctx).revision,
-        call('gn.setMany', { changes: [{ key: count, type: 'int', value: 9 }, { key: scale, type: 'float', value: 3 }], baseRevision: 4 }, writer.ctx).revision,
+        call(
+          'gn.setMany',
+          {
+            changes: [
+              { key: count, type: 'int', value: 9 },
+              { key: scale, type: 'float', value: 3 },
+            ],
+            baseRevision: 4,
+          },
+          writer.ctx,
+        ).revision,
       ];
       assert.equal(client.conn.sent.length, sentBefore, 'a closed session is sent nothing');
 
@@ -127,13 +159,19 @@ describe('gn handlers', () => {
       const again = call('gn.subscribe', { sinceRevision: applied, epoch }, client.ctx);
       assert.equal(again.snapshot, undefined);
       assert.deepEqual(again.changes, store.changesSince('default', 3));
-      assert.deepEqual(again.changes.map((e: SyncEntry) => e.revision), [missed[0], missed[1], missed[1]]);
+      assert.deepEqual(
+        again.changes.map((e: SyncEntry) => e.revision),
+        [missed[0], missed[1], missed[1]],
+      );
       apply(again.changes);
       assert.deepEqual([...replica.values()].sort(byInput), call('gn.get', {}, client.ctx).entries.sort(byInput));
 
       call('gn.set', { key: count, type: 'int', value: 10, baseRevision: 5 }, writer.ctx);
       await nextTurn();
-      assert.deepEqual(client.conn.changed().map((c) => c.revision), [6]);
+      assert.deepEqual(
+        client.conn.changed().map((c) => c.revision),
+        [6],
+      );
     });
 
     it('answers a snapshot when the changes are no longer kept, the epoch differs, or the revision is ahead', () => {
@@ -147,7 +185,10 @@ describe('gn handlers', () => {
       assert.equal(subscribe({ sinceRevision: 4, epoch: 'another' }).reason, 'other-history');
       assert.equal(subscribe({ sinceRevision: 9 }).reason, 'other-history');
       const ok = subscribe({ sinceRevision: 4, epoch });
-      assert.deepEqual(ok.changes.map((e: SyncEntry) => e.value), [4]);
+      assert.deepEqual(
+        ok.changes.map((e: SyncEntry) => e.value),
+        [4],
+      );
       assert.equal(subscribe({ sinceRevision: 1, epoch }).snapshot.revision, 5);
     });
   });
@@ -189,10 +230,10 @@ describe('gn handlers', () => {
       await settle();
       assert.equal(conn.sent.length, 2);
       const [reply, note] = conn.sent;
-      assert.deepEqual(reply.map((r: any) => r.result), [
-        { channel: 'default', epoch: reply[0].result.epoch, revision: 0, changes: [] },
-        { revision: 1 },
-      ]);
+      assert.deepEqual(
+        reply.map((r: any) => r.result),
+        [{ channel: 'default', epoch: reply[0].result.epoch, revision: 0, changes: [] }, { revision: 1 }],
+      );
       assert.equal(note.method, 'gn.changed');
       assert.equal(note.params.revision, 1);
     });
@@ -222,9 +263,7 @@ describe('gn handlers', () => {
       assert.equal(badType.error.code, -32602);
       assert.deepEqual(badType.error.data.errors, [{ field: 'type', message: badType.error.message.replace(/^type: /, '') }]);
       assert.equal(badType.error.data.expectedType, 'int');
-      const badMany = await send(
-        request(6, 'gn.setMany', { changes: [{ key: scale, type: 'color', value: [1, 2] }], baseRevision: 2 }),
-      );
+      const badMany = await send(request(6, 'gn.setMany', { changes: [{ key: scale, type: 'color', value: [1, 2] }], baseRevision: 2 }));
       assert.equal(badMany.error.data.errors[0].field, 'changes[0].value');
       const badChannel = await send(request(7, 'gn.get', { channel: 'no spaces' }));
       assert.equal(badChannel.error.data.errors[0].field, 'channel');

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DomainError, InvalidInputError } from '../../sidecar/domain/errors.js';
-import { RevisionConflictError, SyncStore, type SyncEntry, type SyncEvent, type SyncRecord, type SyncSnapshot } from '../../sidecar/domain/sync/store.js';
+import {
+  RevisionConflictError,
+  SyncStore,
+  type SyncEntry,
+  type SyncEvent,
+  type SyncRecord,
+  type SyncSnapshot,
+} from '../../sidecar/domain/sync/store.js';
 import { keyId, sameValue, type EntryKey } from '../../sidecar/domain/sync/value.js';
 
 const count: EntryKey = { object: 'Cube', modifier: 'GeometryNodes', input: 'Count' };
@@ -32,7 +39,7 @@ function field(err: unknown): string {
 
 describe('SyncStore', () => {
   describe('#set without a type', () => {
-    it('takes a new entry\'s type from the value', () => {
+    it("takes a new entry's type from the value", () => {
       const { store } = recordingStore();
       const cases: Array<[unknown, string]> = [
         [true, 'bool'],
@@ -62,12 +69,22 @@ describe('SyncStore', () => {
       assert.equal(store.get('default').revision, 0);
     });
 
-    it('keeps an existing entry\'s type and refuses a value that does not fit it, naming both', () => {
+    it("keeps an existing entry's type and refuses a value that does not fit it, naming both", () => {
       const { store } = recordingStore();
       store.set('default', { key: scale, type: 'float', value: 0.5 }, 0, 'alice');
       store.set('default', { key: scale, value: 2 }, 1, 'alice');
       assert.deepEqual([store.entry('default', scale)!.type, store.entry('default', scale)!.value], ['float', 2]);
-      const err = thrown(() => store.setMany('default', [{ key: count, value: 1 }, { key: scale, value: 'big' }], 2, 'bob'));
+      const err = thrown(() =>
+        store.setMany(
+          'default',
+          [
+            { key: count, value: 1 },
+            { key: scale, value: 'big' },
+          ],
+          2,
+          'bob',
+        ),
+      );
       assert.equal(field(err), 'changes[1].value');
       assert.match((err as Error).message, /"big" does not fit "Cube" > "GeometryNodes" > "Scale", which holds float values/);
       assert.equal(store.entry('default', count), undefined, 'nothing applied');
@@ -213,7 +230,10 @@ describe('SyncStore', () => {
         'alice',
       );
       assert.equal(event.revision, 1);
-      assert.deepEqual(event.changes.map((c) => c.revision), [1, 1]);
+      assert.deepEqual(
+        event.changes.map((c) => c.revision),
+        [1, 1],
+      );
       assert.equal(records.length, 1);
     });
 
@@ -221,7 +241,15 @@ describe('SyncStore', () => {
       const { store, records } = recordingStore();
       const events: SyncEvent[] = [];
       store.onChanged((e) => events.push(e));
-      store.setMany('default', [{ key: count, type: 'int', value: 1 }, { key: scale, type: 'float', value: 1 }], 0, 'alice');
+      store.setMany(
+        'default',
+        [
+          { key: count, type: 'int', value: 1 },
+          { key: scale, type: 'float', value: 1 },
+        ],
+        0,
+        'alice',
+      );
       store.set('default', { key: scale, type: 'float', value: 2 }, 1, 'bob');
       const err = thrown(() =>
         store.setMany(
@@ -238,7 +266,10 @@ describe('SyncStore', () => {
       assert.ok(err instanceof RevisionConflictError);
       const data = err.data as { key: EntryKey; conflicts: Array<{ key: EntryKey }> };
       assert.deepEqual(data.key, scale);
-      assert.deepEqual(data.conflicts.map((c) => c.key), [scale]);
+      assert.deepEqual(
+        data.conflicts.map((c) => c.key),
+        [scale],
+      );
       assert.equal(store.revision('default'), 2);
       assert.equal(store.entry('default', count)?.value, 1);
       assert.equal(store.entry('default', offset), undefined);
@@ -250,11 +281,27 @@ describe('SyncStore', () => {
       const { store } = recordingStore();
       store.set('default', { key: scale, type: 'float', value: 1 }, 0, 'alice');
       const err = thrown(() =>
-        store.setMany('default', [{ key: count, type: 'int', value: 1 }, { key: scale, type: 'int', value: 2 }], 1, 'alice'),
+        store.setMany(
+          'default',
+          [
+            { key: count, type: 'int', value: 1 },
+            { key: scale, type: 'int', value: 2 },
+          ],
+          1,
+          'alice',
+        ),
       );
       assert.equal(field(err), 'changes[1].type');
       const bad = thrown(() =>
-        store.setMany('default', [{ key: count, type: 'int', value: 1 }, { key: offset, type: 'color', value: [1] }], 1, 'alice'),
+        store.setMany(
+          'default',
+          [
+            { key: count, type: 'int', value: 1 },
+            { key: offset, type: 'color', value: [1] },
+          ],
+          1,
+          'alice',
+        ),
       );
       assert.equal(field(bad), 'changes[1].value');
       assert.equal(store.entry('default', count), undefined);
@@ -264,7 +311,15 @@ describe('SyncStore', () => {
     it('refuses the same entry twice', () => {
       const { store } = recordingStore();
       const err = thrown(() =>
-        store.setMany('default', [{ key: count, type: 'int', value: 1 }, { key: { ...count }, type: 'int', value: 2 }], 0, 'alice'),
+        store.setMany(
+          'default',
+          [
+            { key: count, type: 'int', value: 1 },
+            { key: { ...count }, type: 'int', value: 2 },
+          ],
+          0,
+          'alice',
+        ),
       );
       assert.equal(field(err), 'changes[1].key');
     });
@@ -274,13 +329,24 @@ describe('SyncStore', () => {
     it('gives the changes after a revision in revision order, [] when up to date, undefined when ahead', () => {
       const { store } = recordingStore();
       store.set('default', { key: count, type: 'int', value: 1 }, 0, 'a');
-      store.setMany('default', [{ key: scale, type: 'float', value: 1 }, { key: count, type: 'int', value: 2 }], 1, 'b');
+      store.setMany(
+        'default',
+        [
+          { key: scale, type: 'float', value: 1 },
+          { key: count, type: 'int', value: 2 },
+        ],
+        1,
+        'b',
+      );
       store.set('default', { key: scale, type: 'float', value: 3 }, 2, 'c');
-      assert.deepEqual(store.changesSince('default', 1)?.map((c) => [c.revision, c.key.input, c.value]), [
-        [2, 'Scale', 1],
-        [2, 'Count', 2],
-        [3, 'Scale', 3],
-      ]);
+      assert.deepEqual(
+        store.changesSince('default', 1)?.map((c) => [c.revision, c.key.input, c.value]),
+        [
+          [2, 'Scale', 1],
+          [2, 'Count', 2],
+          [3, 'Scale', 3],
+        ],
+      );
       assert.equal(store.changesSince('default', 0)?.length, 4);
       assert.deepEqual(store.changesSince('default', 3), []);
       assert.equal(store.changesSince('default', 4), undefined);
@@ -290,11 +356,25 @@ describe('SyncStore', () => {
       const { store } = recordingStore({ historyLimit: 3 });
       for (let i = 0; i < 5; i++) store.set('default', { key: count, type: 'int', value: i }, i, 'a');
       assert.equal(store.changesSince('default', 1), undefined);
-      assert.deepEqual(store.changesSince('default', 2)?.map((c) => c.revision), [3, 4, 5]);
-      store.setMany('default', [{ key: scale, type: 'float', value: 1 }, { key: offset, type: 'vector', value: [1, 1] }], 5, 'a');
+      assert.deepEqual(
+        store.changesSince('default', 2)?.map((c) => c.revision),
+        [3, 4, 5],
+      );
+      store.setMany(
+        'default',
+        [
+          { key: scale, type: 'float', value: 1 },
+          { key: offset, type: 'vector', value: [1, 1] },
+        ],
+        5,
+        'a',
+      );
       // 3 kept: revision 5 (one change) and revision 6 (two); never half of a write.
       assert.equal(store.changesSince('default', 3), undefined);
-      assert.deepEqual(store.changesSince('default', 4)?.map((c) => c.revision), [5, 6, 6]);
+      assert.deepEqual(
+        store.changesSince('default', 4)?.map((c) => c.revision),
+        [5, 6, 6],
+      );
     });
   });
 
@@ -308,8 +388,14 @@ describe('SyncStore', () => {
       });
       store.onChanged((e) => heard.push(['second', e.revision, records.length]));
       store.set('default', { key: count, type: 'int', value: 1 }, 0, 'alice');
-      assert.deepEqual(heard.filter(([who]) => who === 'second').map(([, rev]) => rev), [1, 2]);
-      assert.deepEqual(heard.filter(([who]) => who === 'first').map(([, rev]) => rev), [1, 2]);
+      assert.deepEqual(
+        heard.filter(([who]) => who === 'second').map(([, rev]) => rev),
+        [1, 2],
+      );
+      assert.deepEqual(
+        heard.filter(([who]) => who === 'first').map(([, rev]) => rev),
+        [1, 2],
+      );
       for (const [, rev, persisted] of heard) assert.ok(persisted >= rev);
     });
   });
@@ -340,7 +426,15 @@ describe('SyncStore', () => {
       const { store, records } = recordingStore({ historyLimit: 4 });
       store.set('default', { key: count, type: 'int', value: 1 }, 0, 'alice');
       store.set('scene-2', { key: offset, type: 'color', value: [1, 0, 0] }, 0, 'bob');
-      store.setMany('default', [{ key: scale, type: 'float', value: 1 }, { key: offset, type: 'vector', value: [2, 2] }], 1, 'bob');
+      store.setMany(
+        'default',
+        [
+          { key: scale, type: 'float', value: 1 },
+          { key: offset, type: 'vector', value: [2, 2] },
+        ],
+        1,
+        'bob',
+      );
       store.set('default', { key: count, type: 'int', value: 3 }, 2, 'carol');
       store.set('default', { key: count, type: 'int', value: 3 }, 3, 'carol'); // no change: no record
       store.set('default', { key: { ...count, input: 'Target' }, type: 'object', value: null }, 3, 'carol');
@@ -358,13 +452,20 @@ describe('SyncStore', () => {
 
     it('restores the same state from compacted records (toRecords)', () => {
       const { store } = recordingStore();
-      for (let i = 0; i < 20; i++) store.set('default', { key: i % 2 ? count : scale, type: i % 2 ? 'int' : 'float', value: i }, i, `w${i}`);
+      for (let i = 0; i < 20; i++)
+        store.set('default', { key: i % 2 ? count : scale, type: i % 2 ? 'int' : 'float', value: i }, i, `w${i}`);
       const compacted = store.toRecords();
-      assert.deepEqual(compacted.map((r) => r.revision), [19, 20]);
+      assert.deepEqual(
+        compacted.map((r) => r.revision),
+        [19, 20],
+      );
       const restored = SyncStore.restore(compacted, { persist: () => {} });
       assert.deepEqual(restored.get('default'), store.get('default'));
       assert.equal(restored.changesSince('default', 10), undefined);
-      assert.deepEqual(restored.changesSince('default', 18)?.map((c) => c.revision), [19, 20]);
+      assert.deepEqual(
+        restored.changesSince('default', 18)?.map((c) => c.revision),
+        [19, 20],
+      );
     });
 
     it('refuses records out of order or of the wrong type, naming the record', () => {
@@ -480,7 +581,8 @@ function runScenario(s: Scenario): void {
               { key: offset, type: 'vector' as const, value: [p.x, clients.indexOf(c), p.attempts] },
             ];
     try {
-      const event = changes.length === 1 ? store.set(channel, changes[0]!, p.base, c.name) : store.setMany(channel, changes, p.base, c.name);
+      const event =
+        changes.length === 1 ? store.set(channel, changes[0]!, p.base, c.name) : store.setMany(channel, changes, p.base, c.name);
       for (const ch of changes) acks.push({ key: ch.key, value: ch.value, revision: event.revision });
       if (p.op !== 'put') increments++;
       if (event.changes.length > 0) changingWrites++;
@@ -492,7 +594,10 @@ function runScenario(s: Scenario): void {
       c.pending = undefined;
     } catch (err) {
       assert.ok(err instanceof RevisionConflictError, String(err));
-      const data = err.data as { current: { value: unknown; revision: number }; conflicts?: Array<{ key: EntryKey; current: { value: unknown; revision: number } }> };
+      const data = err.data as {
+        current: { value: unknown; revision: number };
+        conflicts?: Array<{ key: EntryKey; current: { value: unknown; revision: number } }>;
+      };
       assert.ok(data.current.revision > p.base);
       if (++p.attempts > 50) {
         c.pending = undefined; // Gives up: its write was never acknowledged, so nothing is owed to it.
@@ -521,8 +626,14 @@ function runScenario(s: Scenario): void {
   }
   // Revisions: one per accepted change, heard in order, each persisted once.
   assert.equal(final.revision, changingWrites);
-  assert.deepEqual(heard, Array.from({ length: final.revision }, (_, i) => i + 1));
-  assert.deepEqual(records.map((r) => r.revision), heard);
+  assert.deepEqual(
+    heard,
+    Array.from({ length: final.revision }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    records.map((r) => r.revision),
+    heard,
+  );
   // No acknowledged write lost: each is the final value, or a later revision superseded it.
   const finalByKey = new Map(final.entries.map((e) => [keyId(e.key), e]));
   for (const ack of acks) {

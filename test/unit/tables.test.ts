@@ -22,13 +22,22 @@ describe('the generated tables', () => {
 
   it('give the worker every export format with an operator to write it', () => {
     const worker = workerTables();
-    assert.deepEqual(worker.exportFormats.map((f) => f.format), [...FORMAT_NAMES]);
+    assert.deepEqual(
+      worker.exportFormats.map((f) => f.format),
+      [...FORMAT_NAMES],
+    );
     for (const f of worker.exportFormats) {
       assert.ok(f.extensions.length > 0 && f.extensions.every((e) => /^\.[a-z]+$/.test(e)), f.format);
       assert.ok(f.exporters.length > 0 && f.exporters.every((e) => /^\w+\.\w+$/.test(e.operator)), f.format);
     }
-    assert.deepEqual(worker.renderEngines.map((e) => e.engine), ['cycles', 'eevee', 'workbench']);
-    assert.deepEqual(worker.imageFormats.filter((f) => f.linear).map((f) => f.format), ['OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'HDR']);
+    assert.deepEqual(
+      worker.renderEngines.map((e) => e.engine),
+      ['cycles', 'eevee', 'workbench'],
+    );
+    assert.deepEqual(
+      worker.imageFormats.filter((f) => f.linear).map((f) => f.format),
+      ['OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'HDR'],
+    );
   });
 
   it("give the add-on the pipeline's node types as pipeline.schema answers them", () => {
@@ -36,13 +45,22 @@ describe('the generated tables', () => {
     assert.deepEqual(addon.nodeTypes, nodeTypeCatalog());
     const exportNode = addon.nodeTypes.find((t) => t.type === 'export')!;
     const format = (exportNode.settings as { properties: Record<string, { enum?: string[] }> }).properties.format!;
-    assert.deepEqual(format.enum, addon.exportFormats.map((f) => f.format));
+    assert.deepEqual(
+      format.enum,
+      addon.exportFormats.map((f) => f.format),
+    );
   });
 });
 
 describe("the sidecar's checks read the same tables", () => {
   it('refuses an export format the table lacks, naming those this Blender can write', () => {
-    const available = EXPORT_FORMATS.slice(0, 2).map((f) => ({ format: f.format, label: f.label, extensions: [...f.extensions], operator: f.exporters[0].operator, options: [] }));
+    const available = EXPORT_FORMATS.slice(0, 2).map((f) => ({
+      format: f.format,
+      label: f.label,
+      extensions: [...f.extensions],
+      operator: f.exporters[0].operator,
+      options: [],
+    }));
     assert.throws(() => checkFormat('dae', available, 'format'), /"dae" is not an export format; it can write: glb, gltf/);
     assert.throws(() => checkFormat('abc', available, 'format'), /this Blender cannot write "abc"/);
   });

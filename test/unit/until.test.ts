@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { until } from '../helpers/until.js';
 
-describe('until (the tests\' one way to wait)', () => {
+describe("until (the tests' one way to wait)", () => {
   it('gives back the first truthy value the condition returns', async () => {
     let calls = 0;
     const value = await until(() => ++calls >= 3 && { calls }, { what: 'a third call', intervalMs: 1 });
@@ -22,7 +22,10 @@ describe('until (the tests\' one way to wait)', () => {
   });
 
   it('fails after the deadline naming what it waited for and the last error', async () => {
-    await assert.rejects(until(() => false, { what: 'the job running', timeoutMs: 50, intervalMs: 5 }), /^Error: timed out after 50 ms waiting for the job running$/);
+    await assert.rejects(
+      until(() => false, { what: 'the job running', timeoutMs: 50, intervalMs: 5 }),
+      /^Error: timed out after 50 ms waiting for the job running$/,
+    );
     await assert.rejects(
       until(
         () => {

@@ -64,11 +64,10 @@ describe('inspectGltf', { skip: blender ? false : 'Blender is not installed' }, 
     dir = await mkdtemp(join(tmpdir(), 'verify-gltf-'));
     exported = join(dir, 'blender');
     await mkdir(exported);
-    await promisify(execFile)(
-      blender!,
-      ['-b', '--factory-startup', '--python-exit-code', '1', '--python-expr', SCRIPT, '--', exported],
-      { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-    );
+    await promisify(execFile)(blender!, ['-b', '--factory-startup', '--python-exit-code', '1', '--python-expr', SCRIPT, '--', exported], {
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     gltfJson = JSON.parse(await readFile(join(exported, 'cube.gltf'), 'utf8'));
     bin = await readFile(join(exported, 'cube.bin'));
   });
@@ -90,9 +89,19 @@ describe('inspectGltf', { skip: blender ? false : 'Blender is not installed' }, 
       const summary = await inspectGltf(path);
       assert.match(summary.generator ?? '', /^Khronos glTF Blender I\/O/);
       assert.deepEqual(summary, {
-        container: 'glb', bytes: (await stat(path)).size, meshes: 1, primitives: 1, triangles: 12,
+        container: 'glb',
+        bytes: (await stat(path)).size,
+        meshes: 1,
+        primitives: 1,
+        triangles: 12,
         // A cube's 8 corners become 24 vertices: each face needs its own normal.
-        vertices: 24, materials: 1, nodes: 1, textures: 0, images: 0, animations: 0, generator: summary.generator,
+        vertices: 24,
+        materials: 1,
+        nodes: 1,
+        textures: 0,
+        images: 0,
+        animations: 0,
+        generator: summary.generator,
       });
     });
 
@@ -209,7 +218,12 @@ describe('inspectGltf', { skip: blender ? false : 'Blender is not installed' }, 
 
     it('counts triangles by primitive mode: strips and fans draw n-2, lines none', async () => {
       // The exported indices hold 36 vertices.
-      for (const [mode, triangles] of [[5, 34], [6, 34], [1, 0], [0, 0]] as const) {
+      for (const [mode, triangles] of [
+        [5, 34],
+        [6, 34],
+        [1, 0],
+        [0, 0],
+      ] as const) {
         const path = await editedGltf(`mode-${mode}`, (json) => {
           json.meshes[0].primitives[0].mode = mode;
         });

@@ -67,7 +67,13 @@ describe('checkImage on PNG', () => {
   it('accepts an Adam7-interlaced 16-bit RGBA PNG, whose image data is split into passes', async () => {
     // A 3x3 image interlaces into passes of 1x1, 1x1, 2x1, 1x2 and 3x1 pixels (passes 2 and 3 are empty);
     // each pass row is a filter byte plus 8 bytes per 16-bit RGBA pixel.
-    const passes = [[1, 1], [1, 1], [2, 1], [1, 2], [3, 1]];
+    const passes = [
+      [1, 1],
+      [1, 1],
+      [2, 1],
+      [1, 2],
+      [3, 1],
+    ];
     const rows = passes.flatMap(([w, h]) => Array<number>(h!).fill(w! * 8));
     const bytes = png(ihdr(3, 3, 16, 6, 1), rows);
     await writeFile(join(dir, 'interlaced.png'), bytes);
@@ -147,15 +153,17 @@ describe('checkImage on files that are not images', () => {
 
   it('rejects a JPEG 2000 file that has header boxes but no codestream, as a failed write leaves it', async () => {
     // The 77 bytes Debian's Blender 3.4 leaves when it fails to save JPEG2000: signature, ftyp and jp2h boxes only.
-    const box = (type: string, body: Buffer) =>
-      Buffer.concat([Buffer.from([0, 0, 0, 8 + body.length]), Buffer.from(type, 'latin1'), body]);
+    const box = (type: string, body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 8 + body.length]), Buffer.from(type, 'latin1'), body]);
     const bytes = Buffer.concat([
       box('jP  ', Buffer.from([0x0d, 0x0a, 0x87, 0x0a])),
       box('ftyp', Buffer.from('jp2 \0\0\0\0jp2 ', 'latin1')),
-      box('jp2h', Buffer.concat([
-        box('ihdr', Buffer.from([0, 0, 0, 30, 0, 0, 0, 40, 0, 3, 7, 7, 0, 0])),
-        box('colr', Buffer.from([1, 0, 0, 0, 0, 0, 0x10])),
-      ])),
+      box(
+        'jp2h',
+        Buffer.concat([
+          box('ihdr', Buffer.from([0, 0, 0, 30, 0, 0, 0, 40, 0, 3, 7, 7, 0, 0])),
+          box('colr', Buffer.from([1, 0, 0, 0, 0, 0, 0x10])),
+        ]),
+      ),
     ]);
     assert.equal(bytes.length, 77);
     await writeFile(join(dir, 'frame.jp2'), bytes);
@@ -167,8 +175,19 @@ describe('checkImage on files that are not images', () => {
 // What real Blender writes: one render, saved in every still format, plus the extension Blender gives each format.
 
 const FORMATS = [
-  'PNG', 'JPEG', 'OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'TIFF', 'BMP', 'TARGA',
-  'TARGA_RAW', 'WEBP', 'HDR', 'CINEON', 'DPX', 'IRIS',
+  'PNG',
+  'JPEG',
+  'OPEN_EXR',
+  'OPEN_EXR_MULTILAYER',
+  'TIFF',
+  'BMP',
+  'TARGA',
+  'TARGA_RAW',
+  'WEBP',
+  'HDR',
+  'CINEON',
+  'DPX',
+  'IRIS',
 ];
 // JPEG2000 is asked only for its extension: Debian's build fails to write it.
 const EXTENSION_FORMATS = [...FORMATS, 'JPEG2000'];
@@ -239,7 +258,10 @@ describe('checkImage on what Blender writes', { skip: blender ? false : 'Blender
     it(`rejects a ${format} file cut short by one byte, and one cut in half`, async () => {
       const bytes = await readFile(written.files[format]!);
       const extension = written.extensions[format]!;
-      for (const [label, keep] of [['byte', bytes.length - 1], ['half', Math.floor(bytes.length / 2)]] as const) {
+      for (const [label, keep] of [
+        ['byte', bytes.length - 1],
+        ['half', Math.floor(bytes.length / 2)],
+      ] as const) {
         const name = `cut-${label}-${format.toLowerCase()}${extension}`;
         await writeFile(join(dir, name), bytes.subarray(0, keep));
         await expectFailure(join(dir, name), new RegExp(`^${name.replace('.', '\\.')} is truncated: `));
@@ -272,13 +294,22 @@ describe('checkImage on what Blender writes', { skip: blender ? false : 'Blender
 
 describe('imageExtension', () => {
   it('maps every file format Blender writes', () => {
-    assert.deepEqual(
-      Object.fromEntries(EXTENSION_FORMATS.map((f) => [f, imageExtension(f)])),
-      {
-        PNG: '.png', JPEG: '.jpg', OPEN_EXR: '.exr', OPEN_EXR_MULTILAYER: '.exr', TIFF: '.tif', BMP: '.bmp', TARGA: '.tga',
-        TARGA_RAW: '.tga', WEBP: '.webp', HDR: '.hdr', CINEON: '.cin', DPX: '.dpx', IRIS: '.rgb', JPEG2000: '.jp2',
-      },
-    );
+    assert.deepEqual(Object.fromEntries(EXTENSION_FORMATS.map((f) => [f, imageExtension(f)])), {
+      PNG: '.png',
+      JPEG: '.jpg',
+      OPEN_EXR: '.exr',
+      OPEN_EXR_MULTILAYER: '.exr',
+      TIFF: '.tif',
+      BMP: '.bmp',
+      TARGA: '.tga',
+      TARGA_RAW: '.tga',
+      WEBP: '.webp',
+      HDR: '.hdr',
+      CINEON: '.cin',
+      DPX: '.dpx',
+      IRIS: '.rgb',
+      JPEG2000: '.jp2',
+    });
   });
 
   it('throws for a name that is not a Blender file format', () => {

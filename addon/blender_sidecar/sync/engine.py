@@ -94,9 +94,7 @@ class Engine(object):
             _redraw()
 
     def _shown(self):
-        replicas = tuple(
-            (r.name, r.live, r.revision, r.unsent, len(r.conflicts)) for r in self.replicas.values()
-        )
+        replicas = tuple((r.name, r.live, r.revision, r.unsent, len(r.conflicts)) for r in self.replicas.values())
         return replicas, len(self.bindings), len(self.problems), len(self.refusals)
 
     def _notice(self):

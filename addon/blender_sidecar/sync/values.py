@@ -31,7 +31,7 @@ REFERENCE_TYPES = ("object", "material", "collection")
 NUMBER_TYPES = ("float", "int")
 ARRAY_TYPES = ("vector", "color")
 _F32 = struct.Struct("<f")
-INT32 = (-(2 ** 31), 2 ** 31 - 1)
+INT32 = (-(2**31), 2**31 - 1)
 
 
 def sync_type(socket_type):
@@ -71,8 +71,10 @@ def for_socket(kind, value_type, value, length=None):
     Numbers cross between int and float (a float is rounded for an int socket), and vectors and colors into each
     other; anything else that does not fit raises ValueError with one sentence.
     """
-    if kind == value_type or (kind in NUMBER_TYPES and value_type in NUMBER_TYPES) or (
-        kind in ARRAY_TYPES and value_type in ARRAY_TYPES
+    if (
+        kind == value_type
+        or (kind in NUMBER_TYPES and value_type in NUMBER_TYPES)
+        or (kind in ARRAY_TYPES and value_type in ARRAY_TYPES)
     ):
         if kind == "float":
             return float(value)

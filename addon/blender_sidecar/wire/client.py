@@ -81,7 +81,13 @@ class SidecarClient(object):
 
     @classmethod
     def connect(
-        cls, state_dir=None, url=None, token=None, reconnect=False, timeout=5.0, max_message_size=DEFAULT_MAX_MESSAGE_SIZE
+        cls,
+        state_dir=None,
+        url=None,
+        token=None,
+        reconnect=False,
+        timeout=5.0,
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
     ):
         """Connects to the sidecar at `url` with `token`, or to the one whose sidecar.json is in `state_dir`
         (default: the sidecar's default state folder). `timeout` bounds opening the connection, in seconds.
@@ -172,7 +178,9 @@ class SidecarClient(object):
         if self._closed:
             return ConnectionClosed("cannot call {}: this client was closed".format(method))
         if self._reconnect:
-            return ConnectionClosed("cannot call {}: the connection to the sidecar dropped and is being reopened".format(method))
+            return ConnectionClosed(
+                "cannot call {}: the connection to the sidecar dropped and is being reopened".format(method)
+            )
         return ConnectionClosed("cannot call {}: the connection to the sidecar is closed; connect again".format(method))
 
     # -- notifications and subscriptions ----------------------------------------------------------------------------
@@ -253,7 +261,9 @@ class SidecarClient(object):
         if self._reader is not None and not on_reader:
             self._reader.join(timeout)
             if self._reader.is_alive():
-                log.warning("the sidecar client's reader thread is still busy in a handler; it ends when the handler returns")
+                log.warning(
+                    "the sidecar client's reader thread is still busy in a handler; it ends when the handler returns"
+                )
 
     # -- the reader thread ------------------------------------------------------------------------------------------
 
@@ -290,7 +300,9 @@ class SidecarClient(object):
                 self._notify(message.method, message.params)
             else:
                 try:
-                    ws.send_text(jsonrpc.encode_error(message.id, jsonrpc.METHOD_NOT_FOUND, "this client takes no requests"))
+                    ws.send_text(
+                        jsonrpc.encode_error(message.id, jsonrpc.METHOD_NOT_FOUND, "this client takes no requests")
+                    )
                 except ConnectionClosed:
                     pass
 
@@ -338,7 +350,9 @@ class SidecarClient(object):
             else:
                 why = "the connection to the sidecar dropped before {} was answered ({})".format(p.method, error)
             code = getattr(error, "code", None)
-            p.complete(None, ConnectionClosed(why, code if isinstance(code, int) else None, getattr(error, "reason", "")))
+            p.complete(
+                None, ConnectionClosed(why, code if isinstance(code, int) else None, getattr(error, "reason", ""))
+            )
         if report:
             self._report("closed")
 

@@ -68,7 +68,7 @@ def _parse(data, path):
     if not isinstance(data, dict):
         return None
     port = _int_field(data, "port", 1, 65535)
-    pid = _int_field(data, "pid", 1, 2 ** 63)
+    pid = _int_field(data, "pid", 1, 2**63)
     token, version, started_at = data.get("token"), data.get("version"), data.get("startedAt")
     host, url = data.get("host"), data.get("url")
     if port is None or pid is None or not isinstance(token, str) or len(token) < 16:
@@ -100,7 +100,9 @@ def read_discovery(state_dir=None):
         raise SidecarNotFound("cannot read the discovery file: {} is not valid JSON".format(path))
     info = _parse(data, path)
     if info is None:
-        raise SidecarNotFound("cannot read the discovery file: {} does not look like a sidecar discovery file".format(path))
+        raise SidecarNotFound(
+            "cannot read the discovery file: {} does not look like a sidecar discovery file".format(path)
+        )
     if not host.is_process_alive(info.pid):
         raise SidecarNotFound(
             "the sidecar that wrote {} (pid {}) is no longer running; start one with: blender-sidecar serve".format(

@@ -146,7 +146,9 @@ class FrameParser(object):
             offset = 10
         if length > self._max_payload:
             raise MessageTooBig(
-                "the server sent a {} byte message, over this client's limit of {} bytes".format(length, self._max_payload)
+                "the server sent a {} byte message, over this client's limit of {} bytes".format(
+                    length, self._max_payload
+                )
             )
         end = offset + length
         if len(buf) < end:

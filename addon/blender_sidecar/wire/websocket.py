@@ -56,7 +56,9 @@ def split_url(url):
     compares it exactly against `127.0.0.1:PORT`."""
     parts = urlsplit(url)
     if parts.scheme != "ws":
-        raise ValueError("only ws:// URLs are supported (the sidecar listens on ws://127.0.0.1:PORT/rpc), not {!r}".format(url))
+        raise ValueError(
+            "only ws:// URLs are supported (the sidecar listens on ws://127.0.0.1:PORT/rpc), not {!r}".format(url)
+        )
     host = parts.hostname
     if not host:
         raise ValueError("the URL {!r} names no host".format(url))
@@ -110,7 +112,9 @@ class WebSocket(object):
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except _Timeout:
-            raise ConnectionClosed("the sidecar at {} did not accept a connection within {:g} s".format(self.url, timeout))
+            raise ConnectionClosed(
+                "the sidecar at {} did not accept a connection within {:g} s".format(self.url, timeout)
+            )
         except OSError as err:
             raise ConnectionClosed("cannot reach the sidecar at {}: {}".format(self.url, err.strerror or err))
         with self._state_lock:
@@ -128,7 +132,9 @@ class WebSocket(object):
             sock.settimeout(None)
         except _Timeout:
             self.abort()
-            raise ConnectionClosed("the sidecar at {} did not complete the WebSocket handshake within {:g} s".format(self.url, timeout))
+            raise ConnectionClosed(
+                "the sidecar at {} did not complete the WebSocket handshake within {:g} s".format(self.url, timeout)
+            )
         except ConnectionClosed:
             self.abort()
             raise
@@ -137,7 +143,9 @@ class WebSocket(object):
             self.abort()
             if aborted:
                 raise ConnectionClosed("the connection to {} was abandoned while it was opening".format(self.url))
-            raise ConnectionClosed("the connection to {} failed during the handshake: {}".format(self.url, err.strerror or err))
+            raise ConnectionClosed(
+                "the connection to {} failed during the handshake: {}".format(self.url, err.strerror or err)
+            )
         # Bytes after the response head are already frames (a server may send at once).
         self._parser.feed(rest)
         with self._state_lock:
@@ -168,7 +176,9 @@ class WebSocket(object):
                 raise HandshakeError("the server at {} sent an HTTP answer with over-long headers".format(self.url))
             chunk = sock.recv(4096)
             if not chunk:
-                raise ConnectionClosed("the server at {} closed the connection during the WebSocket handshake".format(self.url))
+                raise ConnectionClosed(
+                    "the server at {} closed the connection during the WebSocket handshake".format(self.url)
+                )
             data += chunk
         head, rest = data.split(b"\r\n\r\n", 1)
         lines = head.decode("latin-1").split("\r\n")
@@ -219,7 +229,9 @@ class WebSocket(object):
                 101,
             )
         if headers.get("sec-websocket-extensions") or headers.get("sec-websocket-protocol"):
-            raise HandshakeError("the server at {} chose an extension or subprotocol this client never offered".format(self.url), 101)
+            raise HandshakeError(
+                "the server at {} chose an extension or subprotocol this client never offered".format(self.url), 101
+            )
 
     # -- sending -----------------------------------------------------------------------------------------------------
 
@@ -243,11 +255,15 @@ class WebSocket(object):
         with self._send_lock:
             sock = self._sock
             if sock is None or self._state == _CLOSED:
-                raise ConnectionClosed("the connection to {} is closed".format(self.url), self.close_code, self.close_reason)
+                raise ConnectionClosed(
+                    "the connection to {} is closed".format(self.url), self.close_code, self.close_reason
+                )
             try:
                 sock.sendall(frame)
             except OSError as err:
-                raise ConnectionClosed("sending to {} failed: {}".format(self.url, err.strerror or err), self.close_code, self.close_reason)
+                raise ConnectionClosed(
+                    "sending to {} failed: {}".format(self.url, err.strerror or err), self.close_code, self.close_reason
+                )
 
     # -- receiving ---------------------------------------------------------------------------------------------------
 
@@ -326,7 +342,9 @@ class WebSocket(object):
         if self._closed_error is None:
             if by_us:
                 self._closed_error = ConnectionClosed(
-                    "the connection to {} was closed by this client".format(self.url), self.close_code, self.close_reason
+                    "the connection to {} was closed by this client".format(self.url),
+                    self.close_code,
+                    self.close_reason,
                 )
             elif err is not None:
                 self._closed_error = ConnectionClosed(

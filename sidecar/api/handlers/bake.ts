@@ -16,7 +16,13 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
       const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
       const maps = checkBakeRequest(params, (await choice.installation.probe()).bakeTypes);
       const { saveCopySeconds, output: _o, size: _s, margin: _m, maps: _maps, ...rest } = params;
-      const job = newJob('bake', { priority: params.priority, params: { ...rest, maps }, saveCopySeconds, blender: choice.blender, blend: choice.blend });
+      const job = newJob('bake', {
+        priority: params.priority,
+        params: { ...rest, maps },
+        saveCopySeconds,
+        blender: choice.blender,
+        blend: choice.blend,
+      });
       scheduler.submit(job);
       return { jobId: job.id, maps: maps.length };
     },
@@ -24,7 +30,13 @@ export function bakeHandlers(s: Services, scheduler: Scheduler): Handlers<typeof
       const choice = await chooseBlenderForJob(s.blenders, params.blendFile, params.blender);
       const output = checkSimulationRequest(params, await choice.installation.probe());
       const { saveCopySeconds, ...rest } = params;
-      const job = newJob('simulation', { priority: params.priority, params: { ...rest, output }, saveCopySeconds, blender: choice.blender, blend: choice.blend });
+      const job = newJob('simulation', {
+        priority: params.priority,
+        params: { ...rest, output },
+        saveCopySeconds,
+        blender: choice.blender,
+        blend: choice.blend,
+      });
       scheduler.submit(job);
       return { jobId: job.id };
     },

@@ -17,11 +17,19 @@ export function blendHandlers(s: Services): Handlers<typeof blendMethods, CallCo
         header = readBlendHeader(path);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'cannot be read (check its permissions)' : describeError(err);
+        const why =
+          code === 'ENOENT'
+            ? 'does not exist'
+            : code === 'EISDIR'
+              ? 'is a folder, not a file'
+              : code === 'EACCES'
+                ? 'cannot be read (check its permissions)'
+                : describeError(err);
         throw new InvalidInputError('path', `${path} ${why}`);
       }
       const answer = { path, ...header };
-      if (!header.isBlend || header.problem) return { ...answer, refused: `${path} cannot be opened: ${header.problem ?? 'not a .blend file'}` };
+      if (!header.isBlend || header.problem)
+        return { ...answer, refused: `${path} cannot be opened: ${header.problem ?? 'not a .blend file'}` };
       try {
         const runsOn = await routeBlend(path, header, await s.blenders.list(), blender, 'path');
         return { ...answer, runsOn };

@@ -12,7 +12,11 @@ import type { exportMethods } from '../spec/export.js';
 
 export function exportHandlers(s: Services, scheduler: Scheduler): Handlers<typeof exportMethods, CallContext> {
   const submit = (
-    params: Record<string, unknown> & { priority: JobRecord['priority']; saveCopySeconds?: number; gn?: Parameters<typeof takeGnValues>[1] },
+    params: Record<string, unknown> & {
+      priority: JobRecord['priority'];
+      saveCopySeconds?: number;
+      gn?: Parameters<typeof takeGnValues>[1];
+    },
     items: ExportItem[],
     choice: JobBlenderChoice,
   ) => {

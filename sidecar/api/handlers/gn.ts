@@ -64,11 +64,10 @@ class Subscriptions {
       session.onClose(() => this.remove(session));
     }
     if (!mine.has(channel) && mine.size >= MAX_PER_SESSION) {
-      throw new InvalidInputError(
-        'channel',
-        `this connection already follows ${MAX_PER_SESSION} channels; gn.unsubscribe from one first`,
-        { limit: 'subscriptions', max: MAX_PER_SESSION },
-      );
+      throw new InvalidInputError('channel', `this connection already follows ${MAX_PER_SESSION} channels; gn.unsubscribe from one first`, {
+        limit: 'subscriptions',
+        max: MAX_PER_SESSION,
+      });
     }
     this.drop(mine.get(channel));
     const sub = new Subscription(session, channel, revision);

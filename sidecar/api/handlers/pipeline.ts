@@ -27,7 +27,8 @@ export function pipelineHandlers(s: Services, scheduler: Scheduler): Handlers<ty
     },
     'pipeline.submit': async (params) => {
       checkBlendFile(params.blendFile);
-      if (params.baseDir !== undefined && !isAbsolute(params.baseDir)) throw new InvalidInputError('baseDir', `"${params.baseDir}" must be an absolute path`);
+      if (params.baseDir !== undefined && !isAbsolute(params.baseDir))
+        throw new InvalidInputError('baseDir', `"${params.baseDir}" must be an absolute path`);
       const checked = checkGraph(params.graph);
       if (!checked.ok) throw new GraphInvalidError(checked.errors);
       // The Blender the input file needs (no Blender: say so now, not when the job starts), and its export formats.

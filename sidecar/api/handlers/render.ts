@@ -16,7 +16,9 @@ export function renderHandlers(s: Services, scheduler: Scheduler, farm: FarmExec
     'render.submit': async (params) => {
       const checked = checkRenderRequest(params);
       // A farm runs its own Blender; a local job gets the Blender its file needs (no Blender: say so now, not later).
-      const choice = checked.farm ? farmBlender(checked.blendFile, checked.farm) : await chooseBlenderForJob(s.blenders, checked.blendFile, checked.blender);
+      const choice = checked.farm
+        ? farmBlender(checked.blendFile, checked.farm)
+        : await chooseBlenderForJob(s.blenders, checked.blendFile, checked.blender);
       const { saveCopySeconds, gn, ...rest } = checked;
       const gnValues = takeGnValues(s.sync, gn);
       const job = newJob('render', {
@@ -51,5 +53,12 @@ function farmBlender(blendFile: string, farm: { kind: string; blender?: string }
   } catch {
     // Not readable from here: the farm says.
   }
-  return { blender: { path: farm.blender ?? 'blender', version: 'on the farm', why: `renders on the ${farm.kind} farm's nodes, with their Blender` }, blend };
+  return {
+    blender: {
+      path: farm.blender ?? 'blender',
+      version: 'on the farm',
+      why: `renders on the ${farm.kind} farm's nodes, with their Blender`,
+    },
+    blend,
+  };
 }

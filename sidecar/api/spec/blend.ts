@@ -4,7 +4,8 @@ import { method } from '../../protocol/method.js';
 
 export const blendMethods = {
   'blend.inspect': method({
-    summary: 'Reads a .blend file\'s header (plain, gzip or zstd): the Blender version that saved it, its compression, whether it is a .blend at all, and which installed Blender a job on it would run on.',
+    summary:
+      "Reads a .blend file's header (plain, gzip or zstd): the Blender version that saved it, its compression, whether it is a .blend at all, and which installed Blender a job on it would run on.",
     description:
       'Nothing is started: only the first bytes are read (and decompressed). `runsOn` is the Blender that render.submit, ' +
       'export.submit and pipeline.submit would pick for this file; `refused` says why they would refuse it instead (a file ' +
@@ -18,7 +19,7 @@ export const blendMethods = {
       isBlend: z.boolean(),
       version: z.string().optional().describe('major.minor of the Blender that saved it: "2.79", "3.4", "5.3".'),
       compression: z.enum(['none', 'gzip', 'zstd']).optional(),
-      headerFormat: z.enum(['legacy', 'large']).optional().describe('legacy: BLENDER-v304; large: Blender 5\'s BLENDER17-01v0503.'),
+      headerFormat: z.enum(['legacy', 'large']).optional().describe("legacy: BLENDER-v304; large: Blender 5's BLENDER17-01v0503."),
       problem: z.string().optional().describe('Why it is not a readable .blend: not a .blend, a truncated header, a damaged stream.'),
       runsOn: z.object({ path: z.string(), version: z.string(), why: z.string() }).optional(),
       refused: z.string().optional().describe('Why a job on this file would be refused at submit.'),

@@ -21,7 +21,7 @@ export const coreMethods = {
     summary: 'What this sidecar is: versions, the Blender it drives, and what it can do.',
     description:
       'The first call runs Blender once to learn its version and export formats (a few seconds; cached on disk after). ' +
-      'With probe: false it answers at once, without Blender\'s version and formats unless they are already known.',
+      "With probe: false it answers at once, without Blender's version and formats unless they are already known.",
     params: z.strictObject({ probe: z.boolean().default(true).describe('Ask Blender for its version and formats if not known yet.') }),
     result: z.object({
       name: z.literal('blender-sidecar'),
@@ -47,13 +47,18 @@ export const coreMethods = {
         .describe('Every Blender this sidecar knows; a job runs on the one its file needs (see blend.inspect).'),
       capabilities: z.array(z.string()),
       exportFormats: z.array(ExportFormatInfo).describe('Formats the installed Blender can write (probed once).'),
-      simulationBake: z.boolean().describe('Whether the installed Blender can bake Geometry Nodes simulations and Bake nodes (bake.simulation; Blender 4.1+).'),
-      bakeTypes: z.array(z.string()).describe('Texture bake types the installed Blender\'s Cycles offers (bake.submit maps[].type), probed with the formats.'),
+      simulationBake: z
+        .boolean()
+        .describe('Whether the installed Blender can bake Geometry Nodes simulations and Bake nodes (bake.simulation; Blender 4.1+).'),
+      bakeTypes: z
+        .array(z.string())
+        .describe("Texture bake types the installed Blender's Cycles offers (bake.submit maps[].type), probed with the formats."),
       pool: z.object({ instances: z.number().int(), threadsPerInstance: z.number().int() }),
     }),
   }),
   'sidecar.stop': method({
-    summary: 'Stops the sidecar cleanly after answering: jobs are saved (unfinished ones resume at the next start), workers end, sidecar.json is removed.',
+    summary:
+      'Stops the sidecar cleanly after answering: jobs are saved (unfinished ones resume at the next start), workers end, sidecar.json is removed.',
     params: z.strictObject({ reason: z.string().max(200).optional() }),
     result: z.object({ stopping: z.literal(true) }),
   }),

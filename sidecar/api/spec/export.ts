@@ -4,7 +4,11 @@ import { method, type ErrorSpec } from '../../protocol/method.js';
 import { batchParams, exportParams } from '../../domain/export/export-request.js';
 
 const errors: ErrorSpec[] = [
-  { kind: 'bad-input', message: 'a field is wrong (data.errors names it): an unknown format or exporter option (the accepted ones are listed), a bad output path' },
+  {
+    kind: 'bad-input',
+    message:
+      'a field is wrong (data.errors names it): an unknown format or exporter option (the accepted ones are listed), a bad output path',
+  },
   { kind: 'no-blender', message: 'no Blender to run' },
 ];
 
@@ -20,7 +24,8 @@ export const exportMethods = {
     example: { blendFile: '/assets/props.blend', format: 'glb', output: '/exports/crate.glb', scope: { collection: 'Crate' } },
   }),
   'export.batch': method({
-    summary: 'Queues one job with many outputs, spread across the pool (the file opened once per worker); a failing item does not stop the others.',
+    summary:
+      'Queues one job with many outputs, spread across the pool (the file opened once per worker); a failing item does not stop the others.',
     params: batchParams,
     result: z.object({ jobId: z.string(), items: z.number().int() }),
     errors,

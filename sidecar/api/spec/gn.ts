@@ -37,7 +37,7 @@ const Snapshot = z.object({
   entries: z.array(SyncEntrySchema).describe('Every entry, in order of last change.'),
 });
 
-const Epoch = z.string().describe('Names this channel\'s history; a client seeing another one must resync from a snapshot.');
+const Epoch = z.string().describe("Names this channel's history; a client seeing another one must resync from a snapshot.");
 
 const conflictError: ErrorSpec = {
   kind: 'conflict',
@@ -106,9 +106,9 @@ export const gnMethods = {
     summary: 'Catches up on a channel, then receives gn.changed for every later write on this connection.',
     description:
       'With sinceRevision (and the epoch it came from), answers the changes after it, in revision order; when they are ' +
-      'no longer kept, when sinceRevision is ahead of the channel or the epoch differs (the sidecar\'s state was ' +
+      "no longer kept, when sinceRevision is ahead of the channel or the epoch differs (the sidecar's state was " +
       'replaced), or without sinceRevision, answers a snapshot instead, which replaces what the client holds. ' +
-      'gn.changed then carries every write after the answer\'s revision, in order, none at or before it. ' +
+      "gn.changed then carries every write after the answer's revision, in order, none at or before it. " +
       'After a reconnect, subscribe again with the last revision applied.',
     params: z.strictObject({
       channel: Channel,

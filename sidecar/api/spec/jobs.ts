@@ -14,12 +14,16 @@ const Attempt = z.object({
   outcome: z
     .string()
     .optional()
-    .describe('done, segfault, out-of-memory, gpu-out-of-memory, crashed, hung, memory (over memoryLimitMB), missing-file, cannot-open (Blender could not read the file: the reason follows), python-error, input-error, bad-output, canceled, lost'),
+    .describe(
+      'done, segfault, out-of-memory, gpu-out-of-memory, crashed, hung, memory (over memoryLimitMB), missing-file, cannot-open (Blender could not read the file: the reason follows), python-error, input-error, bad-output, canceled, lost',
+    ),
   reason: z.string().optional(),
   syncSeconds: z
     .number()
     .optional()
-    .describe('Seconds from the attempt\'s start to its first render sample: opening the file and syncing the scene (renders that print samples).'),
+    .describe(
+      "Seconds from the attempt's start to its first render sample: opening the file and syncing the scene (renders that print samples).",
+    ),
 });
 
 const Unit = z.object({
@@ -33,7 +37,10 @@ const Unit = z.object({
   result: z.record(z.string(), z.unknown()).optional(),
   retryAt: z.string().optional().describe('A retry waits until then (backoff after a transient failure).'),
   forceCpu: z.boolean().optional().describe('Rendered on the CPU after the GPU ran out of memory.'),
-  dependsOn: z.array(z.number()).optional().describe('Units (by key) that must be done first; if one fails, this one is skipped saying so.'),
+  dependsOn: z
+    .array(z.number())
+    .optional()
+    .describe('Units (by key) that must be done first; if one fails, this one is skipped saying so.'),
   node: z.string().optional().describe('The pipeline node this unit runs (pipeline jobs).'),
 });
 
@@ -85,7 +92,9 @@ const JobProgress = z.object({
   placement: z
     .string()
     .optional()
-    .describe('While memory, or a scene sync dearer than another worker would save, holds the job to fewer workers than it could use, why: "1 of 4 workers: 11.8 GB each, 14 GB free".'),
+    .describe(
+      'While memory, or a scene sync dearer than another worker would save, holds the job to fewer workers than it could use, why: "1 of 4 workers: 11.8 GB each, 14 GB free".',
+    ),
   nodes: z.record(z.string(), NodeProgress).optional().describe('Pipeline jobs: where each node stands, by node id.'),
 });
 
@@ -100,7 +109,7 @@ const Job = z.object({
   params: z.record(z.string(), z.unknown()),
   plan: z.record(z.string(), z.unknown()).optional(),
   units: z.array(Unit),
-  error: z.string().optional().describe('Why it failed or was canceled, in one sentence (and a traceback\'s last lines for Python errors).'),
+  error: z.string().optional().describe("Why it failed or was canceled, in one sentence (and a traceback's last lines for Python errors)."),
   saveCopySeconds: z.number().optional().describe('How long saving the temporary copy of an unsaved file blocked Blender.'),
   blender: z
     .object({ path: z.string(), version: z.string(), why: z.string() })
@@ -110,7 +119,10 @@ const Job = z.object({
     .object({ version: z.string().optional(), compression: z.string().optional() })
     .optional()
     .describe("The blend file's header: the Blender version that saved it and its compression (none, gzip, zstd)."),
-  placement: z.string().optional().describe('The last time memory or the scene sync held the job to fewer workers than it could use, why (see progress.placement).'),
+  placement: z
+    .string()
+    .optional()
+    .describe('The last time memory or the scene sync held the job to fewer workers than it could use, why (see progress.placement).'),
   result: z.record(z.string(), z.unknown()).optional(),
   progress: JobProgress,
   previews: z
@@ -154,7 +166,12 @@ export const jobMethods = {
     summary: 'Waits until the job ends or timeoutMs passes, then answers with the job (check its state).',
     params: z.strictObject({
       jobId: z.string().min(1),
-      timeoutMs: z.number().int().min(0).max(24 * 3600 * 1000).default(60_000),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(24 * 3600 * 1000)
+        .default(60_000),
     }),
     result: Job,
     errors: [{ kind: 'not-found', message: 'no such job' }],
@@ -177,7 +194,13 @@ export const jobMethods = {
           blender: z.string().optional().describe('The Blender executable this worker runs (workers belong to one Blender).'),
           openFile: z.string().optional(),
           current: z
-            .object({ jobId: z.string().optional(), label: z.string(), frame: z.number().optional(), startedAt: z.string(), seconds: z.number() })
+            .object({
+              jobId: z.string().optional(),
+              label: z.string(),
+              frame: z.number().optional(),
+              startedAt: z.string(),
+              seconds: z.number(),
+            })
             .optional(),
           startedAt: z.string(),
         }),
@@ -204,9 +227,18 @@ export const jobNotifications = {
     params: JobProgress,
   }),
   'worker.stats': notification({
-    summary: 'Every second while workers run: each worker\'s state, CPU and memory.',
+    summary: "Every second while workers run: each worker's state, CPU and memory.",
     params: z.object({
-      workers: z.array(z.object({ id: z.string(), pid: z.number(), state: z.string(), cpuPercent: z.number(), rssMB: z.number(), label: z.string().optional() })),
+      workers: z.array(
+        z.object({
+          id: z.string(),
+          pid: z.number(),
+          state: z.string(),
+          cpuPercent: z.number(),
+          rssMB: z.number(),
+          label: z.string().optional(),
+        }),
+      ),
     }),
   }),
 };

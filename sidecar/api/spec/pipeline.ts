@@ -5,7 +5,9 @@ import { blenderPin, priority } from '../../domain/render/render-request.js';
 
 const graph = z
   .record(z.string(), z.unknown())
-  .describe('The pipeline graph in its JSON form: {version: 1, name, nodes: [{id, type, name, settings}], links: [{from: {node, socket}, to: {node, socket}}]} (docs/pipeline.md; JSON Schema in docs/pipeline.schema.json).');
+  .describe(
+    'The pipeline graph in its JSON form: {version: 1, name, nodes: [{id, type, name, settings}], links: [{from: {node, socket}, to: {node, socket}}]} (docs/pipeline.md; JSON Schema in docs/pipeline.schema.json).',
+  );
 
 const GraphError = z.object({
   field: z.string().describe('Where, relative to the graph: nodes[3], nodes[3].settings.output, links[2].'),
@@ -14,16 +16,23 @@ const GraphError = z.object({
   link: z.number().int().optional().describe('The index of the link it is about.'),
 });
 
-const Socket = z.object({ name: z.string(), type: z.enum(['objects', 'files']), multi: z.boolean().optional(), required: z.boolean().optional() });
+const Socket = z.object({
+  name: z.string(),
+  type: z.enum(['objects', 'files']),
+  multi: z.boolean().optional(),
+  required: z.boolean().optional(),
+});
 
 const graphErrors: ErrorSpec = {
   kind: 'bad-input',
-  message: 'the graph is wrong (data.errors lists every problem, each with field, node or link, and message): an unknown node type, an input not linked, a link between sockets of different types, a cycle, bad settings',
+  message:
+    'the graph is wrong (data.errors lists every problem, each with field, node or link, and message): an unknown node type, an input not linked, a link between sockets of different types, a cycle, bad settings',
 };
 
 export const pipelineMethods = {
   'pipeline.validate': method({
-    summary: 'Checks a pipeline graph without running it: every problem at once, each naming its node or link (for the editor to show before running).',
+    summary:
+      'Checks a pipeline graph without running it: every problem at once, each naming its node or link (for the editor to show before running).',
     params: z.strictObject({ graph }),
     result: z.object({ ok: z.boolean(), errors: z.array(GraphError) }),
     example: {
@@ -40,18 +49,32 @@ export const pipelineMethods = {
   'pipeline.submit': method({
     summary: 'Queues a pipeline over a .blend: its steps run as tasks on the worker pool, each after the steps it depends on.',
     description:
-      'The graph is checked first (as pipeline.validate, plus export formats and options against this Blender). The job\'s ' +
+      "The graph is checked first (as pipeline.validate, plus export formats and options against this Blender). The job's " +
       'planning task reads the file (collections, objects, Geometry Nodes inputs); a name the file lacks fails the job ' +
       'naming the node. job.progress carries `nodes` (state and counts by node id); each unit has `node`; the finished ' +
-      'job\'s result is the report. A failed validation fails its step and skips what depends on it, while other branches go on.',
+      "job's result is the report. A failed validation fails its step and skips what depends on it, while other branches go on.",
     params: z.strictObject({
       graph,
       blendFile: z.string().min(1).describe('Absolute path of the .blend the pipeline works on.'),
-      baseDir: z.string().min(1).optional().describe("What // means in output templates (default: the blend file's folder; the add-on passes the open file's folder when it submits a temporary copy)."),
+      baseDir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "What // means in output templates (default: the blend file's folder; the add-on passes the open file's folder when it submits a temporary copy).",
+        ),
       priority,
-      keepWorkFiles: z.boolean().default(false).describe('Keep the intermediate .blend files (state folder, pipelines/<jobId>/) after the job ends.'),
+      keepWorkFiles: z
+        .boolean()
+        .default(false)
+        .describe('Keep the intermediate .blend files (state folder, pipelines/<jobId>/) after the job ends.'),
       instances: z.number().int().min(1).max(64).optional().describe('At most this many workers on this job at once.'),
-      timeoutS: z.number().positive().max(7 * 86400).default(600).describe('A worker silent this long is hung: killed and the step retried.'),
+      timeoutS: z
+        .number()
+        .positive()
+        .max(7 * 86400)
+        .default(600)
+        .describe('A worker silent this long is hung: killed and the step retried.'),
       maxRetries: z.number().int().min(0).max(20).default(1).describe('Retries per step after a crash or hang, each on another worker.'),
       memoryLimitMB: z.number().int().min(64).optional(),
       temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),

@@ -6,7 +6,10 @@ import { intFlag, UsageError, type Command } from '../command.js';
 import { absolute } from './export.js';
 
 function names(value: unknown): string[] | undefined {
-  const list = (value as string | undefined)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (value as string | undefined)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return list && list.length > 0 ? list : undefined;
 }
 
@@ -20,24 +23,35 @@ function numberFlag(values: Record<string, unknown>, name: string): number | und
 
 export const bakeCommand: Command = {
   name: 'bake',
-  summary: 'Bake texture maps (normal, AO, diffuse, ...) of objects on the worker pool, each map checked. Uses the running sidecar, or starts one.',
+  summary:
+    'Bake texture maps (normal, AO, diffuse, ...) of objects on the worker pool, each map checked. Uses the running sidecar, or starts one.',
   usage: 'bake FILE (--objects a,b | --collection C) --maps normal,ao --output DIR [--size 2048] [--from high1,high2] [--json]',
   options: {
     objects: { type: 'string', valueName: 'A,B', description: 'The objects to bake (comma-separated names), one unit of work each.' },
     collection: { type: 'string', valueName: 'NAME', description: 'Bake every mesh of this collection.' },
-    maps: { type: 'string', short: 'm', valueName: 'T,T', description: 'Bake types, comma-separated (sidecar.info lists this Blender\'s: normal, ao, diffuse, roughness, emit, ...).' },
-    output: { type: 'string', short: 'o', valueName: 'DIR', description: 'A folder (maps are named {object}_{map}.png), or a template with {object} and {map}.' },
+    maps: {
+      type: 'string',
+      short: 'm',
+      valueName: 'T,T',
+      description: "Bake types, comma-separated (sidecar.info lists this Blender's: normal, ao, diffuse, roughness, emit, ...).",
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      valueName: 'DIR',
+      description: 'A folder (maps are named {object}_{map}.png), or a template with {object} and {map}.',
+    },
     size: { type: 'string', valueName: 'PX', description: 'Width and height of every map (default 1024).' },
     margin: { type: 'string', valueName: 'PX', description: 'Pixels baked past the UV islands (default 16).' },
     from: { type: 'string', valueName: 'A,B', description: 'Bake selected-to-active from these high-poly objects onto each target.' },
     cage: { type: 'string', valueName: 'NAME', description: 'The cage object of a --from bake.' },
     extrusion: { type: 'string', valueName: 'D', description: 'How far out rays start from the target (a --from bake).' },
     'ray-distance': { type: 'string', valueName: 'D', description: 'How far rays reach (a --from bake; 0: no limit).' },
-    samples: { type: 'string', valueName: 'N', description: 'Cycles samples (default: the scene\'s).' },
+    samples: { type: 'string', valueName: 'N', description: "Cycles samples (default: the scene's)." },
     instances: { type: 'string', valueName: 'N', description: 'Workers for this job (and the pool size of an embedded sidecar).' },
     priority: { type: 'string', valueName: 'P', description: 'high, normal (default) or low.' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
-    'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
+    'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
     blender: { type: 'string', valueName: 'PATH', description: 'Blender for an embedded sidecar.' },
   },
   epilog:
@@ -68,12 +82,21 @@ export const bakeCommand: Command = {
       margin: intFlag(values, 'margin', { min: 0, max: 256 }),
       samples: intFlag(values, 'samples', { min: 1, max: 65536 }),
       selectedToActive: sources
-        ? { sources, cage: values.cage as string | undefined, extrusion: numberFlag(values, 'extrusion'), maxRayDistance: numberFlag(values, 'ray-distance') }
+        ? {
+            sources,
+            cage: values.cage as string | undefined,
+            extrusion: numberFlag(values, 'extrusion'),
+            maxRayDistance: numberFlag(values, 'ray-distance'),
+          }
         : undefined,
       instances,
       priority: values.priority as 'high' | 'normal' | 'low' | undefined,
     };
-    const conn = await connectOrStart({ stateDir: values['state-dir'] as string | undefined, instances, blender: values.blender as string | undefined });
+    const conn = await connectOrStart({
+      stateDir: values['state-dir'] as string | undefined,
+      instances,
+      blender: values.blender as string | undefined,
+    });
     try {
       const mode = progressMode(values.json === true);
       const view = new ProgressView(mode, 'bake', 'objects');
@@ -88,7 +111,9 @@ export const bakeCommand: Command = {
             continue;
           }
           for (const m of r.maps ?? []) {
-            process.stdout.write(`  ${m.output}  ${m.width}x${m.height}  (${m.type}, ${Math.round(m.coverage * 100)}% of the pixels baked)\n`);
+            process.stdout.write(
+              `  ${m.output}  ${m.width}x${m.height}  (${m.type}, ${Math.round(m.coverage * 100)}% of the pixels baked)\n`,
+            );
           }
         }
       }

@@ -3,7 +3,8 @@ import { UsageError, intFlag, type Command } from '../command.js';
 
 export const callCommand: Command = {
   name: 'call',
-  summary: 'Call one JSON-RPC method on the running sidecar and print its result as JSON (exit status 1 and the error in words if it fails).',
+  summary:
+    'Call one JSON-RPC method on the running sidecar and print its result as JSON (exit status 1 and the error in words if it fails).',
   usage: 'call METHOD [JSON-PARAMS] [--state-dir DIR | --url URL --token TOKEN]',
   options: {
     'state-dir': { type: 'string', valueName: 'DIR', description: 'Find the sidecar through sidecar.json in this folder.' },

@@ -17,7 +17,8 @@ const NO_BLENDER = `The demo needs Blender, and none was found.
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'The main job on an embedded default: build a demo scene (Geometry Nodes included), render it across the pool and export it as GLB, with live progress.',
+  summary:
+    'The main job on an embedded default: build a demo scene (Geometry Nodes included), render it across the pool and export it as GLB, with live progress.',
   usage: 'demo [--out DIR] [--frames N] [--instances N] [--blender PATH] [--json]',
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'Where the scene, frames and GLB go (default ./demo-output).' },
@@ -32,7 +33,8 @@ export const demoCommand: Command = {
       blender = locateBlender({ explicit: values.blender as string | undefined }).path;
     } catch (err) {
       process.stderr.write(`${NO_BLENDER}\n`);
-      if (err instanceof BlenderNotFoundError) process.stderr.write(`(looked in: ${err.tried.slice(0, 8).join(', ')}${err.tried.length > 8 ? ', ...' : ''})\n`);
+      if (err instanceof BlenderNotFoundError)
+        process.stderr.write(`(looked in: ${err.tried.slice(0, 8).join(', ')}${err.tried.length > 8 ? ', ...' : ''})\n`);
       else process.stderr.write(`(${(err as Error).message})\n`);
       return 1;
     }
@@ -51,12 +53,20 @@ export const demoCommand: Command = {
 
     say(`Blender Sidecar demo: ${blender}`);
     const sidecar = await time('start the sidecar', () =>
-      startSidecar({ stateDir: join(out, '.state'), port: 0, blender, instances: parseInstances(values.instances as string | undefined), logToStderr: false }),
+      startSidecar({
+        stateDir: join(out, '.state'),
+        port: 0,
+        blender,
+        instances: parseInstances(values.instances as string | undefined),
+        logToStderr: false,
+      }),
     );
     const client = await SidecarClient.connect({ url: sidecar.url, token: sidecar.token });
     try {
       const info = await client.call('sidecar.info', {});
-      say(`sidecar ${info.version} on ${sidecar.url}: Blender ${info.blender.version}, ${info.pool.instances} workers x ${info.pool.threadsPerInstance} threads`);
+      say(
+        `sidecar ${info.version} on ${sidecar.url}: Blender ${info.blender.version}, ${info.pool.instances} workers x ${info.pool.threadsPerInstance} threads`,
+      );
 
       const blend = join(out, 'demo.blend');
       say('1/3 building the demo scene (a Geometry Nodes grid of cubes)...');
@@ -65,7 +75,12 @@ export const demoCommand: Command = {
       say(`2/3 rendering ${frames} frames across the pool...`);
       const framesDir = join(out, 'frames');
       const render = await time('render', async () => {
-        const { jobId } = await client.call('render.submit', { blendFile: blend, frames: `1-${frames}`, output: `${framesDir}/`, overwrite: true });
+        const { jobId } = await client.call('render.submit', {
+          blendFile: blend,
+          frames: `1-${frames}`,
+          output: `${framesDir}/`,
+          overwrite: true,
+        });
         return followJob(client, jobId, new ProgressView(mode, 'render', 'frames'));
       });
       if (render.state !== 'completed') throw new Error(`the render ${render.state}: ${render.error}`);
@@ -77,7 +92,7 @@ export const demoCommand: Command = {
         return followJob(client, jobId, new ProgressView(mode, 'export', 'items'));
       });
       if (exported.state !== 'completed') throw new Error(`the export ${exported.state}: ${exported.error}`);
-      const g = (exported.units[0]!.result as { gltf: { meshes: number; triangles: number; materials: number }; bytes: number });
+      const g = exported.units[0]!.result as { gltf: { meshes: number; triangles: number; materials: number }; bytes: number };
 
       const outputs = { scene: blend, frames: framesDir, glb };
       if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'demo', outputs, steps: Object.fromEntries(steps) })}\n`);
@@ -93,7 +108,10 @@ export const demoCommand: Command = {
 /** Builds the demo scene (a Geometry Nodes grid of cubes, `frames` long) with the worker's demo_scene.py. */
 async function buildDemoScene(blender: string, blend: string, frames: number): Promise<void> {
   const script = join(workerDir(), 'demo_scene.py');
-  const r = await execa(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', script, '--', blend, String(frames)], { reject: false, all: true });
+  const r = await execa(blender, ['-b', '--factory-startup', '--python-exit-code', '1', '--python', script, '--', blend, String(frames)], {
+    reject: false,
+    all: true,
+  });
   if (r.exitCode !== 0) throw new Error(`Blender could not build the demo scene: ${(r.all ?? '').split('\n').slice(-5).join(' | ')}`);
 }
 
@@ -111,7 +129,9 @@ function summary(say: (text: string) => void, outputs: { scene: string; frames: 
   say('Outputs:');
   say(`  scene   ${outputs.scene}`);
   say(`  frames  ${outputs.frames}/  (${r.rendered} PNGs, 0001.png to ${String(r.frames).padStart(4, '0')}.png)`);
-  say(`  GLB     ${outputs.glb}  (${g.gltf.meshes} meshes, ${g.gltf.triangles} triangles, ${g.gltf.materials} materials, ${Math.round(g.bytes / 1024)} KB)`);
+  say(
+    `  GLB     ${outputs.glb}  (${g.gltf.meshes} meshes, ${g.gltf.triangles} triangles, ${g.gltf.materials} materials, ${Math.round(g.bytes / 1024)} KB)`,
+  );
   say('');
   say('Steps:');
   for (const [name, s] of r.steps) say(`  ${name.padEnd(18)} ${s < 60 ? `${s.toFixed(1)}s` : duration(s)}`);

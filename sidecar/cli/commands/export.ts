@@ -17,7 +17,9 @@ function readBatchFile(path: string): Array<Record<string, unknown>> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read --batch ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UsageError(
+      `cannot read --batch ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   let data: unknown;
   try {
@@ -27,7 +29,9 @@ function readBatchFile(path: string): Array<Record<string, unknown>> {
   }
   const items = Array.isArray(data) ? data : (data as { items?: unknown })?.items;
   if (!Array.isArray(items) || items.length === 0) {
-    throw new UsageError(`--batch ${path} must hold a non-empty list of items, e.g. [{"collection": "Crate", "format": "glb", "output": "crate.glb"}]`);
+    throw new UsageError(
+      `--batch ${path} must hold a non-empty list of items, e.g. [{"collection": "Crate", "format": "glb", "output": "crate.glb"}]`,
+    );
   }
   return items.map((item, i) => {
     if (!item || typeof item !== 'object') throw new UsageError(`--batch ${path}: item ${i} is not an object`);
@@ -38,21 +42,42 @@ function readBatchFile(path: string): Array<Record<string, unknown>> {
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'Export objects, a collection or a whole .blend on the worker pool, each output checked. Uses the running sidecar, or starts one.',
-  usage: 'export FILE --format glb --output out.glb [--collection C | --objects a,b] [--json]\n       blender-sidecar export FILE --batch items.json [--json]',
+  summary:
+    'Export objects, a collection or a whole .blend on the worker pool, each output checked. Uses the running sidecar, or starts one.',
+  usage:
+    'export FILE --format glb --output out.glb [--collection C | --objects a,b] [--json]\n       blender-sidecar export FILE --batch items.json [--json]',
   options: {
-    format: { type: 'string', short: 'f', valueName: 'FMT', description: 'glb, gltf, fbx, obj, usd, stl, ply or abc (what this Blender can write).' },
+    format: {
+      type: 'string',
+      short: 'f',
+      valueName: 'FMT',
+      description: 'glb, gltf, fbx, obj, usd, stl, ply or abc (what this Blender can write).',
+    },
     output: { type: 'string', short: 'o', valueName: 'PATH', description: 'The file to write (a folder ending in / gets a name).' },
     collection: { type: 'string', valueName: 'NAME', description: 'Export this collection.' },
     objects: { type: 'string', valueName: 'A,B', description: 'Export these objects (comma-separated names).' },
     'apply-modifiers': { type: 'boolean', description: 'Apply modifiers to exported meshes.' },
-    option: { type: 'string', multiple: true, valueName: 'NAME=VALUE', description: 'An exporter option (repeatable), e.g. --option export_yup=false.' },
-    batch: { type: 'string', valueName: 'FILE', description: 'A JSON list of items [{collection|objects, format, output}] exported as one job.' },
+    option: {
+      type: 'string',
+      multiple: true,
+      valueName: 'NAME=VALUE',
+      description: 'An exporter option (repeatable), e.g. --option export_yup=false.',
+    },
+    batch: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'A JSON list of items [{collection|objects, format, output}] exported as one job.',
+    },
     instances: { type: 'string', valueName: 'N', description: 'Workers for this job (and the pool size of an embedded sidecar).' },
     priority: { type: 'string', valueName: 'P', description: 'high, normal (default) or low.' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
-    'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
-    blender: { type: 'string', valueName: 'VERSION|PATH', description: 'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.' },
+    'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
+    blender: {
+      type: 'string',
+      valueName: 'VERSION|PATH',
+      description:
+        'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
+    },
   },
   epilog:
     'Examples:\n  blender-sidecar export props.blend --format glb --output crate.glb --collection Crate\n  blender-sidecar export props.blend --batch items.json',
@@ -76,7 +101,10 @@ export const exportCommand: Command = {
       if (!values.format) throw new UsageError('--format is required (glb, gltf, fbx, obj, usd, stl, ply, abc), or use --batch');
       if (!values.output) throw new UsageError('--output is required');
       if (values.collection && values.objects) throw new UsageError('give --collection or --objects, not both');
-      const objects = (values.objects as string | undefined)?.split(',').map((s) => s.trim()).filter(Boolean);
+      const objects = (values.objects as string | undefined)
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const options = exporterOptions((values.option as string[] | undefined) ?? []);
       method = 'export.submit';
       params = {
@@ -91,7 +119,11 @@ export const exportCommand: Command = {
         blender,
       };
     }
-    const conn = await connectOrStart({ stateDir: values['state-dir'] as string | undefined, instances, blender: embeddedBlender(values.blender) });
+    const conn = await connectOrStart({
+      stateDir: values['state-dir'] as string | undefined,
+      instances,
+      blender: embeddedBlender(values.blender),
+    });
     try {
       const mode = progressMode(values.json === true);
       const view = new ProgressView(mode, 'export', 'items');
@@ -131,7 +163,11 @@ function exporterOptions(pairs: string[]): Record<string, unknown> {
 /** One exported item as the CLI prints it: the file, its size and what it holds, or why it was not written. */
 function itemLine(u: JobResult['units'][number]): string {
   if (u.state !== 'done') return `${u.label}: ${u.state}${u.error ? `: ${u.error}` : ''}`;
-  const r = (u.result ?? {}) as { bytes?: number; gltf?: { meshes: number; triangles: number; materials: number }; counted?: { objects: number; triangles: number } };
+  const r = (u.result ?? {}) as {
+    bytes?: number;
+    gltf?: { meshes: number; triangles: number; materials: number };
+    counted?: { objects: number; triangles: number };
+  };
   const what = r.gltf
     ? `${r.gltf.meshes} meshes, ${r.gltf.triangles} triangles, ${r.gltf.materials} materials`
     : `${r.counted?.objects ?? '?'} objects, ${r.counted?.triangles ?? '?'} triangles`;

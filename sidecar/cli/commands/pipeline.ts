@@ -14,7 +14,9 @@ function readGraphFile(path: string | undefined): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -41,7 +43,9 @@ function formatReport(job: JobResult): string {
     lines.push('', 'nodes:');
     const w = Math.max(...nodes.map((n) => n.name.length));
     for (const n of nodes) {
-      const counts = n.total ? `${n.done}/${n.total} done${n.failed ? `, ${n.failed} failed` : ''}${n.skipped ? `, ${n.skipped} skipped` : ''}` : '';
+      const counts = n.total
+        ? `${n.done}/${n.total} done${n.failed ? `, ${n.failed} failed` : ''}${n.skipped ? `, ${n.skipped} skipped` : ''}`
+        : '';
       const warn = n.warnings ? `, ${n.warnings} warning${n.warnings === 1 ? '' : 's'}` : '';
       lines.push(`  ${n.name.padEnd(w)}  ${n.type.padEnd(10)} ${n.state.padEnd(8)} ${counts}${warn}`.trimEnd());
     }
@@ -49,11 +53,12 @@ function formatReport(job: JobResult): string {
   const outputs = r.outputs ?? [];
   lines.push('', `outputs (${outputs.length}):`);
   for (const o of outputs) {
-    const what = o.kind === 'render' ? `${o.width}x${o.height}` : o.triangles !== undefined ? `${o.triangles} triangles` : o.format ?? '';
+    const what = o.kind === 'render' ? `${o.width}x${o.height}` : o.triangles !== undefined ? `${o.triangles} triangles` : (o.format ?? '');
     lines.push(`  ${o.path}  ${kb(o.bytes)}  ${what}`);
   }
   for (const v of r.validations ?? []) {
-    for (const w of v.warnings ?? []) lines.push(`warning: ${v.step}: ${w.check}: ${w.offenders.map((o) => `${o.object} (${o.detail})`).join(', ')}`);
+    for (const w of v.warnings ?? [])
+      lines.push(`warning: ${v.step}: ${w.check}: ${w.offenders.map((o) => `${o.object} (${o.detail})`).join(', ')}`);
   }
   if (r.failures?.length) {
     lines.push('', `failed (${r.failures.length}):`);
@@ -88,7 +93,11 @@ async function run(values: Record<string, unknown>, file: string): Promise<numbe
     priority: values.priority as 'high' | 'normal' | 'low' | undefined,
     blender: values.blender as string | undefined,
   };
-  const conn = await connectOrStart({ stateDir: values['state-dir'] as string | undefined, instances, blender: embeddedBlender(values.blender) });
+  const conn = await connectOrStart({
+    stateDir: values['state-dir'] as string | undefined,
+    instances,
+    blender: embeddedBlender(values.blender),
+  });
   try {
     const mode = progressMode(values.json === true);
     const view = new ProgressView(mode, 'pipeline', 'steps');
@@ -108,21 +117,31 @@ async function run(values: Record<string, unknown>, file: string): Promise<numbe
 
 export const pipelineCommand: Command = {
   name: 'pipeline',
-  summary: 'Run a pipeline graph (exported from the editor) over a .blend and print its report, check a graph, or print the graph\'s JSON Schema.',
+  summary:
+    "Run a pipeline graph (exported from the editor) over a .blend and print its report, check a graph, or print the graph's JSON Schema.",
   usage:
     'pipeline run GRAPH.json --input FILE.blend [--json] [--keep-work-files]\n' +
     '       blender-sidecar pipeline validate GRAPH.json [--json]\n' +
     '       blender-sidecar pipeline schema [--out FILE]',
   options: {
     input: { type: 'string', short: 'i', valueName: 'FILE', description: 'run: the .blend file the pipeline works on.' },
-    'base-dir': { type: 'string', valueName: 'DIR', description: 'run: what // means in output paths (default: the .blend file\'s folder).' },
+    'base-dir': {
+      type: 'string',
+      valueName: 'DIR',
+      description: "run: what // means in output paths (default: the .blend file's folder).",
+    },
     'keep-work-files': { type: 'boolean', description: 'run: keep the intermediate .blend files (their folder is printed).' },
     instances: { type: 'string', valueName: 'N', description: 'run: workers for this job (and the pool size of an embedded sidecar).' },
     priority: { type: 'string', valueName: 'P', description: 'run: high, normal (default) or low.' },
     json: { type: 'boolean', description: 'Print progress and the result (or the errors) as JSON lines.' },
     out: { type: 'string', valueName: 'FILE', description: 'schema: write the JSON Schema here instead of standard output.' },
-    'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
-    blender: { type: 'string', valueName: 'VERSION|PATH', description: 'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.' },
+    'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
+    blender: {
+      type: 'string',
+      valueName: 'VERSION|PATH',
+      description:
+        'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
+    },
   },
   epilog:
     'Exit status: 0 when every step completed, 1 when the graph is invalid or a step failed (the report says which and why).\n\n' +
@@ -138,7 +157,9 @@ export const pipelineCommand: Command = {
         if (values.json === true) {
           process.stdout.write(`${JSON.stringify(checked.ok ? { ok: true, errors: [] } : { ok: false, errors: checked.errors })}\n`);
         } else if (checked.ok) {
-          process.stdout.write(`${file}: a valid pipeline of ${checked.graph.nodes.length} nodes and ${checked.graph.links.length} links\n`);
+          process.stdout.write(
+            `${file}: a valid pipeline of ${checked.graph.nodes.length} nodes and ${checked.graph.links.length} links\n`,
+          );
         } else printErrors(file!, checked.errors);
         return checked.ok ? 0 : 1;
       }
@@ -149,7 +170,11 @@ export const pipelineCommand: Command = {
         return 0;
       }
       default:
-        throw new UsageError(sub ? `unknown pipeline command "${sub}"; use run, validate or schema` : 'say what to do: pipeline run, pipeline validate or pipeline schema');
+        throw new UsageError(
+          sub
+            ? `unknown pipeline command "${sub}"; use run, validate or schema`
+            : 'say what to do: pipeline run, pipeline validate or pipeline schema',
+        );
     }
   },
 };

@@ -11,32 +11,61 @@ export const renderCommand: Command = {
   summary: 'Render frames of a .blend on the worker pool, with live progress. Uses the running sidecar, or starts one for the call.',
   usage: 'render FILE --output DIR|PATTERN [--frames 1-24] [--instances N] [--movie OUT.mp4] [--json]',
   options: {
-    frames: { type: 'string', valueName: 'LIST', description: 'Frames: "1-24", "1-10,20,30-40x2", "^5" leaves 5 out (default: the scene\'s range).' },
+    frames: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'Frames: "1-24", "1-10,20,30-40x2", "^5" leaves 5 out (default: the scene\'s range).',
+    },
     output: { type: 'string', short: 'o', valueName: 'PATH', description: 'A folder, or a path with # for the frame number (required).' },
     instances: { type: 'string', valueName: 'N', description: 'Workers for this job (and the pool size of an embedded sidecar).' },
     scene: { type: 'string', valueName: 'NAME', description: 'Scene to render (default: the active one).' },
     camera: { type: 'string', valueName: 'NAME', description: 'Camera to render through.' },
-    format: { type: 'string', valueName: 'FMT', description: 'Image format: PNG, JPEG, OPEN_EXR, TIFF, ... (default: the scene\'s).' },
+    format: { type: 'string', valueName: 'FMT', description: "Image format: PNG, JPEG, OPEN_EXR, TIFF, ... (default: the scene's)." },
     engine: { type: 'string', valueName: 'NAME', description: `${ENGINE_CHOICES} (default: the scene's).` },
     samples: { type: 'string', valueName: 'N', description: 'Render samples.' },
     'resolution-percent': { type: 'string', valueName: 'P', description: 'Resolution scale in percent.' },
     overwrite: { type: 'boolean', description: 'Render frames that already exist (default: skip them).' },
-    'no-persistent-data': { type: 'boolean', description: 'Sync the scene anew every frame (default: Cycles keeps it between a worker\'s frames).' },
+    'no-persistent-data': {
+      type: 'boolean',
+      description: "Sync the scene anew every frame (default: Cycles keeps it between a worker's frames).",
+    },
     priority: { type: 'string', valueName: 'P', description: 'high, normal (default) or low.' },
     'timeout-s': { type: 'string', valueName: 'S', description: 'A worker silent this long is hung (default 600).' },
     'max-retries': { type: 'string', valueName: 'N', description: 'Retries per frame after a crash or hang (default 2).' },
     'memory-limit-mb': { type: 'string', valueName: 'MB', description: 'Kill a worker over this much memory.' },
-    farm: { type: 'string', valueName: 'slurm|URL|default', description: 'Render on a farm instead of the local pool: "slurm" (the Slurm cluster of the sidecar\'s machine, with its --slurm-* defaults), or the Flamenco manager at URL ("default": the sidecar\'s --flamenco-url). Needs --frames (and --scene for Flamenco).' },
+    farm: {
+      type: 'string',
+      valueName: 'slurm|URL|default',
+      description:
+        'Render on a farm instead of the local pool: "slurm" (the Slurm cluster of the sidecar\'s machine, with its --slurm-* defaults), or the Flamenco manager at URL ("default": the sidecar\'s --flamenco-url). Needs --frames (and --scene for Flamenco).',
+    },
     'chunk-size': { type: 'string', valueName: 'N', description: 'Farm jobs: frames per farm task.' },
-    partition: { type: 'string', valueName: 'NAME', description: 'Slurm jobs: the partition (default: the sidecar\'s --slurm-partition, else the cluster\'s).' },
-    movie: { type: 'string', valueName: 'PATH', description: 'Also encode the frames into a preview movie (.mp4, .mov or .mkv) with Blender\'s own FFmpeg.' },
-    'movie-fps': { type: 'string', valueName: 'FPS', description: 'The movie\'s frame rate (default: the scene\'s).' },
+    partition: {
+      type: 'string',
+      valueName: 'NAME',
+      description: "Slurm jobs: the partition (default: the sidecar's --slurm-partition, else the cluster's).",
+    },
+    movie: {
+      type: 'string',
+      valueName: 'PATH',
+      description: "Also encode the frames into a preview movie (.mp4, .mov or .mkv) with Blender's own FFmpeg.",
+    },
+    'movie-fps': { type: 'string', valueName: 'FPS', description: "The movie's frame rate (default: the scene's)." },
     'movie-codec': { type: 'string', valueName: 'CODEC', description: 'h264 (default) or mpeg4.' },
-    json: { type: 'boolean', description: 'Print progress and the result as JSON lines (each progress event names the last frame and its preview).' },
-    'state-dir': { type: 'string', valueName: 'DIR', description: 'The sidecar\'s state folder.' },
-    blender: { type: 'string', valueName: 'VERSION|PATH', description: 'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.' },
+    json: {
+      type: 'boolean',
+      description: 'Print progress and the result as JSON lines (each progress event names the last frame and its preview).',
+    },
+    'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
+    blender: {
+      type: 'string',
+      valueName: 'VERSION|PATH',
+      description:
+        'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
+    },
   },
-  epilog: 'Examples:\n  blender-sidecar render shot.blend --frames 1-24 --output renders/\n  blender-sidecar render shot.blend --frames 1-24 --output renders/ --movie renders/preview.mp4\n  blender-sidecar render shot.blend --frames 1-240x2 --output "renders/shot_####.exr" --format OPEN_EXR --json',
+  epilog:
+    'Examples:\n  blender-sidecar render shot.blend --frames 1-24 --output renders/\n  blender-sidecar render shot.blend --frames 1-24 --output renders/ --movie renders/preview.mp4\n  blender-sidecar render shot.blend --frames 1-240x2 --output "renders/shot_####.exr" --format OPEN_EXR --json',
   async run({ values, positionals }) {
     const [file] = positionals;
     if (!file) throw new UsageError('name the .blend file to render');
@@ -73,13 +102,18 @@ export const renderCommand: Command = {
     try {
       const mode = progressMode(values.json === true);
       const view = new ProgressView(mode, 'render', 'frames');
-      if (mode !== 'json') view.message(`rendering ${params.blendFile}${conn.embedded ? ' (on a sidecar started for this command)' : ` (on the sidecar at ${conn.client.url})`}`);
+      if (mode !== 'json')
+        view.message(
+          `rendering ${params.blendFile}${conn.embedded ? ' (on a sidecar started for this command)' : ` (on the sidecar at ${conn.client.url})`}`,
+        );
       const { jobId } = await conn.client.call('render.submit', params);
       const job = await followJob(conn.client, jobId, view);
       if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'result', job })}\n`);
       else if (job.state === 'completed') {
         const r = job.result as { rendered?: number; skipped?: number; outputPattern?: string };
-        process.stdout.write(`done: ${r.rendered} frames rendered, ${r.skipped} skipped, in ${r.outputPattern?.replace(/\/[^/]*$/, '/')}\n`);
+        process.stdout.write(
+          `done: ${r.rendered} frames rendered, ${r.skipped} skipped, in ${r.outputPattern?.replace(/\/[^/]*$/, '/')}\n`,
+        );
         const movie = (job.result as { movie?: { path?: string; frames?: number; width?: number; height?: number } }).movie;
         if (movie?.path) process.stdout.write(`movie: ${movie.path} (${movie.frames} frames, ${movie.width}x${movie.height})\n`);
       }
@@ -99,7 +133,8 @@ function farmOf(values: Record<string, unknown>) {
   const farm = values.farm as string | undefined;
   const chunkSize = intFlag(values, 'chunk-size', { min: 1, max: 10_000 });
   if (farm === undefined) {
-    if (chunkSize !== undefined || values.partition !== undefined) throw new UsageError('--chunk-size and --partition are for farm jobs: add --farm slurm (or --farm URL)');
+    if (chunkSize !== undefined || values.partition !== undefined)
+      throw new UsageError('--chunk-size and --partition are for farm jobs: add --farm slurm (or --farm URL)');
     return undefined;
   }
   if (farm === 'slurm') return { kind: 'slurm' as const, chunkSize, partition: values.partition as string | undefined };
@@ -111,13 +146,15 @@ function farmOf(values: Record<string, unknown>) {
 function movieFlags(values: Record<string, unknown>) {
   const output = values.movie as string | undefined;
   if (output === undefined) {
-    if (values['movie-fps'] !== undefined || values['movie-codec'] !== undefined) throw new UsageError('--movie-fps and --movie-codec go with --movie PATH');
+    if (values['movie-fps'] !== undefined || values['movie-codec'] !== undefined)
+      throw new UsageError('--movie-fps and --movie-codec go with --movie PATH');
     return undefined;
   }
   let fps: number | undefined;
   if (values['movie-fps'] !== undefined) {
     fps = Number(values['movie-fps']);
-    if (!Number.isFinite(fps) || fps <= 0) throw new UsageError(`--movie-fps must be a positive number, not "${String(values['movie-fps'])}"`);
+    if (!Number.isFinite(fps) || fps <= 0)
+      throw new UsageError(`--movie-fps must be a positive number, not "${String(values['movie-fps'])}"`);
   }
   return {
     output: output.startsWith('//') ? output : resolve(output),

@@ -9,10 +9,28 @@ export const serveCommand: Command = {
   usage: 'serve [--port N|0] [--host H] [--state-dir DIR] [--blender PATH ...] [--parent-pid PID [--stop-with-parent]]',
   options: {
     port: { type: 'string', valueName: 'N', description: 'Port to listen on; 0 (the default) picks a free one.' },
-    host: { type: 'string', valueName: 'H', description: 'Address to bind (default 127.0.0.1). Anything else is reachable by others: a warning is printed.' },
-    'state-dir': { type: 'string', valueName: 'DIR', description: 'Where sidecar.json, the job store and the log live (default: $XDG_STATE_HOME/blender-sidecar).' },
-    'allow-origin': { type: 'string', multiple: true, valueName: 'ORIGIN', description: 'Accept WebSocket connections from this browser Origin (repeatable).' },
-    'allow-host': { type: 'string', multiple: true, valueName: 'HOST:PORT', description: 'Accept this Host header too (repeatable), when bound to another interface.' },
+    host: {
+      type: 'string',
+      valueName: 'H',
+      description: 'Address to bind (default 127.0.0.1). Anything else is reachable by others: a warning is printed.',
+    },
+    'state-dir': {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Where sidecar.json, the job store and the log live (default: $XDG_STATE_HOME/blender-sidecar).',
+    },
+    'allow-origin': {
+      type: 'string',
+      multiple: true,
+      valueName: 'ORIGIN',
+      description: 'Accept WebSocket connections from this browser Origin (repeatable).',
+    },
+    'allow-host': {
+      type: 'string',
+      multiple: true,
+      valueName: 'HOST:PORT',
+      description: 'Accept this Host header too (repeatable), when bound to another interface.',
+    },
     blender: {
       type: 'string',
       multiple: true,
@@ -21,38 +39,87 @@ export const serveCommand: Command = {
         'A Blender to run: a path, a wrapper script or a command name in PATH (repeatable: then exactly these). Default: $BLENDER, every blender in PATH and the usual install places. Each job runs on the one its file needs.',
     },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error.' },
-    instances: { type: 'string', valueName: 'auto|N', description: 'Blender workers to run at most (default auto: from cores and free memory).' },
-    threads: { type: 'string', valueName: 'N', description: 'Render threads per frame, fixed (default: they follow the work: a frame rendering alone takes every core).' },
+    instances: {
+      type: 'string',
+      valueName: 'auto|N',
+      description: 'Blender workers to run at most (default auto: from cores and free memory).',
+    },
+    threads: {
+      type: 'string',
+      valueName: 'N',
+      description: 'Render threads per frame, fixed (default: they follow the work: a frame rendering alone takes every core).',
+    },
     'memory-budget': {
       type: 'string',
       valueName: 'MB',
-      description: 'Resident memory all workers together stay within: a job gets another worker only while one more of the size its workers measured fits (default: the machine\'s free memory less a margin).',
+      description:
+        "Resident memory all workers together stay within: a job gets another worker only while one more of the size its workers measured fits (default: the machine's free memory less a margin).",
     },
-    'factory-settings': { type: 'boolean', description: 'Start workers with factory settings, not your preferences (GPU device choice lives there).' },
+    'factory-settings': {
+      type: 'boolean',
+      description: 'Start workers with factory settings, not your preferences (GPU device choice lives there).',
+    },
     warm: { type: 'boolean', description: 'Start the workers now, not with the first job (then kept until --idle-retire).' },
     'idle-retire': { type: 'string', valueName: 'SECONDS', description: 'Stop a worker idle this long (default 600).' },
-    'flamenco-url': { type: 'string', valueName: 'URL', description: 'The Flamenco manager that render jobs with farm: {kind: "flamenco"} go to.' },
-    'slurm-partition': { type: 'string', valueName: 'NAME', description: 'Slurm: the partition farm: {kind: "slurm"} jobs go to unless they name one (default: the cluster\'s).' },
+    'flamenco-url': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'The Flamenco manager that render jobs with farm: {kind: "flamenco"} go to.',
+    },
+    'slurm-partition': {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'Slurm: the partition farm: {kind: "slurm"} jobs go to unless they name one (default: the cluster\'s).',
+    },
     'slurm-account': { type: 'string', valueName: 'NAME', description: 'Slurm: the account charged unless a job names one.' },
     'slurm-qos': { type: 'string', valueName: 'NAME', description: 'Slurm: the QOS unless a job names one.' },
-    'slurm-time-limit': { type: 'string', valueName: 'TIME', description: 'Slurm: the time limit per task unless a job names one (minutes, or [days-]hours:minutes:seconds).' },
+    'slurm-time-limit': {
+      type: 'string',
+      valueName: 'TIME',
+      description: 'Slurm: the time limit per task unless a job names one (minutes, or [days-]hours:minutes:seconds).',
+    },
     'slurm-chunk-size': { type: 'string', valueName: 'N', description: 'Slurm: frames per array task unless a job says (default 1).' },
-    'slurm-max-parallel': { type: 'string', valueName: 'N', description: 'Slurm: at most this many tasks of a job at once unless a job says.' },
+    'slurm-max-parallel': {
+      type: 'string',
+      valueName: 'N',
+      description: 'Slurm: at most this many tasks of a job at once unless a job says.',
+    },
     'slurm-cpus-per-task': { type: 'string', valueName: 'N', description: 'Slurm: CPUs per task unless a job says.' },
     'slurm-mem-per-cpu': { type: 'string', valueName: 'SIZE', description: 'Slurm: memory per CPU unless a job says, e.g. 4G.' },
     'slurm-gres': { type: 'string', valueName: 'LIST', description: 'Slurm: generic resources per task unless a job says, e.g. gpu:1.' },
-    'slurm-blender': { type: 'string', valueName: 'PATH', description: 'Slurm: the Blender executable on the nodes (default: blender on their PATH).' },
+    'slurm-blender': {
+      type: 'string',
+      valueName: 'PATH',
+      description: 'Slurm: the Blender executable on the nodes (default: blender on their PATH).',
+    },
     'slurm-bin': { type: 'string', valueName: 'DIR', description: 'Slurm: the folder with sbatch, squeue and scancel (default: PATH).' },
-    'slurm-shared': { type: 'string', multiple: true, valueName: 'DIR', description: 'Slurm: a folder the nodes share, at the same path (repeatable); jobs with paths elsewhere are refused.' },
-    'farm-dir': { type: 'string', valueName: 'DIR', description: 'Where the files farm nodes need (worker scripts, job script, logs) go, on shared storage (default: .sidecar-farm/ beside each job\'s frames).' },
+    'slurm-shared': {
+      type: 'string',
+      multiple: true,
+      valueName: 'DIR',
+      description: 'Slurm: a folder the nodes share, at the same path (repeatable); jobs with paths elsewhere are refused.',
+    },
+    'farm-dir': {
+      type: 'string',
+      valueName: 'DIR',
+      description:
+        "Where the files farm nodes need (worker scripts, job script, logs) go, on shared storage (default: .sidecar-farm/ beside each job's frames).",
+    },
     'parent-pid': {
       type: 'string',
       valueName: 'PID',
       description:
-        'The process this sidecar serves (the add-on passes Blender\'s pid). When it exits, jobs finish, then the sidecar stops once it has had no jobs and no clients for --grace-period.',
+        "The process this sidecar serves (the add-on passes Blender's pid). When it exits, jobs finish, then the sidecar stops once it has had no jobs and no clients for --grace-period.",
     },
-    'stop-with-parent': { type: 'boolean', description: 'With --parent-pid: stop at once when that process exits, interrupting jobs (they resume at the next start).' },
-    'grace-period': { type: 'string', valueName: 'SECONDS', description: 'With --parent-pid: how long to stay with no jobs and no clients after it exited (default 60).' },
+    'stop-with-parent': {
+      type: 'boolean',
+      description: 'With --parent-pid: stop at once when that process exits, interrupting jobs (they resume at the next start).',
+    },
+    'grace-period': {
+      type: 'string',
+      valueName: 'SECONDS',
+      description: 'With --parent-pid: how long to stay with no jobs and no clients after it exited (default 60).',
+    },
     'keep-jobs-days': { type: 'string', valueName: 'DAYS', description: 'Prune finished jobs older than this (default 30).' },
     'keep-jobs': { type: 'string', valueName: 'N', description: 'Keep at most this many finished jobs, newest first (default 1000).' },
   },
@@ -60,7 +127,8 @@ export const serveCommand: Command = {
   async run({ values }) {
     const port = intFlag(values, 'port', { min: 0, max: 65535 }) ?? 0;
     const level = (values['log-level'] as string | undefined) ?? 'info';
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
+    if (!['debug', 'info', 'warn', 'error'].includes(level))
+      throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
     const parentPid = intFlag(values, 'parent-pid', { min: 1 });
     let stopRequested: ((reason: string) => void) | undefined;
     const instances = parseInstances(values.instances as string | undefined);
@@ -114,6 +182,7 @@ export const serveCommand: Command = {
 export function parseInstances(raw: string | undefined): number | 'auto' | undefined {
   if (raw === undefined || raw === 'auto') return raw;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--instances must be auto or a whole number from 1 to 64, not "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError(`--instances must be auto or a whole number from 1 to 64, not "${raw}"`);
   return n;
 }

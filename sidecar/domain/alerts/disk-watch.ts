@@ -52,7 +52,7 @@ export function watchDisks(alerts: AlertCenter, outputs: () => string[], options
           level: free < limit / 4 ? 'ERROR' : 'WARN',
           what: `the output disk is nearly full: ${(free / 1024 ** 3).toFixed(1)} GiB free of ${(total / 1024 ** 3).toFixed(0)} GiB`,
           where: at,
-          action: 'free space or point the job\'s output elsewhere; frames that cannot be written fail',
+          action: "free space or point the job's output elsewhere; frames that cannot be written fail",
         });
       } else {
         alerts.resolve(key);

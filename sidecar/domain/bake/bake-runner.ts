@@ -81,7 +81,11 @@ export class BakeRunner implements JobRunner {
       for (const { output } of this.outputs(job, object)) {
         const other = seen.get(output);
         // Two names can become the same file name ("Crate.001" and "Crate_001"): refuse rather than overwrite.
-        if (other) throw new InvalidInputError('output', `objects ${other} and ${object} would both write ${output}; rename one of them or change the output`);
+        if (other)
+          throw new InvalidInputError(
+            'output',
+            `objects ${other} and ${object} would both write ${output}; rename one of them or change the output`,
+          );
         seen.set(output, object);
       }
     }
@@ -90,7 +94,14 @@ export class BakeRunner implements JobRunner {
       const before = previous.get(i);
       const outputs = this.outputs(job, object);
       if (before && before.state === 'done' && outputs.every((o) => existsSync(o.output))) return before;
-      const unit: WorkUnit = before ?? { key: i, label: `${object} (${this.params(job).maps.map((m) => m.type).join(', ')})`, state: 'pending', attempts: [] };
+      const unit: WorkUnit = before ?? {
+        key: i,
+        label: `${object} (${this.params(job)
+          .maps.map((m) => m.type)
+          .join(', ')})`,
+        state: 'pending',
+        attempts: [],
+      };
       unit.state = 'pending';
       unit.output = outputs[0]!.output;
       return unit;
@@ -134,7 +145,8 @@ export class BakeRunner implements JobRunner {
   discard(job: JobRecord, unit: WorkUnit, workerId: string): void {
     const object = this.objectsOf(job)[unit.key];
     if (object === undefined) return;
-    for (const m of this.params(job).maps) rmSync(dirname(this.staged(job, unit, workerId, expandOutput(m.output, object, m.type))), { recursive: true, force: true });
+    for (const m of this.params(job).maps)
+      rmSync(dirname(this.staged(job, unit, workerId, expandOutput(m.output, object, m.type))), { recursive: true, force: true });
   }
 
   summarize(job: JobRecord): Record<string, unknown> {
@@ -143,7 +155,13 @@ export class BakeRunner implements JobRunner {
       objects: job.units.length,
       baked: done.length,
       failed: job.units.filter((u) => u.state === 'failed').length,
-      maps: done.flatMap((u) => ((u.result?.maps as Array<Record<string, unknown>> | undefined) ?? []).map((m) => ({ object: u.result?.object, type: m.type, output: m.output }))),
+      maps: done.flatMap((u) =>
+        ((u.result?.maps as Array<Record<string, unknown>> | undefined) ?? []).map((m) => ({
+          object: u.result?.object,
+          type: m.type,
+          output: m.output,
+        })),
+      ),
     };
   }
 

@@ -26,12 +26,30 @@ export async function placeMaps(maps: StagedMap[], blankHint: string): Promise<P
     const image = await checkImage(m.staged);
     if (!image.ok) return { ok: false, retryable: true, reason: `the ${m.type} map of ${m.object} is not a usable image: ${image.reason}` };
     if (image.width !== m.size || image.height !== m.size) {
-      return { ok: false, retryable: true, reason: `the ${m.type} map of ${m.object} is ${image.width}x${image.height}, not the asked ${m.size}x${m.size}` };
+      return {
+        ok: false,
+        retryable: true,
+        reason: `the ${m.type} map of ${m.object} is ${image.width}x${image.height}, not the asked ${m.size}x${m.size}`,
+      };
     }
     if (!m.baked || m.baked.coverage <= 0) {
-      return { ok: false, retryable: false, reason: `the ${m.type} map of ${m.object} is blank: the bake wrote no pixel (are ${m.object}'s UVs inside the 0-1 square?${blankHint})` };
+      return {
+        ok: false,
+        retryable: false,
+        reason: `the ${m.type} map of ${m.object} is blank: the bake wrote no pixel (are ${m.object}'s UVs inside the 0-1 square?${blankHint})`,
+      };
     }
-    placed.push({ object: m.object, type: m.type, output: m.output, width: image.width, height: image.height, bytes: image.bytes, coverage: round(m.baked.coverage), min: round(m.baked.min), max: round(m.baked.max) });
+    placed.push({
+      object: m.object,
+      type: m.type,
+      output: m.output,
+      width: image.width,
+      height: image.height,
+      bytes: image.bytes,
+      coverage: round(m.baked.coverage),
+      min: round(m.baked.min),
+      max: round(m.baked.max),
+    });
   }
   for (const m of maps) {
     mkdirSync(dirname(m.output), { recursive: true });

@@ -90,7 +90,13 @@ export class SimulationBakeRunner implements JobRunner {
     rmSync(directory, { recursive: true, force: true });
     mkdirSync(directory, { recursive: true });
     return {
-      payload: { kind: 'bake.simulation', object: this.objectsOf(job)[unit.key], directory, frameStart: p.frameStart, frameEnd: p.frameEnd },
+      payload: {
+        kind: 'bake.simulation',
+        object: this.objectsOf(job)[unit.key],
+        directory,
+        frameStart: p.frameStart,
+        frameEnd: p.frameEnd,
+      },
       label: unit.label,
     };
   }
@@ -99,18 +105,29 @@ export class SimulationBakeRunner implements JobRunner {
     const object = this.objectsOf(job)[unit.key]!;
     const staging = this.staging(job, unit, workerId);
     const modifiers = (outcome.result.modifiers as BakedModifier[] | undefined) ?? [];
-    const fail = (reason: string): UnitVerdict => ({ ok: false, retryable: false, outcome: 'bad-output', reason: `${unit.label}: ${reason}` });
+    const fail = (reason: string): UnitVerdict => ({
+      ok: false,
+      retryable: false,
+      outcome: 'bad-output',
+      reason: `${unit.label}: ${reason}`,
+    });
     const caches: Array<Record<string, unknown>> = [];
     for (const m of modifiers) {
       for (const b of m.bakes) {
         const dir = join(staging, m.folder, String(b.bakeId));
         const meta = countFiles(join(dir, 'meta'), '.json');
         if (meta === 0) {
-          return fail(`modifier "${m.modifier}" baked no frame${b.node ? ` for ${b.node}` : ''} (is the simulation's frame range inside the scene's?)`);
+          return fail(
+            `modifier "${m.modifier}" baked no frame${b.node ? ` for ${b.node}` : ''} (is the simulation's frame range inside the scene's?)`,
+          );
         }
         if (!existsSync(join(dir, 'blobs'))) return fail(`modifier "${m.modifier}": the bake of ${b.bakeId} has no blobs folder`);
       }
-      caches.push({ modifier: m.modifier, directory: expandCacheFolder(this.params(job).output, object, m.modifier), bakes: m.bakes.map((b) => ({ bakeId: b.bakeId, frames: b.frames })) });
+      caches.push({
+        modifier: m.modifier,
+        directory: expandCacheFolder(this.params(job).output, object, m.modifier),
+        bakes: m.bakes.map((b) => ({ bakeId: b.bakeId, frames: b.frames })),
+      });
     }
     for (const [i, m] of modifiers.entries()) {
       const target = caches[i]!.directory as string;
@@ -132,7 +149,9 @@ export class SimulationBakeRunner implements JobRunner {
       objects: job.units.length,
       baked: done.length,
       failed: job.units.filter((u) => u.state === 'failed').length,
-      caches: done.flatMap((u) => ((u.result?.caches as Array<Record<string, unknown>> | undefined) ?? []).map((c) => ({ object: u.result?.object, ...c }))),
+      caches: done.flatMap((u) =>
+        ((u.result?.caches as Array<Record<string, unknown>> | undefined) ?? []).map((c) => ({ object: u.result?.object, ...c })),
+      ),
     };
   }
 

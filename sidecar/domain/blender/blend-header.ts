@@ -65,10 +65,16 @@ function parseBlendHeader(bytes: Uint8Array, compression: BlendCompression = 'no
   const size = /^BLENDER(\d{2})/.exec(b.toString('latin1', 0, 9));
   if (size) {
     const headerSize = Number(size[1]);
-    if (b.length < headerSize) return { isBlend: true, compression, problem: `truncated: the file ends inside its ${headerSize}-byte header` };
+    if (b.length < headerSize)
+      return { isBlend: true, compression, problem: `truncated: the file ends inside its ${headerSize}-byte header` };
     const large = /^BLENDER\d{2}-(\d{2})([vV])(\d{4})$/.exec(b.toString('latin1', 0, HEADER_BYTES));
-    if (large && headerSize === HEADER_BYTES) return describe(Number(large[3]), compression, 'large', 8, large[2] === 'v' ? 'little' : 'big');
-    return { isBlend: true, compression, problem: `a .blend header this sidecar does not know (${JSON.stringify(b.toString('latin1', 0, Math.min(b.length, headerSize)))}); a newer Blender may read it` };
+    if (large && headerSize === HEADER_BYTES)
+      return describe(Number(large[3]), compression, 'large', 8, large[2] === 'v' ? 'little' : 'big');
+    return {
+      isBlend: true,
+      compression,
+      problem: `a .blend header this sidecar does not know (${JSON.stringify(b.toString('latin1', 0, Math.min(b.length, headerSize)))}); a newer Blender may read it`,
+    };
   }
   return { isBlend: true, compression, problem: `a damaged .blend header (${JSON.stringify(b.toString('latin1', 0, 12))})` };
 }
@@ -86,7 +92,13 @@ export function blendVersionNumber(version: string): number | undefined {
   return m ? Number(m[1]) * 100 + Number(m[2]) : undefined;
 }
 
-function describe(n: number, compression: BlendCompression, headerFormat: 'legacy' | 'large', pointerSize: 4 | 8, endian: 'little' | 'big'): BlendHeader {
+function describe(
+  n: number,
+  compression: BlendCompression,
+  headerFormat: 'legacy' | 'large',
+  pointerSize: 4 | 8,
+  endian: 'little' | 'big',
+): BlendHeader {
   return { isBlend: true, compression, version: formatBlendVersion(n), versionNumber: n, headerFormat, pointerSize, endian };
 }
 

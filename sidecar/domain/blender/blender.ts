@@ -46,7 +46,10 @@ export class BlenderInstallation {
     if (!this.probing) {
       const path = this.path();
       this.probing = probeBlender(path, this.stateDir);
-      this.probing.then((p) => (this.probeResult = p), () => undefined);
+      this.probing.then(
+        (p) => (this.probeResult = p),
+        () => undefined,
+      );
       // A failed probe may succeed later (Blender installed meanwhile): do not cache the failure.
       this.probing.catch(() => (this.probing = undefined));
     }

@@ -4,7 +4,16 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { DomainError } from '../errors.js';
-import { blenderInstallLocations, commandFileNames, findInPath, isExecutable, isPathLike, osOf, pathsOf, searchPath } from '../../platform.js';
+import {
+  blenderInstallLocations,
+  commandFileNames,
+  findInPath,
+  isExecutable,
+  isPathLike,
+  osOf,
+  pathsOf,
+  searchPath,
+} from '../../platform.js';
 
 export class BlenderNotFoundError extends DomainError {
   override readonly name = 'BlenderNotFoundError';
@@ -43,7 +52,12 @@ export function resolveCommand(name: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /** One `--blender` value (a path, a wrapper script, or a command name found through PATH), or the error that says what to fix. */
-export function locateExplicit(value: string, source: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): LocatedBlender {
+export function locateExplicit(
+  value: string,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): LocatedBlender {
   const path = resolveCommand(value, env, platform);
   const tried = [`${path} (${source})`];
   if (isExecutable(path)) return { path, source, tried };
@@ -63,7 +77,9 @@ export function locateExplicit(value: string, source: string, env: NodeJS.Proces
  * (the user chose); otherwise BLENDER, every `blender` in PATH, and every install location that exists. Duplicates (the
  * same file through a link) are listed once. Throws what `locateBlender` throws when there is none.
  */
-export function locateAllBlenders(options: { explicit?: string[]; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {}): LocatedBlender[] {
+export function locateAllBlenders(
+  options: { explicit?: string[]; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {},
+): LocatedBlender[] {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   if (options.explicit?.length) return dedupe(options.explicit.map((e) => locateExplicit(e, '--blender', env, platform)));

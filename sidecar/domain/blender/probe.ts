@@ -59,7 +59,9 @@ function workerScriptStamp(): number {
 export async function probeBlender(blender: string, stateDir?: string): Promise<BlenderProbe> {
   const key = cacheKey(blender);
   // One cache file per executable: a sidecar that knows several Blenders keeps each one's answer.
-  const cacheFile = stateDir ? join(stateDir, `blender-probe-${createHash('sha1').update(blender).digest('hex').slice(0, 12)}.json`) : undefined;
+  const cacheFile = stateDir
+    ? join(stateDir, `blender-probe-${createHash('sha1').update(blender).digest('hex').slice(0, 12)}.json`)
+    : undefined;
   if (cacheFile) {
     try {
       const cached = CacheEntry.parse(JSON.parse(readFileSync(cacheFile, 'utf8')));
@@ -109,7 +111,11 @@ export async function probeVersion(blender: string): Promise<string> {
   const version = /Blender (\d+\.\d+(?:\.\d+)?)/.exec(run.stdout ?? '')?.[1];
   if (run.exitCode !== 0 || !version) {
     const tail = (run.all ?? '').split('\n').slice(-3).join(' | ').trim();
-    throw new DomainError('no-blender', `Blender at ${blender} did not say its version (exit ${run.exitCode ?? run.signal}): ${tail || 'no output'}`, { blender });
+    throw new DomainError(
+      'no-blender',
+      `Blender at ${blender} did not say its version (exit ${run.exitCode ?? run.signal}): ${tail || 'no output'}`,
+      { blender },
+    );
   }
   versionCache.set(key, version);
   return version;

@@ -34,7 +34,8 @@ function inspectForJob(path: string, field: string): BlendHeader {
   } catch (err) {
     throw new InvalidInputError(field, `${path} cannot be opened: ${describeError(err)}`);
   }
-  if (!header.isBlend || header.problem) throw new InvalidInputError(field, `${path} cannot be opened: ${header.problem ?? 'not a .blend file'}`);
+  if (!header.isBlend || header.problem)
+    throw new InvalidInputError(field, `${path} cannot be opened: ${header.problem ?? 'not a .blend file'}`);
   return header;
 }
 
@@ -48,19 +49,37 @@ export function describeInstalled(installed: InstalledBlender[]): string {
  * The Blender for a file saved by `header`'s version among `installed`, or the pinned one (`pin`: a version such as
  * "4.2", or a path / command name). Throws InvalidInputError naming `field` (or "blender" for a bad pin).
  */
-export async function routeBlend(blendFile: string, header: BlendHeader, installed: InstalledBlender[], pin: string | undefined, field: string): Promise<BlendRoute> {
-  const usable = installed.filter((b): b is InstalledBlender & { version: string; versionNumber: number } => !!b.version && b.versionNumber !== undefined);
+export async function routeBlend(
+  blendFile: string,
+  header: BlendHeader,
+  installed: InstalledBlender[],
+  pin: string | undefined,
+  field: string,
+): Promise<BlendRoute> {
+  const usable = installed.filter(
+    (b): b is InstalledBlender & { version: string; versionNumber: number } => !!b.version && b.versionNumber !== undefined,
+  );
   const fileN = header.versionNumber;
   const saved = fileN === undefined ? 'an unknown Blender' : `Blender ${formatBlendVersion(fileN)}`;
   if (pin !== undefined) return routePinned(pin, usable, installed, fileN, saved);
   if (usable.length === 0) throw new InvalidInputError(field, `${blendFile} cannot run: ${describeInstalled(installed)}`);
-  if (fileN === undefined) return { path: usable[0]!.path, version: usable[0]!.version, why: 'the file does not say which Blender saved it; the first installed Blender' };
+  if (fileN === undefined)
+    return {
+      path: usable[0]!.path,
+      version: usable[0]!.version,
+      why: 'the file does not say which Blender saved it; the first installed Blender',
+    };
   const newestFirst = (a: { versionNumber: number; version: string }, b: { versionNumber: number; version: string }) =>
     b.versionNumber - a.versionNumber || b.version.localeCompare(a.version, undefined, { numeric: true });
   const exact = usable.filter((b) => b.versionNumber === fileN).sort(newestFirst)[0];
   if (exact) return { path: exact.path, version: exact.version, why: `the file was saved by ${saved}, the same major.minor` };
   const newer = usable.filter((b) => b.versionNumber > fileN).sort((a, b) => -newestFirst(a, b))[0];
-  if (newer) return { path: newer.path, version: newer.version, why: `the file was saved by ${saved}; the oldest installed Blender newer than that` };
+  if (newer)
+    return {
+      path: newer.path,
+      version: newer.version,
+      why: `the file was saved by ${saved}; the oldest installed Blender newer than that`,
+    };
   throw new InvalidInputError(
     field,
     `${blendFile} was saved by ${saved}, newer than every installed Blender (${describeInstalled(installed)}); ` +
@@ -76,7 +95,8 @@ async function routePinned(
   fileN: number | undefined,
   saved: string,
 ): Promise<BlendRoute> {
-  const note = (n: number) => (fileN !== undefined && fileN > n ? `; the file was saved by newer ${saved}, which this Blender may fail to open` : '');
+  const note = (n: number) =>
+    fileN !== undefined && fileN > n ? `; the file was saved by newer ${saved}, which this Blender may fail to open` : '';
   if (/^\d+\.\d+(\.\d+)?$/.test(pin.trim())) {
     const n = blendVersionNumber(pin)!;
     const full = pin.split('.').length === 3;
@@ -90,7 +110,10 @@ async function routePinned(
     path = locateExplicit(pin, 'blender').path;
     version = await probeVersion(path);
   } catch (err) {
-    throw new InvalidInputError('blender', `${describeError(err)}; give a version such as "4.2" or the path of an installed Blender (installed: ${describeInstalled(installed)})`);
+    throw new InvalidInputError(
+      'blender',
+      `${describeError(err)}; give a version such as "4.2" or the path of an installed Blender (installed: ${describeInstalled(installed)})`,
+    );
   }
   // The same Blender reached another way (a link) keeps its usual path, so its warm workers are used.
   const known = usable.find((b) => sameFile(b.path, path));
@@ -118,11 +141,20 @@ export interface JobBlenderChoice {
  * taken (or the pin followed). Throws bad input (the file cannot be opened, is newer than every Blender, a bad
  * pin) or no-blender (no Blender at all).
  */
-export async function chooseBlenderForJob(installations: BlenderInstallations, blendFile: string, pin: string | undefined, field = 'blendFile'): Promise<JobBlenderChoice> {
+export async function chooseBlenderForJob(
+  installations: BlenderInstallations,
+  blendFile: string,
+  pin: string | undefined,
+  field = 'blendFile',
+): Promise<JobBlenderChoice> {
   const header = inspectForJob(blendFile, field);
   installations.relocate();
   const installed = await installations.list();
   if (installed.length === 0 && pin === undefined) installations.primary.path(); // throws "Blender was not found (tried ...)"
   const blender = await routeBlend(blendFile, header, installed, pin, field);
-  return { blender, blend: { version: header.version, compression: header.compression }, installation: installations.installation(blender.path) };
+  return {
+    blender,
+    blend: { version: header.version, compression: header.compression },
+    installation: installations.installation(blender.path),
+  };
 }

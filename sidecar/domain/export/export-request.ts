@@ -10,7 +10,6 @@ import { blenderPin, checkBlendFile, priority } from '../render/render-request.j
 import { gnJobParam } from '../sync/job-values.js';
 import { FORMAT_NAMES } from './formats.js';
 
-
 const scope = z
   .strictObject({
     objects: z.array(z.string().min(1)).min(1).optional().describe('Export only these objects (by name).'),
@@ -20,14 +19,19 @@ const scope = z
 
 const exportOptions = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]))
-  .describe("Exporter options by Blender's name (sidecar.info lists each format's), e.g. {\"export_yup\": true}.");
+  .describe('Exporter options by Blender\'s name (sidecar.info lists each format\'s), e.g. {"export_yup": true}.');
 
 const common = {
   blendFile: z.string().min(1).describe('Absolute path of the .blend file.'),
   scene: z.string().min(1).optional().describe("The scene to export from (default: the file's active scene)."),
   priority,
   instances: z.number().int().min(1).max(64).optional().describe('At most this many workers on this job at once.'),
-  timeoutS: z.number().positive().max(7 * 86400).default(600).describe('A worker silent this long is hung: killed and the item retried.'),
+  timeoutS: z
+    .number()
+    .positive()
+    .max(7 * 86400)
+    .default(600)
+    .describe('A worker silent this long is hung: killed and the item retried.'),
   maxRetries: z.number().int().min(0).max(20).default(1),
   memoryLimitMB: z.number().int().min(64).optional(),
   temporaryBlendFile: z.boolean().default(false).describe('The blend file is a temporary copy: delete it when the job ends.'),
@@ -38,10 +42,13 @@ const common = {
 
 export const exportParams = z.strictObject({
   ...common,
-  format: z.string().min(1).describe(`One of ${FORMAT_NAMES.join(', ')} (those the installed Blender can write: see sidecar.info).`),
-  output: z.string().min(1).describe('The file to write (absolute, or // for the blend file\'s folder); a folder ending in / gets a name.'),
+  format: z
+    .string()
+    .min(1)
+    .describe(`One of ${FORMAT_NAMES.join(', ')} (those the installed Blender can write: see sidecar.info).`),
+  output: z.string().min(1).describe("The file to write (absolute, or // for the blend file's folder); a folder ending in / gets a name."),
   scope: scope.optional().describe('What to export; default: every visible object of the scene.'),
-  applyModifiers: z.boolean().optional().describe('Export meshes with their modifiers applied (the exporter\'s default when omitted).'),
+  applyModifiers: z.boolean().optional().describe("Export meshes with their modifiers applied (the exporter's default when omitted)."),
   options: exportOptions.optional(),
 });
 
@@ -89,7 +96,10 @@ export function checkFormat(format: string, available: ExportFormat[], field: st
 function checkOptions(options: Record<string, unknown> | undefined, format: ExportFormat, field: string) {
   for (const name of Object.keys(options ?? {})) {
     if (!format.options.includes(name)) {
-      throw new InvalidInputError(`${field}.${name}`, `is not an option of the ${format.format} exporter; its options: ${format.options.join(', ')}`);
+      throw new InvalidInputError(
+        `${field}.${name}`,
+        `is not an option of the ${format.format} exporter; its options: ${format.options.join(', ')}`,
+      );
     }
   }
 }
@@ -97,14 +107,18 @@ function checkOptions(options: Record<string, unknown> | undefined, format: Expo
 function resolveExportOutput(output: string, blendFile: string, format: ExportFormat, name: string, field: string): string {
   let path = output;
   if (path.startsWith('//')) path = join(dirname(blendFile), path.slice(2));
-  else if (!isAbsolute(path)) throw new InvalidInputError(field, `"${output}" must be an absolute path, or start with // to mean the blend file's folder`);
+  else if (!isAbsolute(path))
+    throw new InvalidInputError(field, `"${output}" must be an absolute path, or start with // to mean the blend file's folder`);
   const folder = /[\\/]$/.test(path);
   path = resolve(path);
   if (folder) path = join(path, `${name}${format.extensions[0]}`);
   const ext = extname(path).toLowerCase();
   if (!ext) return path + format.extensions[0];
   if (!format.extensions.includes(ext)) {
-    throw new InvalidInputError(field, `${basename(path)} does not end in ${format.extensions.join(' or ')}, the ${format.format} extension`);
+    throw new InvalidInputError(
+      field,
+      `${basename(path)} does not end in ${format.extensions.join(' or ')}, the ${format.format} extension`,
+    );
   }
   return path;
 }
@@ -114,16 +128,29 @@ function defaultName(item: { objects?: string[]; collection?: string }, blendFil
   return raw.replace(/[^\w.-]+/g, '_');
 }
 
-function checkExportItems(blendFile: string, items: Array<z.output<typeof batchItem>>, available: ExportFormat[], prefix: (i: number) => string): ExportItem[] {
+function checkExportItems(
+  blendFile: string,
+  items: Array<z.output<typeof batchItem>>,
+  available: ExportFormat[],
+  prefix: (i: number) => string,
+): ExportItem[] {
   const seen = new Map<string, number>();
   return items.map((item, i) => {
     const f = checkFormat(item.format, available, `${prefix(i)}format`);
     checkOptions(item.options, f, `${prefix(i)}options`);
     const output = resolveExportOutput(item.output, blendFile, f, defaultName(item, blendFile), `${prefix(i)}output`);
     const before = seen.get(output);
-    if (before !== undefined) throw new InvalidInputError(`${prefix(i)}output`, `${output} is also the output of item ${before}; each item needs its own file`);
+    if (before !== undefined)
+      throw new InvalidInputError(`${prefix(i)}output`, `${output} is also the output of item ${before}; each item needs its own file`);
     seen.set(output, i);
-    return { objects: item.objects, collection: item.collection, format: f.format, output, applyModifiers: item.applyModifiers, options: item.options };
+    return {
+      objects: item.objects,
+      collection: item.collection,
+      format: f.format,
+      output,
+      applyModifiers: item.applyModifiers,
+      options: item.options,
+    };
   });
 }
 

@@ -22,7 +22,6 @@ interface ExportJobParams {
   temporaryBlendFile?: boolean;
 }
 
-
 function itemLabel(item: ExportItem, index: number): string {
   const what = item.collection ? `collection ${item.collection}` : item.objects ? item.objects.join(', ') : 'the scene';
   return `item ${index} (${what} as ${item.format})`;
@@ -88,7 +87,12 @@ export class ExportRunner implements JobRunner {
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
     const item = this.params(job).items[unit.key]!;
-    const placed = await placeExport(this.stagingDir(job, unit, workerId), item.output, item.format, outcome.result.counted as Counted | undefined);
+    const placed = await placeExport(
+      this.stagingDir(job, unit, workerId),
+      item.output,
+      item.format,
+      outcome.result.counted as Counted | undefined,
+    );
     if (!placed.ok) return { ok: false, retryable: placed.retryable, outcome: 'bad-output', reason: `${unit.label}: ${placed.reason}` };
     return { ok: true, output: item.output, result: placed.result };
   }

@@ -27,7 +27,9 @@ export interface ExportFormatSpec {
   exporters: Exporter[];
 }
 
-const gltf = (exportFormat: string): Exporter[] => [{ operator: 'export_scene.gltf', fixed: { export_format: exportFormat }, selection: 'use_selection', applyModifiers: 'export_apply' }];
+const gltf = (exportFormat: string): Exporter[] => [
+  { operator: 'export_scene.gltf', fixed: { export_format: exportFormat }, selection: 'use_selection', applyModifiers: 'export_apply' },
+];
 const moved = (newer: string, older: string): Exporter[] => [
   { operator: newer, fixed: {}, selection: 'export_selected_objects', applyModifiers: 'apply_modifiers' },
   { operator: older, fixed: {}, selection: 'use_selection', applyModifiers: 'use_mesh_modifiers' },
@@ -35,7 +37,13 @@ const moved = (newer: string, older: string): Exporter[] => [
 
 export const EXPORT_FORMATS = [
   { format: 'glb', label: 'glTF Binary (.glb)', description: 'glTF 2.0, one binary file', extensions: ['.glb'], exporters: gltf('GLB') },
-  { format: 'gltf', label: 'glTF Separate (.gltf)', description: 'glTF 2.0, JSON with .bin and textures beside it', extensions: ['.gltf'], exporters: gltf('GLTF_SEPARATE') },
+  {
+    format: 'gltf',
+    label: 'glTF Separate (.gltf)',
+    description: 'glTF 2.0, JSON with .bin and textures beside it',
+    extensions: ['.gltf'],
+    exporters: gltf('GLTF_SEPARATE'),
+  },
   {
     format: 'fbx',
     label: 'FBX (.fbx)',
@@ -43,7 +51,13 @@ export const EXPORT_FORMATS = [
     extensions: ['.fbx'],
     exporters: [{ operator: 'export_scene.fbx', fixed: {}, selection: 'use_selection', applyModifiers: 'use_mesh_modifiers' }],
   },
-  { format: 'obj', label: 'Wavefront (.obj)', description: 'Wavefront OBJ', extensions: ['.obj'], exporters: moved('wm.obj_export', 'export_scene.obj') },
+  {
+    format: 'obj',
+    label: 'Wavefront (.obj)',
+    description: 'Wavefront OBJ',
+    extensions: ['.obj'],
+    exporters: moved('wm.obj_export', 'export_scene.obj'),
+  },
   {
     format: 'usd',
     label: 'USD (.usd)',
@@ -51,8 +65,20 @@ export const EXPORT_FORMATS = [
     extensions: ['.usd', '.usdc', '.usda'],
     exporters: [{ operator: 'wm.usd_export', fixed: {}, selection: 'selected_objects_only', applyModifiers: null }],
   },
-  { format: 'stl', label: 'STL (.stl)', description: 'Stereolithography', extensions: ['.stl'], exporters: moved('wm.stl_export', 'export_mesh.stl') },
-  { format: 'ply', label: 'PLY (.ply)', description: 'Stanford PLY', extensions: ['.ply'], exporters: moved('wm.ply_export', 'export_mesh.ply') },
+  {
+    format: 'stl',
+    label: 'STL (.stl)',
+    description: 'Stereolithography',
+    extensions: ['.stl'],
+    exporters: moved('wm.stl_export', 'export_mesh.stl'),
+  },
+  {
+    format: 'ply',
+    label: 'PLY (.ply)',
+    description: 'Stanford PLY',
+    extensions: ['.ply'],
+    exporters: moved('wm.ply_export', 'export_mesh.ply'),
+  },
   {
     format: 'abc',
     label: 'Alembic (.abc)',

@@ -18,7 +18,11 @@ export class FarmExecutor {
 
   private farmFor(kind: unknown): Farm {
     const farm = this.farms.get(String(kind));
-    if (!farm) throw new InvalidInputError('farm.kind', `"${String(kind)}" is not a farm this sidecar knows; use one of ${[...this.farms.keys()].join(', ')}`);
+    if (!farm)
+      throw new InvalidInputError(
+        'farm.kind',
+        `"${String(kind)}" is not a farm this sidecar knows; use one of ${[...this.farms.keys()].join(', ')}`,
+      );
     return farm;
   }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const flamencoParam = z.strictObject({
   kind: z.literal('flamenco'),
-  url: z.string().url().optional().describe('The Flamenco manager (default: the sidecar\'s --flamenco-url).'),
+  url: z.string().url().optional().describe("The Flamenco manager (default: the sidecar's --flamenco-url)."),
   chunkSize: z.number().int().min(1).max(1000).optional().describe('Frames per farm task (default 1).'),
 });
 
@@ -18,16 +18,24 @@ const slurmName = (what: string) =>
 
 export const slurmParam = z.strictObject({
   kind: z.literal('slurm'),
-  partition: slurmName('partition name').optional().describe('The partition (sbatch -p; default: the sidecar\'s --slurm-partition, else the cluster\'s default).'),
+  partition: slurmName('partition name')
+    .optional()
+    .describe("The partition (sbatch -p; default: the sidecar's --slurm-partition, else the cluster's default)."),
   account: slurmName('account name').optional().describe('The account charged (sbatch -A).'),
   qos: slurmName('QOS name').optional().describe('The quality of service (sbatch --qos).'),
-  timeLimit: slurmName('time limit (e.g. 30 or 2:00:00)').optional().describe('Time limit per task (sbatch -t): minutes, or [days-]hours:minutes:seconds.'),
+  timeLimit: slurmName('time limit (e.g. 30 or 2:00:00)')
+    .optional()
+    .describe('Time limit per task (sbatch -t): minutes, or [days-]hours:minutes:seconds.'),
   chunkSize: z.number().int().min(1).max(10_000).optional().describe('Frames per array task (default 1).'),
-  maxParallel: z.number().int().min(1).max(10_000).optional().describe('At most this many tasks run at once (the array\'s %N).'),
+  maxParallel: z.number().int().min(1).max(10_000).optional().describe("At most this many tasks run at once (the array's %N)."),
   cpusPerTask: z.number().int().min(1).max(1024).optional().describe('CPUs per task (sbatch -c); Blender renders with as many threads.'),
   memPerCpu: slurmName('memory size (e.g. 4G)').optional().describe('Memory per CPU (sbatch --mem-per-cpu), e.g. "4G".'),
   gres: slurmName('generic resource list (e.g. gpu:1)').optional().describe('Generic resources per task (sbatch --gres), e.g. "gpu:1".'),
-  blender: z.string().min(1).optional().describe('The Blender executable on the nodes (default: the sidecar\'s --slurm-blender, else "blender").'),
+  blender: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The Blender executable on the nodes (default: the sidecar\'s --slurm-blender, else "blender").'),
 });
 
 export const farmParam = z

@@ -46,7 +46,9 @@ export function retryDecision(unit: WorkUnit, failure: AttemptFailure, limits: J
   if (failure.retryable && failures <= limits.maxRetries) {
     return { retry: true, waitS: backoffSeconds(failures), onCpu: failure.cpuFallback === true && limits.cpuFallback === true };
   }
-  const error = failure.retryable ? `${failure.reason} (failed ${failures} times, more than maxRetries ${limits.maxRetries})` : failure.reason;
+  const error = failure.retryable
+    ? `${failure.reason} (failed ${failures} times, more than maxRetries ${limits.maxRetries})`
+    : failure.reason;
   return { retry: false, error };
 }
 
@@ -62,7 +64,8 @@ export class AttemptPolicy {
 
   /** A unit's worker ended under it (`result` is the WorkerDiedError, or whatever else the task rejected with). */
   unitDied(job: LiveJob, unit: WorkUnit, attempt: Attempt, worker: BlenderWorker, result: unknown, seconds: number): AttemptFailure {
-    if (!(result instanceof WorkerDiedError)) return { outcome: 'crashed', reason: diedSentence(result, `running ${unit.label}`), retryable: true };
+    if (!(result instanceof WorkerDiedError))
+      return { outcome: 'crashed', reason: diedSentence(result, `running ${unit.label}`), retryable: true };
     const killedFor = result.reason === 'hung' || result.reason === 'memory' || result.reason === 'canceled' ? result.reason : undefined;
     const cls = classifyDeath(result.exit.signal, result.exit.code, result.outputTail.join('\n'), killedFor);
     const reason = deathSentence(job, unit, worker, result, seconds, cls);
@@ -72,7 +75,11 @@ export class AttemptPolicy {
     if (crashedOn.length > 0 && CRASHES.has(cls.outcome)) {
       // The second worker this unit kills: the file (or what it asks of Blender) is the cause, not the pool.
       job.heldCrashes.delete(unit.key);
-      return { ...failure, reason: this.fileKillsBlender(job, worker, result, [...crashedOn, worker.id], `running ${unit.label}`), retryable: false };
+      return {
+        ...failure,
+        reason: this.fileKillsBlender(job, worker, result, [...crashedOn, worker.id], `running ${unit.label}`),
+        retryable: false,
+      };
     }
     if (job.record.units.some((u) => u.state === 'done')) {
       // This Blender opened the file before and crashed now: the Blender (or the machine) is the suspect.
@@ -147,7 +154,9 @@ export class AttemptPolicy {
     if (streak >= this.streakLimit) {
       this.fileCrashStreak.delete(worker.blender);
       const file = job.runner.fileOf(job.record).blendFile;
-      this.crashLoop.rest(`Blender ${version} was killed by ${streak} files or frames in a row with nothing succeeding between (the last: ${file})`);
+      this.crashLoop.rest(
+        `Blender ${version} was killed by ${streak} files or frames in a row with nothing succeeding between (the last: ${file})`,
+      );
     }
     return fileKillsBlenderSentence(job, worker, err, workers, doing, hint);
   }

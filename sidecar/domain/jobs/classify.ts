@@ -15,7 +15,8 @@ export interface Classification {
   label: string;
 }
 
-const GPU_OOM = /\b(CUDA|OptiX|HIP|Metal|oneAPI)\b[^\n]*\bout of (device )?memory|out of GPU memory|System is out of GPU( and shared host)? memory/i;
+const GPU_OOM =
+  /\b(CUDA|OptiX|HIP|Metal|oneAPI)\b[^\n]*\bout of (device )?memory|out of GPU memory|System is out of GPU( and shared host)? memory/i;
 const HOST_OOM = /std::bad_alloc|\bMemoryError\b|Cannot allocate memory|Out of memory/i;
 const SEGFAULT = /Segmentation fault|SIGSEGV|EXCEPTION_ACCESS_VIOLATION/;
 const MISSING_FILE = /does not exist|No such file or directory/i;
@@ -23,7 +24,12 @@ const MISSING_FILE = /does not exist|No such file or directory/i;
 const CANNOT_OPEN = /could not open|Cannot read file|Failed to read blend file|not a blend file|truncated|File format is not supported/i;
 
 /** A worker process that ended during the attempt. `killedFor` is set when the sidecar killed it on purpose. */
-export function classifyDeath(signal: string | null, code: number | null, output: string, killedFor: 'hung' | 'memory' | 'canceled' | undefined): Classification {
+export function classifyDeath(
+  signal: string | null,
+  code: number | null,
+  output: string,
+  killedFor: 'hung' | 'memory' | 'canceled' | undefined,
+): Classification {
   if (killedFor === 'hung') return { outcome: 'hung', transient: true, label: 'hung' };
   if (killedFor === 'memory') return { outcome: 'memory', transient: false, label: 'over its memory limit' };
   if (killedFor === 'canceled') return { outcome: 'canceled', transient: false, label: 'canceled' };

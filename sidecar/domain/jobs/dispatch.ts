@@ -63,10 +63,13 @@ export class Dispatcher {
   /** Wakes dispatch when the earliest backoff ends (one timer: a later call replaces it). */
   wakeAt(at: number): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.o.host.wake();
-    }, Math.max(0, at - Date.now()) + 5);
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.o.host.wake();
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
     this.retryTimer.unref();
   }
 
@@ -114,7 +117,9 @@ export class Dispatcher {
     if (!request) return;
     const file = { ...job.runner.fileOf(record), ...request.file };
     const id = `t${this.nextTaskId++}`;
-    const attempt: Attempt | undefined = unit ? { worker: w.id, pid: w.pid, blender: w.blenderVersion, startedAt: new Date().toISOString() } : undefined;
+    const attempt: Attempt | undefined = unit
+      ? { worker: w.id, pid: w.pid, blender: w.blenderVersion, startedAt: new Date().toISOString() }
+      : undefined;
     const task: Task = { id, unit, request, worker: w, attempt, peakRssBytes: w.rssBytes };
     job.tasks.set(id, task);
     if (unit) {
@@ -127,7 +132,14 @@ export class Dispatcher {
     this.o.host.taskStarted(job, task);
     w.openFile = file.blendFile;
     w.openJobKey = file.jobKey;
-    const payload = { ...request.payload, id, kind: String(request.payload.kind), blendFile: file.blendFile, jobKey: file.jobKey, gn: file.gn };
+    const payload = {
+      ...request.payload,
+      id,
+      kind: String(request.payload.kind),
+      blendFile: file.blendFile,
+      jobKey: file.jobKey,
+      gn: file.gn,
+    };
     w.run(payload, { label: request.label, jobId: record.id, frame: request.frame }).then(
       (outcome) => this.o.host.taskEnded(job, task, outcome),
       (err: unknown) => this.o.host.taskEnded(job, task, err),
@@ -163,7 +175,13 @@ export class Dispatcher {
     }
     const left = job.record.units.filter((u) => u.state === 'pending' || u.state === 'running').length;
     const wanted = Math.min(job.limits.instances, this.o.pool.size, Math.max(1, left));
-    const memory = this.o.placement.fit({ perWorkerBytes: job.peakRssBytes, jobWorkers: job.tasks.size, jobRssBytes: jobRss, otherRssBytes: otherRss, wanted });
+    const memory = this.o.placement.fit({
+      perWorkerBytes: job.peakRssBytes,
+      jobWorkers: job.tasks.size,
+      jobRssBytes: jobRss,
+      otherRssBytes: otherRss,
+      wanted,
+    });
     const own = job.runner.workerCap?.(job.record, wanted);
     const fit = own && own.cap < memory.cap ? own : memory;
     // The note's numbers move with free memory; only a new cap is news worth a log line and a notification.

@@ -12,17 +12,30 @@ import type { LiveJob } from './live-job.js';
 export type FailedOutcome = Extract<TaskOutcome, { ok: false }>;
 
 /** Why a unit's worker died under it: hung, over its memory, canceled, or crashed with its last lines of output. */
-export function deathSentence(job: LiveJob, unit: WorkUnit, worker: BlenderWorker, err: WorkerDiedError, seconds: number, cls: Classification): string {
+export function deathSentence(
+  job: LiveJob,
+  unit: WorkUnit,
+  worker: BlenderWorker,
+  err: WorkerDiedError,
+  seconds: number,
+  cls: Classification,
+): string {
   switch (err.reason) {
     case 'hung':
       return `${unit.label} hung: Blender printed nothing for ${job.limits.timeoutS} s, so worker ${worker.id} was killed`;
     case 'memory':
       // The supervisor wrote the measured memory into the worker's output as it killed it: that line says it best.
-      return err.outputTail.findLast((l) => l.startsWith('[sidecar] '))?.slice(10) ?? `${unit.label} exceeded memoryLimitMB ${job.limits.memoryLimitMB}`;
+      return (
+        err.outputTail.findLast((l) => l.startsWith('[sidecar] '))?.slice(10) ??
+        `${unit.label} exceeded memoryLimitMB ${job.limits.memoryLimitMB}`
+      );
     case 'canceled':
       return `${unit.label} was canceled`;
     default: {
-      const tail = err.outputTail.filter((l) => !/^(render \| )?Fra:/.test(l) && !/^\s*$/.test(l)).slice(-3).join(' | ');
+      const tail = err.outputTail
+        .filter((l) => !/^(render \| )?Fra:/.test(l) && !/^\s*$/.test(l))
+        .slice(-3)
+        .join(' | ');
       return `${unit.label}: ${cls.label}: ${err.message} after ${seconds.toFixed(1)} s${tail ? `; last output: ${tail}` : ''}`;
     }
   }
@@ -32,7 +45,14 @@ export function deathSentence(job: LiveJob, unit: WorkUnit, worker: BlenderWorke
  * A file that killed Blender on several workers: names the file, the Blender, how it died, and Blender's own crash
  * report (its path and first lines), plus the newer-file hint when the header explains the crash.
  */
-export function fileKillsBlenderSentence(job: LiveJob, worker: BlenderWorker, err: WorkerDiedError, workers: string[], doing: string, hint: string): string {
+export function fileKillsBlenderSentence(
+  job: LiveJob,
+  worker: BlenderWorker,
+  err: WorkerDiedError,
+  workers: string[],
+  doing: string,
+  hint: string,
+): string {
   const file = job.runner.fileOf(job.record).blendFile;
   const how = err.exit.signal ? `killed by ${err.exit.signal}` : `exit status ${err.exit.code}`;
   const report = err.crashReport

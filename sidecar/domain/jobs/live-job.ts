@@ -81,6 +81,7 @@ export function resumeUnits(record: JobRecord): void {
     if (unit.state !== 'running') continue;
     unit.state = 'pending';
     const a = unit.attempts.at(-1);
-    if (a && !a.outcome) Object.assign(a, { outcome: 'lost', reason: 'the sidecar stopped during this attempt', endedAt: new Date().toISOString() });
+    if (a && !a.outcome)
+      Object.assign(a, { outcome: 'lost', reason: 'the sidecar stopped during this attempt', endedAt: new Date().toISOString() });
   }
 }

@@ -63,18 +63,22 @@ export class ProgressFeed {
     const runner = this.runnerOf(record.kind);
     // A farm job has no local workers: what it knows of its progress (rates, running tasks) comes from its farm.
     if (!job && record.plan?.farm) return jobProgress(record, runner, this.farm?.live(record));
-    return jobProgress(record, runner, job && {
-      finishTimes: job.finishTimes,
-      last: job.last,
-      placement: job.memoryNote,
-      running: [...job.tasks.values()].map((t) => ({
-        worker: t.worker.id,
-        pid: t.worker.pid,
-        key: t.unit?.key ?? null,
-        label: t.request.label,
-        startedAt: t.worker.current ? new Date(t.worker.current.startedAt).toISOString() : new Date().toISOString(),
-        ...(t.samples && { samples: t.samples }),
-      })),
-    });
+    return jobProgress(
+      record,
+      runner,
+      job && {
+        finishTimes: job.finishTimes,
+        last: job.last,
+        placement: job.memoryNote,
+        running: [...job.tasks.values()].map((t) => ({
+          worker: t.worker.id,
+          pid: t.worker.pid,
+          key: t.unit?.key ?? null,
+          label: t.request.label,
+          startedAt: t.worker.current ? new Date(t.worker.current.startedAt).toISOString() : new Date().toISOString(),
+          ...(t.samples && { samples: t.samples }),
+        })),
+      },
+    );
   }
 }

@@ -42,7 +42,11 @@ export interface LiveProgress {
   placement?: string;
 }
 
-export function jobProgress(record: JobRecord, runner: Pick<JobRunner, 'nodeProgress'> | undefined, live: LiveProgress | undefined): JobProgress {
+export function jobProgress(
+  record: JobRecord,
+  runner: Pick<JobRunner, 'nodeProgress'> | undefined,
+  live: LiveProgress | undefined,
+): JobProgress {
   const c = countUnits(record);
   const now = Date.now();
   let rate = 0;

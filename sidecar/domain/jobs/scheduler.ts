@@ -54,7 +54,12 @@ export class Scheduler {
     );
     options.pool.on('idle', () => this.pump());
     options.pool.on('exit', () => this.pump());
-    this.crashLoop = new CrashLoopGuard(options.crashLoop ?? {}, options.alerts, (message) => options.log('warn', message), () => this.pump());
+    this.crashLoop = new CrashLoopGuard(
+      options.crashLoop ?? {},
+      options.alerts,
+      (message) => options.log('warn', message),
+      () => this.pump(),
+    );
     this.policy = new AttemptPolicy(this.crashLoop, options.crashLoop?.count ?? 3);
     this.dispatch = new Dispatcher({
       pool: options.pool,

@@ -24,7 +24,13 @@ export function superviseJobs(jobs: Iterable<LiveJob>, alerts: AlertCenter | und
   for (const job of jobs) {
     for (const t of job.tasks.values()) {
       t.peakRssBytes = Math.max(t.peakRssBytes, t.worker.rssBytes);
-      tasks.push({ worker: t.worker, label: t.request.label, jobId: job.record.id, timeoutS: job.limits.timeoutS, memoryLimitMB: job.limits.memoryLimitMB });
+      tasks.push({
+        worker: t.worker,
+        label: t.request.label,
+        jobId: job.record.id,
+        timeoutS: job.limits.timeoutS,
+        memoryLimitMB: job.limits.memoryLimitMB,
+      });
     }
   }
   superviseTasks(tasks, alerts, memoryWarnShare);
@@ -44,7 +50,10 @@ export function superviseTasks(tasks: Iterable<WatchedTask>, alerts: AlertCenter
     if (!limit) continue;
     const limitBytes = limit * 1024 * 1024;
     if (w.rssBytes > limitBytes) {
-      w.kill('memory', `${t.label} exceeded memoryLimitMB ${limit}: Blender (worker ${w.id}) reached ${Math.round(w.rssBytes / 2 ** 20)} MB`);
+      w.kill(
+        'memory',
+        `${t.label} exceeded memoryLimitMB ${limit}: Blender (worker ${w.id}) reached ${Math.round(w.rssBytes / 2 ** 20)} MB`,
+      );
     } else if (w.rssBytes > memoryWarnShare * limitBytes && !alerts?.isOpen(`memory-near:${w.id}`)) {
       alerts?.raise({
         key: `memory-near:${w.id}`,

@@ -48,8 +48,8 @@ const outputTemplate = (what: string) =>
     .min(1)
     .describe(
       `${what} An absolute path, or // for the blend file's folder (or the submit's baseDir). ` +
-        '{name} is the branch\'s name (the collection, object or file), {variant} the Geometry Nodes value, ' +
-        '{variant_index} its 0-based position in the list, {date} the day the job was submitted (YYYY-MM-DD), {node} this node\'s id.',
+        "{name} is the branch's name (the collection, object or file), {variant} the Geometry Nodes value, " +
+        "{variant_index} its 0-based position in the list, {date} the day the job was submitted (YYYY-MM-DD), {node} this node's id.",
     );
 
 export const sourceSettings = z
@@ -59,7 +59,7 @@ export const sourceSettings = z
       .default('file')
       .describe(
         'file: every visible object of the scene; objects: the objects named; collection: one collection (and its children); ' +
-          'collections: a branch for every collection directly under the scene\'s own collection that holds objects.',
+          "collections: a branch for every collection directly under the scene's own collection that holds objects.",
       ),
     objects: z.array(z.string().min(1)).min(1).optional().describe('mode objects: the objects, by name.'),
     collection: z.string().min(1).optional().describe('mode collection: the collection, by name.'),
@@ -71,20 +71,27 @@ export const sourceSettings = z
       .describe('{name} in output templates (default: the collection, the single object, or the file name without .blend).'),
   })
   .superRefine((s, ctx) => {
-    if (s.mode === 'objects' && !s.objects) ctx.addIssue({ code: 'custom', path: ['objects'], message: 'mode objects needs the objects listed' });
-    if (s.mode === 'collection' && !s.collection) ctx.addIssue({ code: 'custom', path: ['collection'], message: 'mode collection needs a collection' });
-    if (s.mode !== 'objects' && s.objects) ctx.addIssue({ code: 'custom', path: ['objects'], message: `is only for mode objects (this source is mode ${s.mode})` });
+    if (s.mode === 'objects' && !s.objects)
+      ctx.addIssue({ code: 'custom', path: ['objects'], message: 'mode objects needs the objects listed' });
+    if (s.mode === 'collection' && !s.collection)
+      ctx.addIssue({ code: 'custom', path: ['collection'], message: 'mode collection needs a collection' });
+    if (s.mode !== 'objects' && s.objects)
+      ctx.addIssue({ code: 'custom', path: ['objects'], message: `is only for mode objects (this source is mode ${s.mode})` });
     if (s.mode !== 'collection' && s.collection) {
       ctx.addIssue({ code: 'custom', path: ['collection'], message: `is only for mode collection (this source is mode ${s.mode})` });
     }
-    if (s.mode !== 'collections' && s.exclude) ctx.addIssue({ code: 'custom', path: ['exclude'], message: `is only for mode collections (this source is mode ${s.mode})` });
+    if (s.mode !== 'collections' && s.exclude)
+      ctx.addIssue({ code: 'custom', path: ['exclude'], message: `is only for mode collections (this source is mode ${s.mode})` });
   });
 
 export const validateSettings = z.strictObject({
   checks: z
     .strictObject({
       non_manifold: level('non_manifold', 'Edges that are not shared by exactly two faces (holes, open borders, loose edges).'),
-      missing_textures: level('missing_textures', 'Image textures whose file is not on disk (and not packed), or texture nodes without an image.'),
+      missing_textures: level(
+        'missing_textures',
+        'Image textures whose file is not on disk (and not packed), or texture nodes without an image.',
+      ),
       unapplied_scale: level('unapplied_scale', 'Objects whose scale is not (1, 1, 1).'),
       ngons: level('ngons', 'Faces with more than four sides.'),
       empty_meshes: level('empty_meshes', 'Mesh objects with no faces.'),
@@ -102,14 +109,21 @@ export const validateSettings = z.strictObject({
 export const transformSettings = z
   .strictObject({
     applyModifiers: z.boolean().default(false).describe('Apply every modifier (Geometry Nodes included) to the mesh.'),
-    decimateRatio: z.number().gt(0).max(1).optional().describe('Decimate (collapse) to this share of the faces; 1 or absent: no decimation.'),
+    decimateRatio: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('Decimate (collapse) to this share of the faces; 1 or absent: no decimation.'),
     triangulate: z.boolean().default(false).describe('Split every face into triangles.'),
-    applyRotation: z.boolean().default(false).describe('Apply the objects\' rotation to their meshes.'),
-    applyScale: z.boolean().default(false).describe('Apply the objects\' scale to their meshes.'),
+    applyRotation: z.boolean().default(false).describe("Apply the objects' rotation to their meshes."),
+    applyScale: z.boolean().default(false).describe("Apply the objects' scale to their meshes."),
     origin: z
       .enum(['keep', 'geometry', 'bounds', 'bottom', 'world'])
       .default('keep')
-      .describe('Move each origin to: geometry (the vertices\' median), bounds (the bounding box centre), bottom (the centre of the box\'s bottom face), world (0, 0, 0); keep: leave it.'),
+      .describe(
+        "Move each origin to: geometry (the vertices' median), bounds (the bounding box centre), bottom (the centre of the box's bottom face), world (0, 0, 0); keep: leave it.",
+      ),
   })
   .describe('Applied to the mesh objects in scope, in this order: modifiers, decimate, triangulate, rotation and scale, origin.');
 
@@ -117,7 +131,7 @@ export const gnVariantSettings = z
   .strictObject({
     object: z.string().min(1).describe('The object with the Geometry Nodes modifier.'),
     modifier: z.string().min(1).optional().describe("The modifier's name (default: the object's first Geometry Nodes modifier)."),
-    input: z.string().min(1).describe("The modifier input to vary, by its name as shown in Blender (e.g. \"Count\")."),
+    input: z.string().min(1).describe('The modifier input to vary, by its name as shown in Blender (e.g. "Count").'),
     values: z.array(gnValue).min(1).max(1000).optional().describe('The values, one branch each.'),
     range: z
       .strictObject({
@@ -130,7 +144,8 @@ export const gnVariantSettings = z
   })
   .superRefine((s, ctx) => {
     if (!s.values === !s.range) ctx.addIssue({ code: 'custom', path: ['values'], message: 'give values or range (one of them)' });
-    if (s.range && s.range.end < s.range.start) ctx.addIssue({ code: 'custom', path: ['range', 'end'], message: `${s.range.end} is before start ${s.range.start}` });
+    if (s.range && s.range.end < s.range.start)
+      ctx.addIssue({ code: 'custom', path: ['range', 'end'], message: `${s.range.end} is before start ${s.range.start}` });
     if (s.range && (s.range.end - s.range.start) / s.range.step + 1 > 1000) {
       ctx.addIssue({ code: 'custom', path: ['range'], message: 'makes more than 1000 values' });
     }
@@ -140,7 +155,9 @@ const exportOptions = z.record(z.string(), z.union([z.string(), z.number(), z.bo
 
 export const exportSettings = z.strictObject({
   format: z.enum(FORMAT_NAMES).describe(`${FORMAT_NAMES.join(', ')} (those the installed Blender can write: see sidecar.info).`),
-  output: outputTemplate('The file to write (a folder ending in / gets {name}, and _{variant} when there is one, with the format\'s extension).'),
+  output: outputTemplate(
+    "The file to write (a folder ending in / gets {name}, and _{variant} when there is one, with the format's extension).",
+  ),
   applyModifiers: z.boolean().default(true).describe('Export meshes with their modifiers applied.'),
   options: exportOptions.optional().describe("Exporter options by Blender's name (sidecar.info lists each format's)."),
 });
@@ -157,13 +174,24 @@ export const renderSettings = z.strictObject({
     .boolean()
     .default(false)
     .describe(
-      'Render from a camera made at run time that orbits the branch\'s objects over the frames (the first frame faces ' +
-        'them from the front, -Y), framing them whole; other renderable objects are hidden, lights kept. The scene\'s ' +
+      "Render from a camera made at run time that orbits the branch's objects over the frames (the first frame faces " +
+        "them from the front, -Y), framing them whole; other renderable objects are hidden, lights kept. The scene's " +
         'camera is not used (none is needed) and nothing in the file changes.',
     ),
   turntableTurns: z.number().gt(0).max(100).default(1).describe('turntable: how many times the camera goes round over the frames.'),
-  turntableElevation: z.number().min(-89).max(89).default(20).describe('turntable: the camera\'s height above the objects\' centre, in degrees.'),
-  instances: z.number().int().min(1).max(64).optional().describe("At most this many of this node's frames render at once (default: as many as the job may)."),
+  turntableElevation: z
+    .number()
+    .min(-89)
+    .max(89)
+    .default(20)
+    .describe("turntable: the camera's height above the objects' centre, in degrees."),
+  instances: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("At most this many of this node's frames render at once (default: as many as the job may)."),
 });
 
 export const movieSettings = z.strictObject({
@@ -173,20 +201,35 @@ export const movieSettings = z.strictObject({
 });
 
 export const bakeSettings = z.strictObject({
-  maps: z.array(z.enum(CYCLES_BAKE_TYPES)).min(1).max(12).describe('The maps to bake: normal, ao, diffuse, roughness, emit, ... (Cycles bake types).'),
+  maps: z
+    .array(z.enum(CYCLES_BAKE_TYPES))
+    .min(1)
+    .max(12)
+    .describe('The maps to bake: normal, ao, diffuse, roughness, emit, ... (Cycles bake types).'),
   output: outputTemplate('The folder the maps go to, as <object>_<map>.png.'),
   size: z.number().int().min(8).max(16384).default(1024).describe('Width and height of the maps in pixels.'),
   margin: z.number().int().min(0).max(256).default(16).describe('Pixels baked past the UV islands.'),
   samples: z.number().int().min(1).max(65_536).optional().describe("Cycles samples (default: the scene's)."),
-  objects: z.array(z.string().min(1)).min(1).optional().describe('The targets, by name (default: every mesh in scope, the sources excepted).'),
-  sources: z.array(z.string().min(1)).min(1).optional().describe('High-poly objects baked onto each target (Selected to Active); they need not be in scope.'),
+  objects: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('The targets, by name (default: every mesh in scope, the sources excepted).'),
+  sources: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('High-poly objects baked onto each target (Selected to Active); they need not be in scope.'),
   extrusion: z.number().min(0).max(1e4).default(0).describe('With sources: how far out the rays start from the target.'),
   maxRayDistance: z.number().min(0).max(1e4).default(0).describe('With sources: how far the rays reach (0: no limit).'),
-  useInMaterials: z.boolean().default(true).describe("Put the maps into the targets' materials (packed), so an export downstream carries them."),
+  useInMaterials: z
+    .boolean()
+    .default(true)
+    .describe("Put the maps into the targets' materials (packed), so an export downstream carries them."),
 });
 
 export const reportSettings = z.strictObject({
-  output: outputTemplate('Also write the report as JSON here ({name} is the pipeline\'s name).').optional(),
+  output: outputTemplate("Also write the report as JSON here ({name} is the pipeline's name).").optional(),
 });
 
 export interface NodeTypeSpec {
@@ -252,7 +295,8 @@ export const NODE_TYPES = {
   movie: {
     type: 'movie',
     title: 'Movie',
-    summary: "Encodes a Render node's frames into a preview movie per branch with Blender's own FFmpeg, checked (every frame, the frames' size).",
+    summary:
+      "Encodes a Render node's frames into a preview movie per branch with Blender's own FFmpeg, checked (every frame, the frames' size).",
     settings: movieSettings,
     inputs: [{ name: 'files', type: 'files', required: true }],
     outputs: [{ name: 'files', type: 'files' }],
@@ -260,7 +304,8 @@ export const NODE_TYPES = {
   bake: {
     type: 'bake',
     title: 'Bake',
-    summary: "Bakes texture maps of the meshes (from high-poly sources, if named), each map checked; with useInMaterials the maps go into the materials for the steps after.",
+    summary:
+      'Bakes texture maps of the meshes (from high-poly sources, if named), each map checked; with useInMaterials the maps go into the materials for the steps after.',
     settings: bakeSettings,
     inputs: [objectsIn],
     outputs: [{ name: 'objects', type: 'objects' }],
@@ -268,7 +313,7 @@ export const NODE_TYPES = {
   report: {
     type: 'report',
     title: 'Report',
-    summary: 'Collects what the pipeline produced (the job\'s result holds the report; output also writes it as JSON).',
+    summary: "Collects what the pipeline produced (the job's result holds the report; output also writes it as JSON).",
     settings: reportSettings,
     inputs: [{ name: 'files', type: 'files', multi: true, required: true }],
     outputs: [],

@@ -102,8 +102,17 @@ export class PipelineRunner implements JobRunner {
     return branchFirst(plan.steps).map((step) => {
       const output = 'output' in step ? step.output : undefined;
       const before = previous.get(step.key);
-      if (before && before.state === 'done' && before.node === step.node && (!output || existsSync(output) || !needed(output))) return before;
-      return { key: step.key, label: step.label, state: 'pending', attempts: before?.attempts ?? [], output, node: step.node, ...(step.dependsOn.length ? { dependsOn: step.dependsOn } : {}) };
+      if (before && before.state === 'done' && before.node === step.node && (!output || existsSync(output) || !needed(output)))
+        return before;
+      return {
+        key: step.key,
+        label: step.label,
+        state: 'pending',
+        attempts: before?.attempts ?? [],
+        output,
+        node: step.node,
+        ...(step.dependsOn.length ? { dependsOn: step.dependsOn } : {}),
+      };
     });
   }
 
@@ -129,11 +138,21 @@ export class PipelineRunner implements JobRunner {
       case 'validate':
         return { ...base, payload: { kind: 'pipeline.validate', scope: step.scope, checks: Object.keys(step.checks) } };
       case 'transform':
-        return { ...base, payload: { kind: 'pipeline.transform', scope: step.scope, ...step.settings, path: this.stagedBlend(job, unit, workerId) } };
+        return {
+          ...base,
+          payload: { kind: 'pipeline.transform', scope: step.scope, ...step.settings, path: this.stagedBlend(job, unit, workerId) },
+        };
       case 'variant':
         return {
           ...base,
-          payload: { kind: 'pipeline.variant', object: step.object, modifier: step.modifier, input: step.input, value: step.value, path: this.stagedBlend(job, unit, workerId) },
+          payload: {
+            kind: 'pipeline.variant',
+            object: step.object,
+            modifier: step.modifier,
+            input: step.input,
+            value: step.value,
+            path: this.stagedBlend(job, unit, workerId),
+          },
         };
       case 'export': {
         const staging = this.exportStaging(job, unit, workerId);
@@ -176,7 +195,15 @@ export class PipelineRunner implements JobRunner {
       case 'movie':
         return {
           ...base,
-          payload: { kind: 'movie', frames: step.frames, fileFormat: step.format, output: step.output, path: partialMoviePath(step.output, workerId), fps: step.fps, codec: step.codec },
+          payload: {
+            kind: 'movie',
+            frames: step.frames,
+            fileFormat: step.format,
+            output: step.output,
+            path: partialMoviePath(step.output, workerId),
+            fps: step.fps,
+            codec: step.codec,
+          },
         };
     }
   }
@@ -271,7 +298,14 @@ export class PipelineRunner implements JobRunner {
 
   summarize(job: JobRecord): Record<string, unknown> {
     const plan = job.plan as unknown as PipelinePlan | undefined;
-    if (!plan?.nodes) return { pipeline: (job.plan as FailedPlan | undefined)?.pipeline, nodes: this.nodeProgress(job), outputs: [], failures: [], skipped: [] };
+    if (!plan?.nodes)
+      return {
+        pipeline: (job.plan as FailedPlan | undefined)?.pipeline,
+        nodes: this.nodeProgress(job),
+        outputs: [],
+        failures: [],
+        skipped: [],
+      };
     const report = buildReport(job, plan, this.params(job).keepWorkFiles ? plan.workDir : undefined);
     const written: string[] = [];
     for (const n of plan.nodes) {

@@ -69,8 +69,7 @@ export function nodeStates(job: JobRecord, plan: PipelinePlan): Record<string, N
       // A source runs nothing: it shows the branches it started.
       state = 'done';
       c.total = c.done = n.branches;
-    }
-    else if (n.type === 'report') {
+    } else if (n.type === 'report') {
       // A report is done once everything it collects has ended, whatever became of it.
       if (c.done + c.failed + c.skipped === c.total) state = 'done';
       else if (TERMINAL.has(job.state)) state = 'canceled';
@@ -84,7 +83,8 @@ export function nodeStates(job: JobRecord, plan: PipelinePlan): Record<string, N
     if (n.type !== 'report') {
       if (failedUnit) message = failedUnit.error?.split('\n')[0];
       else if (skippedUnit) message = skippedUnit.error;
-      else if (warnings) message = `${warnings} warning${warnings === 1 ? '' : 's'}: ${[...new Set(warned.map((w) => w.check))].join(', ')}`;
+      else if (warnings)
+        message = `${warnings} warning${warnings === 1 ? '' : 's'}: ${[...new Set(warned.map((w) => w.check))].join(', ')}`;
     }
     out[n.id] = {
       state,
@@ -121,10 +121,23 @@ export function buildReport(job: JobRecord, plan: PipelinePlan, keptWorkDir: str
     if (u.state === 'failed') report.failures.push({ ...where, reason: u.error ?? 'failed' });
     if (u.state === 'skipped') report.skipped.push({ ...where, reason: u.error ?? 'skipped' });
     if (step.kind === 'validate' && (u.state === 'done' || u.state === 'failed')) {
-      report.validations.push({ ...where, branch: step.branch.label, passed: u.state === 'done', ...(u.result as Partial<ValidationResult> | undefined) });
+      report.validations.push({
+        ...where,
+        branch: step.branch.label,
+        passed: u.state === 'done',
+        ...(u.result as Partial<ValidationResult> | undefined),
+      });
     }
     if (u.state !== 'done' || (step.kind !== 'export' && step.kind !== 'render' && step.kind !== 'movie')) continue;
-    const r = (u.result ?? {}) as { bytes?: number; format?: string; gltf?: { triangles: number; meshes: number }; counted?: { triangles: number }; width?: number; height?: number; frames?: number };
+    const r = (u.result ?? {}) as {
+      bytes?: number;
+      format?: string;
+      gltf?: { triangles: number; meshes: number };
+      counted?: { triangles: number };
+      width?: number;
+      height?: number;
+      frames?: number;
+    };
     report.outputs.push({
       ...where,
       branch: step.branch.label,

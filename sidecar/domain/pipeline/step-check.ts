@@ -23,8 +23,20 @@ export interface StepStaging {
   export(): string;
 }
 
-export async function checkStep(job: JobRecord, unit: WorkUnit, step: Step, r: Record<string, unknown>, workerId: string, staging: StepStaging): Promise<UnitVerdict> {
-  const fail = (reason: string, retryable = false): UnitVerdict => ({ ok: false, retryable, outcome: 'bad-output', reason: `${unit.label}: ${reason}` });
+export async function checkStep(
+  job: JobRecord,
+  unit: WorkUnit,
+  step: Step,
+  r: Record<string, unknown>,
+  workerId: string,
+  staging: StepStaging,
+): Promise<UnitVerdict> {
+  const fail = (reason: string, retryable = false): UnitVerdict => ({
+    ok: false,
+    retryable,
+    outcome: 'bad-output',
+    reason: `${unit.label}: ${reason}`,
+  });
   switch (step.kind) {
     case 'validate': {
       const found = (r.checks ?? {}) as Record<string, Array<{ object: string; detail: string }>>;
@@ -52,7 +64,15 @@ export async function checkStep(job: JobRecord, unit: WorkUnit, step: Step, r: R
       return placed.ok ? { ok: true, output: step.output, result: placed.result } : fail(placed.reason, placed.retryable);
     }
     case 'bake': {
-      const reported = (r.maps ?? []) as Array<{ object: string; type: string; path: string; output: string; coverage: number; min: number; max: number }>;
+      const reported = (r.maps ?? []) as Array<{
+        object: string;
+        type: string;
+        path: string;
+        output: string;
+        coverage: number;
+        min: number;
+        max: number;
+      }>;
       const placed = await placeMaps(
         reported.map((m) => ({ object: m.object, type: m.type, staged: m.path, output: m.output, size: step.settings.size, baked: m })),
         step.settings.sources ? ' do the rays reach the sources? raise extrusion or maxRayDistance' : '',

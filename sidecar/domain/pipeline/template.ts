@@ -22,7 +22,8 @@ export function templateProblem(template: string): string | undefined {
   }
   const rest = template.replace(FIELD, 'x');
   if (/[{}]/.test(rest)) return 'has a { or } that opens or closes no field';
-  if (!template.startsWith('//') && !isAbsolute(template)) return `"${template}" must be an absolute path, or start with // to mean the blend file's folder`;
+  if (!template.startsWith('//') && !isAbsolute(template))
+    return `"${template}" must be an absolute path, or start with // to mean the blend file's folder`;
   return undefined;
 }
 

@@ -19,4 +19,6 @@ export const RENDER_ENGINES = [
 ] as const satisfies readonly RenderEngineSpec[];
 
 /** "cycles, eevee or workbench", for help texts. */
-export const ENGINE_CHOICES = `${RENDER_ENGINES.slice(0, -1).map((e) => e.engine).join(', ')} or ${RENDER_ENGINES.at(-1)!.engine}`;
+export const ENGINE_CHOICES = `${RENDER_ENGINES.slice(0, -1)
+  .map((e) => e.engine)
+  .join(', ')} or ${RENDER_ENGINES.at(-1)!.engine}`;

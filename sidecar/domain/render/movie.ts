@@ -33,9 +33,9 @@ const MOVIE_CONTAINERS = MOVIE_CONTAINER_TABLE.map((c) => c.extension);
 
 export const movieParam = z
   .strictObject({
-    output: z.string().min(1).describe('The movie file: .mp4, .mov or .mkv (absolute, or // for the blend file\'s folder).'),
+    output: z.string().min(1).describe("The movie file: .mp4, .mov or .mkv (absolute, or // for the blend file's folder)."),
     fps: z.number().positive().max(240).optional().describe("Frames per second (default: the scene's frame rate)."),
-    codec: z.enum(MOVIE_CODECS).default('h264').describe('h264 (default) or mpeg4, encoded by Blender\'s own FFmpeg.'),
+    codec: z.enum(MOVIE_CODECS).default('h264').describe("h264 (default) or mpeg4, encoded by Blender's own FFmpeg."),
   })
   .describe('When the frames are done, encode them into a preview movie, checked (frame count and size) before the job completes.');
 export type MovieParam = z.output<typeof movieParam>;
@@ -52,12 +52,16 @@ export interface MoviePlan {
 export function resolveMovieOutput(output: string, blendFile: string): string {
   const ext = extname(output).toLowerCase();
   if (!(MOVIE_CONTAINERS as readonly string[]).includes(ext)) {
-    throw new InvalidInputError('movie.output', `"${output}" must end in ${MOVIE_CONTAINERS.join(', ')} (the container follows the extension)`);
+    throw new InvalidInputError(
+      'movie.output',
+      `"${output}" must end in ${MOVIE_CONTAINERS.join(', ')} (the container follows the extension)`,
+    );
   }
   if (output.includes('#')) throw new InvalidInputError('movie.output', `"${output}" is one movie file: leave out the # frame marks`);
   const path = resolveOutputPattern(output, blendFile, 'movie.output');
   try {
-    if (statSync(path).isDirectory()) throw new InvalidInputError('movie.output', `${path} is a folder; name the movie file, e.g. ${join(path, 'preview.mp4')}`);
+    if (statSync(path).isDirectory())
+      throw new InvalidInputError('movie.output', `${path} is a folder; name the movie file, e.g. ${join(path, 'preview.mp4')}`);
   } catch (err) {
     if (err instanceof InvalidInputError) throw err;
   }
@@ -68,12 +72,21 @@ export function resolveMovieOutput(output: string, blendFile: string): string {
  * The movie's plan, once the scene is known. The frame size is Blender's (resolution × percentage / 100, rounded
  * down); H.264 and MPEG-4 encode 4:2:0 pictures, which need an even width and height.
  */
-export function planMovie(movie: MovieParam, blendFile: string, resolution: [number, number, number], percent: number | undefined, sceneFps: number | undefined): MoviePlan {
+export function planMovie(
+  movie: MovieParam,
+  blendFile: string,
+  resolution: [number, number, number],
+  percent: number | undefined,
+  sceneFps: number | undefined,
+): MoviePlan {
   const pct = percent ?? resolution[2];
   const width = Math.floor((resolution[0] * pct) / 100);
   const height = Math.floor((resolution[1] * pct) / 100);
   if (width % 2 || height % 2) {
-    throw new InvalidInputError('movie', `the frames are ${width}x${height}; ${movie.codec} needs an even width and height: change the resolution (or resolutionPercent)`);
+    throw new InvalidInputError(
+      'movie',
+      `the frames are ${width}x${height}; ${movie.codec} needs an even width and height: change the resolution (or resolutionPercent)`,
+    );
   }
   return { output: resolveMovieOutput(movie.output, blendFile), fps: movie.fps ?? sceneFps ?? 24, codec: movie.codec, width, height };
 }
@@ -97,13 +110,27 @@ export function partialMoviePath(output: string, workerId: string): string {
 export function movieTask(job: JobRecord, movie: MoviePlan, scene: string, fileFormat: string, workerId: string): TaskRequest {
   const frames = job.units.filter((u) => !isMovieUnit(u) && u.output).map((u) => u.output!);
   return {
-    payload: { kind: 'movie', scene, frames, fileFormat, output: movie.output, path: partialMoviePath(movie.output, workerId), fps: movie.fps, codec: movie.codec },
+    payload: {
+      kind: 'movie',
+      scene,
+      frames,
+      fileFormat,
+      output: movie.output,
+      path: partialMoviePath(movie.output, workerId),
+      fps: movie.fps,
+      codec: movie.codec,
+    },
     label: 'preview movie',
   };
 }
 
 /** The movie must hold `expected` frames at the frames' size; then it is renamed into place. */
-export function acceptMovie(expected: number, movie: Omit<MoviePlan, 'fps' | 'codec'> & Partial<MoviePlan>, result: Record<string, unknown>, workerId: string): UnitVerdict {
+export function acceptMovie(
+  expected: number,
+  movie: Omit<MoviePlan, 'fps' | 'codec'> & Partial<MoviePlan>,
+  result: Record<string, unknown>,
+  workerId: string,
+): UnitVerdict {
   const partial = partialMoviePath(movie.output, workerId);
   const frames = Number(result.frames);
   const width = Number(result.width);
@@ -116,10 +143,19 @@ export function acceptMovie(expected: number, movie: Omit<MoviePlan, 'fps' | 'co
         : undefined;
   if (wrong) {
     rmSync(partial, { force: true });
-    return { ok: false, retryable: true, outcome: 'bad-output', reason: `preview movie: Blender wrote ${basename(movie.output)}, but read back ${wrong}` };
+    return {
+      ok: false,
+      retryable: true,
+      outcome: 'bad-output',
+      reason: `preview movie: Blender wrote ${basename(movie.output)}, but read back ${wrong}`,
+    };
   }
   renameSync(partial, movie.output);
-  return { ok: true, output: movie.output, result: { frames, width, height, fps: movie.fps, codec: movie.codec, bytes: statSync(movie.output).size } };
+  return {
+    ok: true,
+    output: movie.output,
+    result: { frames, width, height, fps: movie.fps, codec: movie.codec, bytes: statSync(movie.output).size },
+  };
 }
 
 export function discardMovie(movie: MoviePlan | undefined, workerId: string): void {

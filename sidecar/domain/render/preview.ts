@@ -36,7 +36,11 @@ export interface PreviewInfo {
  * Puts a worker's preview in place once its frame is accepted; answers what it is, or why there is none (a broken
  * preview is a sentence on the frame, never a failed frame).
  */
-export async function placePreview(framePath: string, workerId: string, workerError: unknown): Promise<{ preview?: PreviewInfo; previewError?: string }> {
+export async function placePreview(
+  framePath: string,
+  workerId: string,
+  workerError: unknown,
+): Promise<{ preview?: PreviewInfo; previewError?: string }> {
   const partial = partialPreviewPath(framePath, workerId);
   if (typeof workerError === 'string') {
     rmSync(partial, { force: true });

@@ -50,13 +50,15 @@ export interface RenderPlan {
 
 const VIDEO = new Set(['FFMPEG', 'AVI_JPEG', 'AVI_RAW']);
 
-
 /** The scene, camera and image format the job asks for, checked against what the planning task found in the file. */
 function checkAgainstFile(p: RenderParams, info: Inspection) {
   const sceneName = p.scene ?? info.activeScene;
   const scene = info.scenes.find((s) => s.name === sceneName);
   if (!scene) {
-    throw new InvalidInputError('scene', `the file has no scene named "${sceneName}"; its scenes: ${info.scenes.map((s) => s.name).join(', ')}`);
+    throw new InvalidInputError(
+      'scene',
+      `the file has no scene named "${sceneName}"; its scenes: ${info.scenes.map((s) => s.name).join(', ')}`,
+    );
   }
   if (p.camera && !info.cameras.includes(p.camera)) {
     throw new InvalidInputError('camera', `the file has no camera named "${p.camera}"; its cameras: ${info.cameras.join(', ') || 'none'}`);
@@ -66,7 +68,10 @@ function checkAgainstFile(p: RenderParams, info: Inspection) {
   }
   const format = p.format ?? scene.fileFormat;
   if (VIDEO.has(format)) {
-    throw new InvalidInputError('format', `scene "${scene.name}" renders to video (${format}); frames must be images: pass format, e.g. "PNG"`);
+    throw new InvalidInputError(
+      'format',
+      `scene "${scene.name}" renders to video (${format}); frames must be images: pass format, e.g. "PNG"`,
+    );
   }
   try {
     return { scene, format, extension: imageExtension(format) };
@@ -103,9 +108,7 @@ export class RenderRunner implements JobRunner {
   async plan(job: JobRecord, inspection: Record<string, unknown> | undefined): Promise<WorkUnit[]> {
     const p = this.params(job);
     const { scene, format, extension } = checkAgainstFile(p, inspection as unknown as Inspection);
-    const frames = p.frames
-      ? parseFrames(p.frames)
-      : rangeFrames(scene.frameStart, scene.frameEnd, Math.max(1, scene.frameStep));
+    const frames = p.frames ? parseFrames(p.frames) : rangeFrames(scene.frameStart, scene.frameEnd, Math.max(1, scene.frameStep));
     const outputPattern = resolveOutputPattern(p.output, p.blendFile);
     const plan: RenderPlan = {
       scene: scene.name,
@@ -196,7 +199,9 @@ export class RenderRunner implements JobRunner {
    */
   private threadsFor(job: JobRecord, workerId: string): number {
     if (this.persistent(job) && syncCap(job, true, 2)?.stickyThreads) {
-      const mine = job.units.filter((u) => !isMovieUnit(u) && u.attempts.at(-1)?.worker === workerId && typeof u.result?.threads === 'number');
+      const mine = job.units.filter(
+        (u) => !isMovieUnit(u) && u.attempts.at(-1)?.worker === workerId && typeof u.result?.threads === 'number',
+      );
       const last = mine.at(-1);
       if (last) return last.result!.threads as number;
     }
@@ -204,23 +209,38 @@ export class RenderRunner implements JobRunner {
   }
 
   async accept(job: JobRecord, unit: WorkUnit, outcome: Extract<TaskOutcome, { ok: true }>, workerId: string): Promise<UnitVerdict> {
-    if (isMovieUnit(unit)) return acceptMovie(job.units.filter((u) => !isMovieUnit(u)).length, (job.plan as RenderPlan).movie!, outcome.result, workerId);
+    if (isMovieUnit(unit))
+      return acceptMovie(job.units.filter((u) => !isMovieUnit(u)).length, (job.plan as RenderPlan).movie!, outcome.result, workerId);
     const partial = partialPath(unit.output!, workerId);
     const check = await checkImage(partial);
     if (!check.ok) {
       discardPreview(unit.output!, workerId);
-      return { ok: false, retryable: true, outcome: 'bad-output', reason: `${unit.label}: Blender reported success, but ${check.reason.replace(basename(partial), basename(unit.output!))}` };
+      return {
+        ok: false,
+        retryable: true,
+        outcome: 'bad-output',
+        reason: `${unit.label}: Blender reported success, but ${check.reason.replace(basename(partial), basename(unit.output!))}`,
+      };
     }
     renameSync(partial, unit.output!);
     const persistentData = outcome.result.persistentData === true;
     const shown = this.params(job).previews !== false ? await placePreview(unit.output!, workerId, outcome.result.previewError) : {};
-    const previewSeconds = typeof outcome.result.previewSeconds === 'number' ? Math.round(outcome.result.previewSeconds * 1000) / 1000 : undefined;
+    const previewSeconds =
+      typeof outcome.result.previewSeconds === 'number' ? Math.round(outcome.result.previewSeconds * 1000) / 1000 : undefined;
     const threads = typeof outcome.result.threads === 'number' ? outcome.result.threads : undefined;
     return {
       ok: true,
       output: unit.output!,
       preview: shown.preview?.path,
-      result: { width: check.width, height: check.height, bytes: check.bytes, persistentData, threads, ...shown, ...(previewSeconds !== undefined ? { previewSeconds } : {}) },
+      result: {
+        width: check.width,
+        height: check.height,
+        bytes: check.bytes,
+        persistentData,
+        threads,
+        ...shown,
+        ...(previewSeconds !== undefined ? { previewSeconds } : {}),
+      },
     };
   }
 
@@ -250,7 +270,14 @@ export class RenderRunner implements JobRunner {
       firstOutput: frames.find((u) => u.output)?.output,
       averageFrameSeconds: average(times),
       averagePreviewSeconds: average(previewTimes),
-      ...(movie ? { movie: movie.state === 'done' ? { path: movie.output, seconds: movie.seconds, ...movie.result } : { path: movie.output, state: movie.state, error: movie.error } } : {}),
+      ...(movie
+        ? {
+            movie:
+              movie.state === 'done'
+                ? { path: movie.output, seconds: movie.seconds, ...movie.result }
+                : { path: movie.output, state: movie.state, error: movie.error },
+          }
+        : {}),
     };
   }
 

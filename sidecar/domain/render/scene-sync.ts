@@ -85,7 +85,11 @@ export function syncCap(job: JobRecord, persistent: boolean, wanted: number): Sy
   const running = frames.filter((u) => u.state === 'running').length;
   if (m.frameS === undefined) {
     // Synced, sampling its first frame: wait for the frame to know what a frame costs.
-    return { cap: Math.max(1, running), note: `1 of ${wanted} workers while its first frame measures what a frame costs after a ${secs(m.syncS)} scene sync`, stickyThreads: true };
+    return {
+      cap: Math.max(1, running),
+      note: `1 of ${wanted} workers while its first frame measures what a frame costs after a ${secs(m.syncS)} scene sync`,
+      stickyThreads: true,
+    };
   }
   const left = frames.filter((u) => u.state === 'pending').length;
   const work = left * m.frameS;

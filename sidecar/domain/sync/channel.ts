@@ -32,12 +32,12 @@ import {
 
 /** An entry as it stands after the change that last wrote it; also the form a change takes in history and events. */
 export type SyncEntry = { key: EntryKey } & TypedValue & {
-  /** The channel revision of the write that last changed it. */
-  revision: number;
-  changedBy: string;
-  /** ISO 8601. */
-  changedAt: string;
-};
+    /** The channel revision of the write that last changed it. */
+    revision: number;
+    changedBy: string;
+    /** ISO 8601. */
+    changedAt: string;
+  };
 
 /**
  * One accepted write, as it is persisted: replaying a channel's records in order rebuilds it exactly. Every record
@@ -182,7 +182,13 @@ export class SyncChannel {
       if (j !== undefined) throw new InvalidInputError(`changes[${i}].key`, `names the same entry as changes[${j}].key`);
       seen.set(id, i);
     });
-    return this.write(parsed, parsed.map((_, i) => `changes[${i}].type`), baseRevision, by, true);
+    return this.write(
+      parsed,
+      parsed.map((_, i) => `changes[${i}].type`),
+      baseRevision,
+      by,
+      true,
+    );
   }
 
   /** The type an entry holds, for a change written without one. */
@@ -245,7 +251,14 @@ export class SyncChannel {
     for (const e of this.entries.values()) {
       let record = byRevision.get(e.revision);
       if (!record) {
-        record = { channel: this.name, epoch: this.epoch, revision: e.revision, changedBy: e.changedBy, changedAt: e.changedAt, changes: [] };
+        record = {
+          channel: this.name,
+          epoch: this.epoch,
+          revision: e.revision,
+          changedBy: e.changedBy,
+          changedAt: e.changedAt,
+          changes: [],
+        };
         byRevision.set(e.revision, record);
       }
       record.changes.push({ key: e.key, type: e.type, value: e.value } as SyncChange);
@@ -295,7 +308,7 @@ export class SyncChannel {
       throw new InvalidInputError(
         'baseRevision',
         `${baseRevision} is ahead of channel "${this.name}", which is at revision ${this.rev}: this client's view comes ` +
-          'from another history (was the sidecar\'s state reset?); resync with gn.get or gn.subscribe',
+          "from another history (was the sidecar's state reset?); resync with gn.get or gn.subscribe",
         { channelRevision: this.rev, epoch: this.epoch },
       );
     }

@@ -9,9 +9,9 @@ import { ChannelName, DEFAULT_CHANNEL, type SyncStore } from './store.js';
 export const gnJobParam = z
   .strictObject({
     channel: ChannelName.default(DEFAULT_CHANNEL),
-    revision: z.int().min(0).optional().describe("The channel revision to use; it must be the current one (default: the current one)."),
+    revision: z.int().min(0).optional().describe('The channel revision to use; it must be the current one (default: the current one).'),
   })
-  .describe('Apply a Geometry Nodes sync channel\'s values in the workers before rendering or exporting.');
+  .describe("Apply a Geometry Nodes sync channel's values in the workers before rendering or exporting.");
 
 export interface GnJobValues {
   channel: string;

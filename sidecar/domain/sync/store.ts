@@ -10,15 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DomainError, InvalidInputError, describeError } from '../errors.js';
-import {
-  DEFAULT_HISTORY_LIMIT,
-  SyncChannel,
-  MiB,
-  type SyncEntry,
-  type SyncEvent,
-  type SyncRecord,
-  type SyncSnapshot,
-} from './channel.js';
+import { DEFAULT_HISTORY_LIMIT, SyncChannel, MiB, type SyncEntry, type SyncEvent, type SyncRecord, type SyncSnapshot } from './channel.js';
 import { ChangeSchema, type ChangeInput } from './value.js';
 
 export { RevisionConflictError, type SyncEntry, type SyncEvent, type SyncRecord, type SyncSnapshot } from './channel.js';
@@ -183,7 +175,13 @@ export class SyncStore {
     this.checkWritable();
     const held = this.existing(channel);
     if (!held) return false;
-    const deletion: SyncDeletion = { channel, epoch: held.epoch, deleted: true, deletedBy, deletedAt: (this.options.now?.() ?? new Date()).toISOString() };
+    const deletion: SyncDeletion = {
+      channel,
+      epoch: held.epoch,
+      deleted: true,
+      deletedBy,
+      deletedAt: (this.options.now?.() ?? new Date()).toISOString(),
+    };
     this.persist(deletion);
     this.drop(channel);
     return true;

@@ -39,7 +39,7 @@ const Name = z.string().min(1).max(MAX_NAME);
 export const EntryKey = z.strictObject({
   object: Name.describe('The object\'s name, e.g. "Cube".'),
   modifier: Name.describe('The Geometry Nodes modifier\'s name on that object, e.g. "GeometryNodes".'),
-  input: Name.describe('The group input\'s name (not its identifier, which differs across Blender versions).'),
+  input: Name.describe("The group input's name (not its identifier, which differs across Blender versions)."),
 });
 export type EntryKey = z.output<typeof EntryKey>;
 
@@ -165,11 +165,10 @@ export function parseChange(change: ChangeInput, field = '', heldType?: (key: En
  */
 export function checkTypeUnchanged(key: EntryKey, held: ValueType, given: ValueType, field = 'type'): void {
   if (held === given) return;
-  throw new InvalidInputError(
-    field,
-    `${describeKey(key)} holds ${held} values (fixed by its first write); got ${given}`,
-    { expectedType: held, key },
-  );
+  throw new InvalidInputError(field, `${describeKey(key)} holds ${held} values (fixed by its first write); got ${given}`, {
+    expectedType: held,
+    key,
+  });
 }
 
 export function sameValue(a: TypedValue['value'], b: TypedValue['value']): boolean {

@@ -221,7 +221,13 @@ async function uriLength(uri: unknown, path: string, what: string): Promise<numb
 
 const COMPONENT_BYTES: Record<number, number> = { 5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4 };
 const TYPE_SHAPE: Record<string, [columns: number, rows: number]> = {
-  SCALAR: [1, 1], VEC2: [1, 2], VEC3: [1, 3], VEC4: [1, 4], MAT2: [2, 2], MAT3: [3, 3], MAT4: [4, 4],
+  SCALAR: [1, 1],
+  VEC2: [1, 2],
+  VEC3: [1, 3],
+  VEC4: [1, 4],
+  MAT2: [2, 2],
+  MAT3: [3, 3],
+  MAT4: [4, 4],
 };
 
 function summarize(asset: Asset, bufferLengths: number[]): GltfSummary {
@@ -247,8 +253,7 @@ function summarize(asset: Asset, bufferLengths: number[]): GltfSummary {
     for (const [p, primitive] of list(mesh.primitives, `meshes[${m}].primitives`).entries()) {
       const where = `meshes[${m}].primitives[${p}]`;
       // Accessor counts were checked above.
-      const countOf = (ref: unknown, field: string) =>
-        accessors[index(ref, accessors.length, `${where}.${field}`)]!.count as number;
+      const countOf = (ref: unknown, field: string) => accessors[index(ref, accessors.length, `${where}.${field}`)]!.count as number;
       const position = primitive.attributes?.POSITION;
       const positions = position === undefined ? 0 : countOf(position, 'attributes.POSITION');
       const drawn = primitive.indices === undefined ? positions : countOf(primitive.indices, 'indices');

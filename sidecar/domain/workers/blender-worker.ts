@@ -245,7 +245,9 @@ export class BlenderWorker extends EventEmitter {
       const pending = this.pending;
       this.pending = undefined;
       const report = reason === 'crashed' && this.tempDir ? findCrashReport(this.tempDir) : undefined;
-      pending.reject(new WorkerDiedError(reason, `Blender (worker ${this.id}, pid ${this.pid}) ${how}`, { code, signal }, [...this.outputTail], report));
+      pending.reject(
+        new WorkerDiedError(reason, `Blender (worker ${this.id}, pid ${this.pid}) ${how}`, { code, signal }, [...this.outputTail], report),
+      );
     }
     this.current = undefined;
     this.emit('exit', this.exitInfo);

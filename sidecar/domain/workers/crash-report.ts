@@ -56,7 +56,14 @@ export function findCrashReport(dir: string): CrashReport | undefined {
   } catch {
     // Listed but unreadable: the path alone still helps.
   }
-  return { path: newest.path, firstLines: text.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, FIRST_LINES) };
+  return {
+    path: newest.path,
+    firstLines: text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(0, FIRST_LINES),
+  };
 }
 
 /** A worker ended: its folder goes, unless it holds a crash report; then only the newest reports are kept. */

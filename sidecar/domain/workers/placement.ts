@@ -80,7 +80,8 @@ export class Placement {
     cap = Math.max(1, Math.min(cap, Math.max(ask.wanted, 1)));
     if (cap >= ask.wanted) return { cap };
     const free = `${gb(Math.max(0, this.free()))} free`;
-    const room = budget !== undefined ? `${free}, a budget of ${gb(budget)} with ${gb(Math.max(0, ask.otherRssBytes))} held by other workers` : free;
+    const room =
+      budget !== undefined ? `${free}, a budget of ${gb(budget)} with ${gb(Math.max(0, ask.otherRssBytes))} held by other workers` : free;
     const measured = ask.perWorkerBytes === undefined ? ' (assumed until a frame is measured)' : '';
     return { cap, note: `${cap} of ${ask.wanted} workers: ${gb(each)} each${measured}, ${room}` };
   }

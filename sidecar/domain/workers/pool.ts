@@ -172,13 +172,17 @@ export class WorkerPool extends EventEmitter {
     if (live.length > 0 && !this.sampling) {
       this.sampling = true;
       // A worker that exited between listing and sampling has no sample; the others' are kept (platform.ts).
-      const stats = await sampleProcesses(live.map((w) => w.pid), pidusage as unknown as Sampler).finally(() => (this.sampling = false));
+      const stats = await sampleProcesses(
+        live.map((w) => w.pid),
+        pidusage as unknown as Sampler,
+      ).finally(() => (this.sampling = false));
       live.forEach((w) => {
         const s = stats.get(w.pid);
         if (!s) return;
         w.cpuPercent = s.cpu;
         w.rssBytes = s.memory;
-        if (w.state === 'idle' && w.tasksDone > 0 && this.baselineRss.get(w.id)?.file !== openKey(w)) this.baselineRss.set(w.id, { file: openKey(w), bytes: s.memory });
+        if (w.state === 'idle' && w.tasksDone > 0 && this.baselineRss.get(w.id)?.file !== openKey(w))
+          this.baselineRss.set(w.id, { file: openKey(w), bytes: s.memory });
       });
       this.emit('sampled', live);
     }

@@ -48,7 +48,10 @@ def check_target(obj):
     if obj.type != "MESH":
         return "%r is a %s, not a mesh: only meshes can be baked" % (obj.name, obj.type.lower())
     if not obj.data.uv_layers:
-        return "%r has no UV map: unwrap it (UV > Unwrap) or add one before baking, the maps are laid out by its UVs" % obj.name
+        return (
+            "%r has no UV map: unwrap it (UV > Unwrap) or add one before baking, the maps are laid out by its UVs"
+            % obj.name
+        )
     if not obj.data.polygons:
         return "%r has no faces to bake" % obj.name
     return None
@@ -61,7 +64,9 @@ def plan(task):
         coll = bpy.data.collections.get(task["collection"])
         if coll is None:
             known = ", ".join(sorted(c.name for c in bpy.data.collections)) or "none"
-            raise TaskInputError("the file has no collection named %r; its collections: %s" % (task["collection"], known))
+            raise TaskInputError(
+                "the file has no collection named %r; its collections: %s" % (task["collection"], known)
+            )
         sources = set((task.get("selectedToActive") or {}).get("sources") or [])
         names = [o.name for o in coll.all_objects if o.type == "MESH" and o.name not in sources]
         if not names:
@@ -156,7 +161,9 @@ def _new_image(obj, spec):
     size = spec["size"]
     ext = os.path.splitext(spec["path"])[1].lower()
     float_buffer = ext in (".exr", ".tif", ".tiff")
-    image = bpy.data.images.new("sidecar_%s_%s" % (obj.name, spec["type"]), width=size, height=size, alpha=True, float_buffer=float_buffer)
+    image = bpy.data.images.new(
+        "sidecar_%s_%s" % (obj.name, spec["type"]), width=size, height=size, alpha=True, float_buffer=float_buffer
+    )
     colour = spec.get("colorSpace") or ("Non-Color" if spec["type"] in DATA_MAPS else "sRGB")
     try:
         image.colorspace_settings.name = colour
@@ -215,7 +222,10 @@ def _select_for_bake(target, sources):
         o.select_set(False)
     for o in [target] + sources:
         if view_layer.objects.get(o.name) is None:
-            raise TaskInputError("cannot bake %r: it is not in the view layer %r (excluded or hidden collection)" % (o.name, view_layer.name))
+            raise TaskInputError(
+                "cannot bake %r: it is not in the view layer %r (excluded or hidden collection)"
+                % (o.name, view_layer.name)
+            )
         o.hide_set(False)
         o.hide_render = False
         o.select_set(True)
@@ -229,7 +239,9 @@ def bake_object(task):
         return _bake_object(bpy.context.scene, task)
     scene = bpy.data.scenes.get(scene_name)
     if scene is None:
-        raise TaskInputError("the file has no scene named %r; its scenes: %s" % (scene_name, ", ".join(s.name for s in bpy.data.scenes)))
+        raise TaskInputError(
+            "the file has no scene named %r; its scenes: %s" % (scene_name, ", ".join(s.name for s in bpy.data.scenes))
+        )
     # The bake operator reads the scene and view layer from the context: point it at the asked-for scene.
     with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
         return _bake_object(scene, task)
@@ -269,7 +281,9 @@ def _bake_one(target, spec, targets, task):
             reason = str(err).strip().splitlines()[-1] if str(err).strip() else "no reason given"
             raise TaskInputError("Blender refused the %s bake of %r: %s" % (spec["type"], target.name, reason)) from err
         if "FINISHED" not in result:
-            raise RuntimeError("Cycles did not finish the %s bake of %r (%s)" % (spec["type"], target.name, ", ".join(result)))
+            raise RuntimeError(
+                "Cycles did not finish the %s bake of %r (%s)" % (spec["type"], target.name, ", ".join(result))
+            )
         stats = _coverage(image)
         path = spec["path"]
         os.makedirs(os.path.dirname(path), exist_ok=True)

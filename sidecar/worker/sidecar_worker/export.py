@@ -19,7 +19,10 @@ def _objects_in_scope(item):
         missing = [n for n in names if n not in bpy.data.objects]
         if missing:
             known = ", ".join(sorted(o.name for o in bpy.data.objects)[:20])
-            raise TaskInputError("the file has no object named %s; its objects include: %s" % (", ".join(repr(m) for m in missing), known))
+            raise TaskInputError(
+                "the file has no object named %s; its objects include: %s"
+                % (", ".join(repr(m) for m in missing), known)
+            )
         objs = [bpy.data.objects[n] for n in names]
     elif collection_name:
         coll = bpy.data.collections.get(collection_name)
@@ -34,7 +37,8 @@ def _objects_in_scope(item):
     not_in_layer = [o.name for o in objs if view_layer.objects.get(o.name) is None]
     if not_in_layer:
         raise TaskInputError(
-            "cannot export %s: not in the view layer %r (excluded or hidden collection)" % (", ".join(not_in_layer), view_layer.name)
+            "cannot export %s: not in the view layer %r (excluded or hidden collection)"
+            % (", ".join(not_in_layer), view_layer.name)
         )
     return objs
 
@@ -78,7 +82,9 @@ def export_item(task):
         return _export(task)
     scene = bpy.data.scenes.get(scene_name)
     if scene is None:
-        raise TaskInputError("the file has no scene named %r; its scenes: %s" % (scene_name, ", ".join(s.name for s in bpy.data.scenes)))
+        raise TaskInputError(
+            "the file has no scene named %r; its scenes: %s" % (scene_name, ", ".join(s.name for s in bpy.data.scenes))
+        )
     # Exporters read the scene and view layer from the context: point it at the asked-for scene.
     with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
         return _export(task)

@@ -12,11 +12,14 @@ def apply_values(gn):
         key = entry["key"]
         obj = bpy.data.objects.get(key["object"])
         if obj is None:
-            raise TaskInputError("sync channel %r names object %r, which this file does not have" % (gn.get("channel"), key["object"]))
+            raise TaskInputError(
+                "sync channel %r names object %r, which this file does not have" % (gn.get("channel"), key["object"])
+            )
         mod = obj.modifiers.get(key["modifier"])
         if mod is None or mod.type != "NODES":
             raise TaskInputError(
-                "sync channel %r names Geometry Nodes modifier %r on %r, which it does not have" % (gn.get("channel"), key["modifier"], obj.name)
+                "sync channel %r names Geometry Nodes modifier %r on %r, which it does not have"
+                % (gn.get("channel"), key["modifier"], obj.name)
             )
         try:
             gn_inputs.set_value(mod, key["input"], entry["value"])

@@ -92,7 +92,11 @@ def _fit(items, length, kind):
 def _resolve_reference(socket_type, value):
     import bpy
 
-    kinds = {"NodeSocketObject": bpy.data.objects, "NodeSocketMaterial": bpy.data.materials, "NodeSocketCollection": bpy.data.collections}
+    kinds = {
+        "NodeSocketObject": bpy.data.objects,
+        "NodeSocketMaterial": bpy.data.materials,
+        "NodeSocketCollection": bpy.data.collections,
+    }
     data = kinds.get(socket_type)
     if data is None or value is None or not isinstance(value, str):
         return value

@@ -15,7 +15,11 @@ def inspect_file(task):
                 "fps": scene.render.fps / scene.render.fps_base,
                 "fileFormat": settings.file_format,
                 "engine": scene.render.engine,
-                "resolution": [scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage],
+                "resolution": [
+                    scene.render.resolution_x,
+                    scene.render.resolution_y,
+                    scene.render.resolution_percentage,
+                ],
                 "camera": scene.camera.name if scene.camera else None,
                 "outputPath": scene.render.filepath,
                 "useFileExtension": scene.render.use_file_extension,

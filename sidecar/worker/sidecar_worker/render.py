@@ -143,7 +143,11 @@ def _preview(scene, task):
     started = time.monotonic()
     try:
         size = preview.write_preview(
-            scene, task["path"], scene.render.image_settings.file_format, task["previewPath"], task.get("previewSize", 256)
+            scene,
+            task["path"],
+            scene.render.image_settings.file_format,
+            task["previewPath"],
+            task.get("previewSize", 256),
         )
     except Exception as err:  # noqa: BLE001 - any failure becomes a sentence on the frame
         return {"previewError": "%s: %s" % (type(err).__name__, err)}

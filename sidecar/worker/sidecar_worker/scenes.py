@@ -23,7 +23,5 @@ def use_camera(scene, name):
     obj = bpy.data.objects.get(name)
     if obj is None or obj.type != "CAMERA":
         cameras = [o.name for o in bpy.data.objects if o.type == "CAMERA"]
-        raise TaskInputError(
-            "the file has no camera named %r; its cameras: %s" % (name, ", ".join(cameras) or "none")
-        )
+        raise TaskInputError("the file has no camera named %r; its cameras: %s" % (name, ", ".join(cameras) or "none"))
     scene.camera = obj

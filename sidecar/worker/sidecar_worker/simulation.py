@@ -18,7 +18,9 @@ def supported():
 
 
 def _bake_modifiers(obj):
-    return [m for m in obj.modifiers if m.type == "NODES" and m.node_group is not None and len(getattr(m, "bakes", ())) > 0]
+    return [
+        m for m in obj.modifiers if m.type == "NODES" and m.node_group is not None and len(getattr(m, "bakes", ())) > 0
+    ]
 
 
 def plan(task):
@@ -86,6 +88,12 @@ def bake_object(task):
         for bake in mod.bakes:
             meta = os.path.join(folder, str(bake.bake_id), "meta")
             frames = len([n for n in os.listdir(meta) if n.endswith(".json")]) if os.path.isdir(meta) else 0
-            bakes.append({"bakeId": bake.bake_id, "frames": frames, "node": getattr(bake.node, "name", None) if getattr(bake, "node", None) else None})
+            bakes.append(
+                {
+                    "bakeId": bake.bake_id,
+                    "frames": frames,
+                    "node": getattr(bake.node, "name", None) if getattr(bake, "node", None) else None,
+                }
+            )
         baked.append({"modifier": mod.name, "folder": _folder_name(mod.name), "bakes": bakes})
     return {"object": obj.name, "sceneFrames": [scene.frame_start, scene.frame_end], "modifiers": baked}

@@ -84,7 +84,8 @@ def _bounding_sphere(objs):
     if not corners:
         raise TaskInputError(
             "a turntable needs something to look at, but the branch's objects (%s) hold no geometry to frame "
-            "(an instanced collection that is empty, or whose library is missing?)" % ", ".join(sorted(o.name for o in objs))
+            "(an instanced collection that is empty, or whose library is missing?)"
+            % ", ".join(sorted(o.name for o in objs))
         )
     low = Vector((min(c.x for c in corners), min(c.y for c in corners), min(c.z for c in corners)))
     high = Vector((max(c.x for c in corners), max(c.y for c in corners), max(c.z for c in corners)))

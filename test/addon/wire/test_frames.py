@@ -444,7 +444,11 @@ class ReceiveTest(WireTestCase):
         cases = [
             ("a masked server frame", server_frame(TEXT, "hi", mask_key=b"\x01\x02\x03\x04"), 1002),
             ("a continuation with nothing to continue", server_frame(CONT, "x"), 1002),
-            ("a new message inside a fragmented one", server_frame(TEXT, "a", fin=False) + server_frame(TEXT, "b"), 1002),
+            (
+                "a new message inside a fragmented one",
+                server_frame(TEXT, "a", fin=False) + server_frame(TEXT, "b"),
+                1002,
+            ),
             ("a reserved bit", server_frame(TEXT, "x", rsv=0x40), 1002),
             ("an unknown opcode", server_frame(0x3, "x"), 1002),
             ("a fragmented ping", server_frame(PING, "x", fin=False), 1002),
@@ -501,7 +505,9 @@ class SendAndCloseTest(WireTestCase):
         for n in sizes:
             ws.send_binary(bytes([n % 7]) * n)
         self.server.join()
-        self.assertEqual([f.length_marker if f.length_marker > 125 else "7-bit" for f in got], ["7-bit", "7-bit", 126, 126, 127, 127])
+        self.assertEqual(
+            [f.length_marker if f.length_marker > 125 else "7-bit" for f in got], ["7-bit", "7-bit", 126, 126, 127, 127]
+        )
         for n, frame in zip(sizes, got):
             self.assertEqual(frame.payload, bytes([n % 7]) * n)
 
@@ -527,7 +533,9 @@ class SendAndCloseTest(WireTestCase):
             w.join(10)
         self.server.join()
         messages = [json.loads(text) for text in got]
-        self.assertEqual(sorted((m["t"], m["i"]) for m in messages), [(t, i) for t in range(threads) for i in range(per_thread)])
+        self.assertEqual(
+            sorted((m["t"], m["i"]) for m in messages), [(t, i) for t in range(threads) for i in range(per_thread)]
+        )
         self.assertTrue(all(m["pad"] == str(m["t"]) * size for m in messages))
 
     def test_close_sends_1000_and_waits_for_the_servers_answer(self):

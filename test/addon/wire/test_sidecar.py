@@ -183,16 +183,25 @@ class SidecarCallsTest(unittest.TestCase):
         channel = "python-untyped"
         rev = self.client.call("gn.get", {"channel": channel})["revision"]
         rev = self.client.call("gn.set", {"channel": channel, "key": key, "value": 7, "baseRevision": rev})["revision"]
-        rev = self.client.call("gn.set", {"channel": channel, "key": dict(key, input="Spacing"), "value": 1.5, "baseRevision": rev})["revision"]
-        rev = self.client.call("gn.set", {"channel": channel, "key": key, "value": 8.0, "baseRevision": rev})["revision"]
+        rev = self.client.call(
+            "gn.set", {"channel": channel, "key": dict(key, input="Spacing"), "value": 1.5, "baseRevision": rev}
+        )["revision"]
+        rev = self.client.call("gn.set", {"channel": channel, "key": key, "value": 8.0, "baseRevision": rev})[
+            "revision"
+        ]
         entries = self.client.call("gn.get", {"channel": channel})["entries"]
-        self.assertEqual([(e["key"]["input"], e["type"], e["value"]) for e in entries], [("Spacing", "float", 1.5), ("Count", "int", 8)])
+        self.assertEqual(
+            [(e["key"]["input"], e["type"], e["value"]) for e in entries],
+            [("Spacing", "float", 1.5), ("Count", "int", 8)],
+        )
         with self.assertRaises(RpcError) as caught:
             self.client.call("gn.set", {"channel": channel, "key": key, "value": "eight", "baseRevision": rev})
         self.assertEqual(caught.exception.code, -32602)
-        self.assertIn('which holds int values', str(caught.exception))
+        self.assertIn("which holds int values", str(caught.exception))
         with self.assertRaises(RpcError) as caught:
-            self.client.call("gn.set", {"channel": channel, "key": dict(key, input="Target"), "value": None, "baseRevision": rev})
+            self.client.call(
+                "gn.set", {"channel": channel, "key": dict(key, input="Target"), "value": None, "baseRevision": rev}
+            )
         self.assertIn('give "type" with it', str(caught.exception))
 
     def test_surfaces_an_unknown_method_as_32601(self):

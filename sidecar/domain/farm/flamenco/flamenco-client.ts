@@ -53,7 +53,12 @@ export class FlamencoClient {
     const op = 'fetch the job type';
     const reply = await this.call(op, ENDPOINTS.jobType, { typeName: name });
     if (reply.status === 404) {
-      throw this.error(`the Flamenco manager at ${this.url} has no job type "${name}"; check that it is a Flamenco 3 manager with its standard job types`, 'not-found', op, reply);
+      throw this.error(
+        `the Flamenco manager at ${this.url} has no job type "${name}"; check that it is a Flamenco 3 manager with its standard job types`,
+        'not-found',
+        op,
+        reply,
+      );
     }
     return this.expect(op, ENDPOINTS.jobType, reply, AvailableJobType);
   }
@@ -97,10 +102,20 @@ export class FlamencoClient {
     const body: JobStatusChange = { status: 'cancel-requested', reason };
     const reply = await this.call(op, ENDPOINTS.setJobStatus, { job_id: id }, body);
     if (reply.status === 404) {
-      throw this.error(`the Flamenco manager at ${this.url} has no job ${id} to cancel (it may have been deleted there)`, 'not-found', op, reply);
+      throw this.error(
+        `the Flamenco manager at ${this.url} has no job ${id} to cancel (it may have been deleted there)`,
+        'not-found',
+        op,
+        reply,
+      );
     }
     if (reply.status === 422) {
-      throw this.error(`the Flamenco manager at ${this.url} will not cancel job ${id} in its current status (it has probably finished)`, 'invalid-state', op, reply);
+      throw this.error(
+        `the Flamenco manager at ${this.url} will not cancel job ${id} in its current status (it has probably finished)`,
+        'invalid-state',
+        op,
+        reply,
+      );
     }
     this.expect(op, ENDPOINTS.setJobStatus, reply, null);
   }
@@ -110,7 +125,11 @@ export class FlamencoClient {
    * the new etag, but only when the settings still fit the new type: resending settings written for an older type
    * would defeat the point of the etag. A second 412 is not retried (the type is changing under us).
    */
-  private async resendOnStaleEtag(op: string, job: SubmittedJob, send: (job: SubmittedJob) => Promise<Reply>): Promise<{ reply: Reply; sent: SubmittedJob }> {
+  private async resendOnStaleEtag(
+    op: string,
+    job: SubmittedJob,
+    send: (job: SubmittedJob) => Promise<Reply>,
+  ): Promise<{ reply: Reply; sent: SubmittedJob }> {
     this.checkRequest(op, job);
     const reply = await send(job);
     if (reply.status !== 412) return { reply, sent: job };
@@ -128,7 +147,12 @@ export class FlamencoClient {
     const resent = { ...job, type_etag: type.etag };
     const second = await send(resent);
     if (second.status === 412) {
-      throw this.error(`the job type "${job.type}" changed on the Flamenco manager at ${this.url} (stale etag) again while the job was being resent; submit it again`, REFUSED, op, second);
+      throw this.error(
+        `the job type "${job.type}" changed on the Flamenco manager at ${this.url} (stale etag) again while the job was being resent; submit it again`,
+        REFUSED,
+        op,
+        second,
+      );
     }
     return { reply: second, sent: resent };
   }
@@ -138,7 +162,11 @@ export class FlamencoClient {
     const parsed = SubmittedJob.safeParse(job);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new FarmError(`the job is not a valid Flamenco job (${issue.path.join('.') || 'job'}: ${issue.message})`, REFUSED, this.data(op));
+      throw new FarmError(
+        `the job is not a valid Flamenco job (${issue.path.join('.') || 'job'}: ${issue.message})`,
+        REFUSED,
+        this.data(op),
+      );
     }
   }
 
@@ -158,7 +186,12 @@ export class FlamencoClient {
     }
     const why = reply.reason ? `: ${reply.reason}` : '';
     if (reply.status >= 500) {
-      throw this.error(`the Flamenco manager at ${this.url} failed to ${op} (HTTP ${reply.status}${why}); try again, or look at the manager's log`, 'unavailable', op, reply);
+      throw this.error(
+        `the Flamenco manager at ${this.url} failed to ${op} (HTTP ${reply.status}${why}); try again, or look at the manager's log`,
+        'unavailable',
+        op,
+        reply,
+      );
     }
     if (endpoint.body === 'SubmittedJob') {
       throw this.error(`the Flamenco manager at ${this.url} refused the job${why || ` (HTTP ${reply.status})`}`, REFUSED, op, reply);
@@ -181,7 +214,7 @@ export class FlamencoClient {
     } catch (err) {
       throw this.unreachable(op, err);
     }
-    let parsed: unknown ;
+    let parsed: unknown;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);
@@ -213,7 +246,12 @@ export class FlamencoClient {
   }
 
   private error(message: string, kind: ErrorKind, op: string, reply: Reply, extra: Partial<FarmErrorData> = {}): FarmError {
-    return new FarmError(message, kind, { ...this.data(op), httpStatus: reply.status, ...(reply.reason ? { reason: reply.reason } : {}), ...extra });
+    return new FarmError(message, kind, {
+      ...this.data(op),
+      httpStatus: reply.status,
+      ...(reply.reason ? { reason: reply.reason } : {}),
+      ...extra,
+    });
   }
 
   private data(operation: string): FarmErrorData {
@@ -227,10 +265,18 @@ function normalizeUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new FarmError(`"${url}" is not a Flamenco manager URL; write it like http://flamenco.local:8080`, REFUSED, { farm: 'flamenco', url, operation: 'read the farm URL' });
+    throw new FarmError(`"${url}" is not a Flamenco manager URL; write it like http://flamenco.local:8080`, REFUSED, {
+      farm: 'flamenco',
+      url,
+      operation: 'read the farm URL',
+    });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new FarmError(`"${url}" is not a Flamenco manager URL (it must start with http:// or https://)`, REFUSED, { farm: 'flamenco', url, operation: 'read the farm URL' });
+    throw new FarmError(`"${url}" is not a Flamenco manager URL (it must start with http:// or https://)`, REFUSED, {
+      farm: 'flamenco',
+      url,
+      operation: 'read the farm URL',
+    });
   }
   return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
 }

@@ -28,15 +28,18 @@ export class FlamencoFarm implements Farm {
 
   private client(param: FlamencoParam): FlamencoClient {
     const url = param.url ?? this.options.defaultUrl;
-    if (!url) throw new InvalidInputError('farm.url', 'no Flamenco manager given: pass farm.url, or start the sidecar with --flamenco-url URL');
+    if (!url)
+      throw new InvalidInputError('farm.url', 'no Flamenco manager given: pass farm.url, or start the sidecar with --flamenco-url URL');
     return new FlamencoClient({ url });
   }
 
   async submit(record: JobRecord): Promise<void> {
     const p = record.params as Record<string, unknown> & { farm: FlamencoParam; blendFile: string; output: string };
     refuseUnmappable(p);
-    if (typeof p.frames !== 'string') throw new InvalidInputError('frames', 'is required for a farm job: the farm reads the file, not this machine');
-    if (typeof p.scene !== 'string') throw new InvalidInputError('scene', 'is required for a farm job: the farm reads the file, not this machine');
+    if (typeof p.frames !== 'string')
+      throw new InvalidInputError('frames', 'is required for a farm job: the farm reads the file, not this machine');
+    if (typeof p.scene !== 'string')
+      throw new InvalidInputError('scene', 'is required for a farm job: the farm reads the file, not this machine');
     const frames = parseFrames(p.frames);
     const format = normalizeImageFormat(typeof p.format === 'string' ? p.format : 'PNG');
     const client = this.client(p.farm);
@@ -52,8 +55,22 @@ export class FlamencoFarm implements Farm {
     });
     const pattern = resolveOutputPattern(p.output, p.blendFile);
     const extension = imageExtension(format);
-    record.plan = { farm: 'flamenco', managerUrl: client.url, farmJobId: job.id, scene: p.scene, format, extension, outputPattern: pattern };
-    record.units = frames.map((f) => ({ key: f, label: `frame ${f}`, state: 'pending', attempts: [], output: framePath(pattern, f, extension) }));
+    record.plan = {
+      farm: 'flamenco',
+      managerUrl: client.url,
+      farmJobId: job.id,
+      scene: p.scene,
+      format,
+      extension,
+      outputPattern: pattern,
+    };
+    record.units = frames.map((f) => ({
+      key: f,
+      label: `frame ${f}`,
+      state: 'pending',
+      attempts: [],
+      output: framePath(pattern, f, extension),
+    }));
   }
 
   follow(record: JobRecord, host: ExternalJobHost): void {

@@ -110,7 +110,10 @@ export class FlamencoFollower {
     const said = progress.activity ? ` (${progress.activity})` : '';
     if (progress.state === 'failed') return { ...progress, error: `the job failed ${where}${said}` };
     if (progress.state === 'canceled') {
-      return { ...progress, error: this.cancelReason === undefined ? `the job was canceled ${where}${said}` : `canceled: ${this.cancelReason}` };
+      return {
+        ...progress,
+        error: this.cancelReason === undefined ? `the job was canceled ${where}${said}` : `canceled: ${this.cancelReason}`,
+      };
     }
     return progress;
   }

@@ -56,7 +56,18 @@ const PRIORITY: Record<Priority, number> = { high: 75, normal: 50, low: 25 };
  * camera, other samples, no memory limit), which is worse than a refusal: farm users know the "GPU settings silently
  * lost" kind of failure too well.
  */
-const NOT_ON_FLAMENCO = ['camera', 'engine', 'samples', 'resolutionPercent', 'preRenderScript', 'gn', 'instances', 'memoryLimitMB', 'temporaryBlendFile', 'cpuFallback'] as const;
+const NOT_ON_FLAMENCO = [
+  'camera',
+  'engine',
+  'samples',
+  'resolutionPercent',
+  'preRenderScript',
+  'gn',
+  'instances',
+  'memoryLimitMB',
+  'temporaryBlendFile',
+  'cpuFallback',
+] as const;
 
 /** Throws InvalidInputError naming the first param in `NOT_ON_FLAMENCO` that is set (booleans: set means true). */
 export function refuseUnmappable(params: Readonly<Record<string, unknown>>): void {
@@ -74,7 +85,8 @@ export function buildSubmittedJob(params: FarmRenderParams): SubmittedJob {
   const format = farmImageFormat(params.format);
   const frames = farmFrames(params.frames);
   const chunkSize = params.chunkSize ?? 1;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new InvalidInputError('chunkSize', `must be a whole number of frames, 1 or more (got ${chunkSize})`);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new InvalidInputError('chunkSize', `must be a whole number of frames, 1 or more (got ${chunkSize})`);
   // The exact pattern the local pool would write to. Flamenco's own layout (root/last dirs/job name/timestamp/######)
   // comes from the add-on evaluating `render_output_path` in Blender; we set that path ourselves, so the frames land
   // where render.submit promised, and add_path_components is 0 because the root is already the full folder.
@@ -116,7 +128,8 @@ function farmFrames(frames: readonly number[]): string {
   if (frames.length === 0) throw new InvalidInputError('frames', 'leaves no frames to render');
   // The job type turns "a-b" into Blender's "a..b" by replacing every '-', so a negative frame would be misread.
   const negative = frames.find((f) => f < 0);
-  if (negative !== undefined) throw new InvalidInputError('frames', `frame ${negative} is negative, and Flamenco's frame ranges cannot hold negative frames`);
+  if (negative !== undefined)
+    throw new InvalidInputError('frames', `frame ${negative} is negative, and Flamenco's frame ranges cannot hold negative frames`);
   return formatFrames([...frames].sort((a, b) => a - b));
 }
 

@@ -123,11 +123,43 @@ export const COMPONENTS = {
  * the contract test checks every entry against the document, so the two cannot drift apart.
  */
 export const ENDPOINTS = {
-  jobType: { operationId: 'getJobType', method: 'GET', path: '/api/v3/jobs/type/{typeName}', body: null, ok: 200, reply: 'AvailableJobType', handles: [] },
-  checkJob: { operationId: 'submitJobCheck', method: 'POST', path: '/api/v3/jobs/check', body: 'SubmittedJob', ok: 204, reply: null, handles: [412] },
-  submitJob: { operationId: 'submitJob', method: 'POST', path: '/api/v3/jobs', body: 'SubmittedJob', ok: 200, reply: 'Job', handles: [412] },
+  jobType: {
+    operationId: 'getJobType',
+    method: 'GET',
+    path: '/api/v3/jobs/type/{typeName}',
+    body: null,
+    ok: 200,
+    reply: 'AvailableJobType',
+    handles: [],
+  },
+  checkJob: {
+    operationId: 'submitJobCheck',
+    method: 'POST',
+    path: '/api/v3/jobs/check',
+    body: 'SubmittedJob',
+    ok: 204,
+    reply: null,
+    handles: [412],
+  },
+  submitJob: {
+    operationId: 'submitJob',
+    method: 'POST',
+    path: '/api/v3/jobs',
+    body: 'SubmittedJob',
+    ok: 200,
+    reply: 'Job',
+    handles: [412],
+  },
   getJob: { operationId: 'fetchJob', method: 'GET', path: '/api/v3/jobs/{job_id}', body: null, ok: 200, reply: 'Job', handles: [] },
-  setJobStatus: { operationId: 'setJobStatus', method: 'POST', path: '/api/v3/jobs/{job_id}/setstatus', body: 'JobStatusChange', ok: 204, reply: null, handles: [422] },
+  setJobStatus: {
+    operationId: 'setJobStatus',
+    method: 'POST',
+    path: '/api/v3/jobs/{job_id}/setstatus',
+    body: 'JobStatusChange',
+    ok: 204,
+    reply: null,
+    handles: [422],
+  },
 } as const satisfies Record<string, Endpoint>;
 
 export interface Endpoint {

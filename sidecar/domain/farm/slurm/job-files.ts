@@ -70,7 +70,7 @@ export function writeJobFiles(folder: string, spec: JobSpec, blender: string): s
     [
       '#!/bin/sh',
       `# Written by blender-sidecar for job ${spec.jobId}: array task N renders chunk N of the job's frames (job.json)`,
-      '# with the sidecar\'s own worker code, each frame to a partial file that the sidecar checks and renames.',
+      "# with the sidecar's own worker code, each frame to a partial file that the sidecar checks and renames.",
       `exec ${shellQuote(blender)} -b -noaudio --python-exit-code 1 --python ${shellQuote(join(folder, 'worker', 'farm_task.py'))} -- --spec ${shellQuote(join(folder, 'job.json'))} --chunk "$SLURM_ARRAY_TASK_ID"`,
       '',
     ].join('\n'),

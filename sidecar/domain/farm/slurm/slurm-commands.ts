@@ -29,7 +29,8 @@ export interface TaskState {
 const TIMEOUT_MS = 30_000;
 
 // Words in Slurm's messages that mean "the cluster could not be asked", not "the cluster said no".
-const AWAY = /unable to contact slurm controller|munge|authentication|auth\/|socket timed out|connection refused|zero bytes were transmitted/i;
+const AWAY =
+  /unable to contact slurm controller|munge|authentication|auth\/|socket timed out|connection refused|zero bytes were transmitted/i;
 
 export class SlurmCommands {
   constructor(private readonly options: SlurmCommandOptions = {}) {}
@@ -60,13 +61,21 @@ export class SlurmCommands {
             );
           }
           if ((err as { killed?: boolean }).killed) {
-            return reject(new FarmError(`${command} did not answer within ${TIMEOUT_MS / 1000} s when asked to ${doing}; is the Slurm controller overloaded?`, 'unavailable', { farm: 'slurm', operation: doing, command: shown }));
+            return reject(
+              new FarmError(
+                `${command} did not answer within ${TIMEOUT_MS / 1000} s when asked to ${doing}; is the Slurm controller overloaded?`,
+                'unavailable',
+                { farm: 'slurm', operation: doing, command: shown },
+              ),
+            );
           }
           const said = slurmWords(stderr) || slurmWords(stdout) || `exit status ${String((err as { code?: unknown }).code)}`;
           const away = AWAY.test(said);
           reject(
             new FarmError(
-              away ? `Slurm could not be reached to ${doing}: ${said}; check that munge and slurmctld are running and that SLURM_CONF points at the cluster` : `Slurm refused to ${doing}: ${said}`,
+              away
+                ? `Slurm could not be reached to ${doing}: ${said}; check that munge and slurmctld are running and that SLURM_CONF points at the cluster`
+                : `Slurm refused to ${doing}: ${said}`,
               away ? 'unavailable' : 'bad-input',
               { farm: 'slurm', operation: doing, command: shown, reason: said },
             ),
@@ -81,7 +90,11 @@ export class SlurmCommands {
     const out = await this.run('sbatch', ['--parsable', ...args], 'submit the job');
     // --parsable prints "jobid" or "jobid;cluster".
     const id = out.trim().split(/\r?\n/).at(-1)?.split(';')[0] ?? '';
-    if (!/^\d+$/.test(id)) throw new FarmError(`sbatch answered "${out.trim()}" instead of a job id`, 'unavailable', { farm: 'slurm', operation: 'submit the job' });
+    if (!/^\d+$/.test(id))
+      throw new FarmError(`sbatch answered "${out.trim()}" instead of a job id`, 'unavailable', {
+        farm: 'slurm',
+        operation: 'submit the job',
+      });
     return id;
   }
 
@@ -92,7 +105,7 @@ export class SlurmCommands {
    */
   async tasks(arrayJobId: string): Promise<TaskState[] | undefined> {
     try {
-      const out = await this.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayJobId, '-o', '%F|%K|%T|%r'], 'ask for the job\'s tasks');
+      const out = await this.run('squeue', ['-h', '-r', '-t', 'all', '-j', arrayJobId, '-o', '%F|%K|%T|%r'], "ask for the job's tasks");
       return parseSqueue(out);
     } catch (err) {
       if (err instanceof FarmError && /invalid job id/i.test(err.data.reason ?? '')) return undefined;

@@ -73,12 +73,18 @@ export class SlurmFarm implements Farm {
     const chunks: number[][] = [];
     for (let i = 0; i < todo.length; i += chunkSize) chunks.push(todo.slice(i, i + chunkSize));
     if (chunks.length > MAX_CHUNKS) {
-      throw new InvalidInputError('farm.chunkSize', `${todo.length} frames in chunks of ${chunkSize} make ${chunks.length} tasks, more than a Slurm array holds by default (${MAX_CHUNKS}); raise chunkSize to ${Math.ceil(todo.length / MAX_CHUNKS)} or more`);
+      throw new InvalidInputError(
+        'farm.chunkSize',
+        `${todo.length} frames in chunks of ${chunkSize} make ${chunks.length} tasks, more than a Slurm array holds by default (${MAX_CHUNKS}); raise chunkSize to ${Math.ceil(todo.length / MAX_CHUNKS)} or more`,
+      );
     }
     try {
       mkdirSync(resolve(pattern, '..'), { recursive: true });
     } catch (err) {
-      throw new InvalidInputError('output', `the folder ${resolve(pattern, '..')} cannot be created here (${(err as NodeJS.ErrnoException).code}); the sidecar checks and renames the frames there, so it must see that storage too`);
+      throw new InvalidInputError(
+        'output',
+        `the folder ${resolve(pattern, '..')} cannot be created here (${(err as NodeJS.ErrnoException).code}); the sidecar checks and renames the frames there, so it must see that storage too`,
+      );
     }
     // Hidden files of an earlier job on this output that nobody took (canceled, say) must not pass for this job's.
     for (const u of units) {
@@ -104,7 +110,14 @@ export class SlurmFarm implements Farm {
     if (chunks.length > 0) {
       plan.script = writeJobFiles(folder, spec, farm.blender ?? 'blender');
       try {
-        plan.farmJobId = await this.commands.sbatch([...plan.sbatchArgs, `--array=${arraySpec(chunks.map((_, i) => i), farm.maxParallel)}`, plan.script]);
+        plan.farmJobId = await this.commands.sbatch([
+          ...plan.sbatchArgs,
+          `--array=${arraySpec(
+            chunks.map((_, i) => i),
+            farm.maxParallel,
+          )}`,
+          plan.script,
+        ]);
       } catch (err) {
         removeJobFolder(folder); // nothing was stored on the cluster; leave nothing here either
         throw err;
@@ -139,7 +152,14 @@ export class SlurmFarm implements Farm {
     plan.canceled = true;
     this.followers.get(record.id)?.stop();
     this.followers.delete(record.id);
-    const current = [...new Set(plan.chunks.filter((c) => c.state !== 'ended').map((c) => c.jobIds.at(-1)!).filter(Boolean))];
+    const current = [
+      ...new Set(
+        plan.chunks
+          .filter((c) => c.state !== 'ended')
+          .map((c) => c.jobIds.at(-1)!)
+          .filter(Boolean),
+      ),
+    ];
     await this.commands.scancel(current);
     removeWorkerCopy(plan.farmDir);
   }
@@ -170,7 +190,14 @@ export class SlurmFarm implements Farm {
 }
 
 /** What the nodes read: each chunk's frames, each frame's files, and the render task as a local worker gets it. */
-function jobSpec(jobId: string, createdAt: string, p: RenderParams & { gnValues?: unknown }, units: WorkUnit[], chunks: number[][], format: string): JobSpec {
+function jobSpec(
+  jobId: string,
+  createdAt: string,
+  p: RenderParams & { gnValues?: unknown },
+  units: WorkUnit[],
+  chunks: number[][],
+  format: string,
+): JobSpec {
   return {
     jobId,
     chunks,

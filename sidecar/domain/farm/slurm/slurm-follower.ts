@@ -59,7 +59,10 @@ export class SlurmFollower {
       } catch (err) {
         if (this.stopped) return;
         if (++missed > MAX_MISSED_POLLS) {
-          this.host.finish('failed', `the sidecar lost track of Slurm job ${this.plan.farmJobId}: ${describeError(err)}; the job may still run on the cluster`);
+          this.host.finish(
+            'failed',
+            `the sidecar lost track of Slurm job ${this.plan.farmJobId}: ${describeError(err)}; the job may still run on the cluster`,
+          );
           return;
         }
         this.options.log('warn', `job ${this.record.id}: ${describeError(err)}`);
@@ -80,13 +83,21 @@ export class SlurmFollower {
   }
 
   live(): LiveProgress {
-    const finishTimes = this.record.units.flatMap((u) => u.attempts.filter((a) => a.outcome === 'done' && a.endedAt).map((a) => Date.parse(a.endedAt!)));
+    const finishTimes = this.record.units.flatMap((u) =>
+      u.attempts.filter((a) => a.outcome === 'done' && a.endedAt).map((a) => Date.parse(a.endedAt!)),
+    );
     const running: RunningUnit[] = this.plan.chunks
       .filter((c) => c.state === 'running')
       .map((c) => {
         const unit = c.frames.map((f) => this.units.get(f)!).find((u) => u.state === 'running' || u.state === 'pending');
         const open = unit?.attempts.at(-1);
-        return { worker: `slurm ${taskName(c.jobIds.at(-1)!, c.index)}`, pid: 0, key: unit?.key ?? null, label: unit?.label ?? `chunk ${c.index}`, startedAt: open?.startedAt ?? new Date().toISOString() };
+        return {
+          worker: `slurm ${taskName(c.jobIds.at(-1)!, c.index)}`,
+          pid: 0,
+          key: unit?.key ?? null,
+          label: unit?.label ?? `chunk ${c.index}`,
+          startedAt: open?.startedAt ?? new Date().toISOString(),
+        };
       });
     return { finishTimes: finishTimes.sort((a, b) => a - b), running };
   }
@@ -149,7 +160,13 @@ export class SlurmFollower {
       return changed;
     }
     // Ended (or gone): its frames are on disk by now, or they never will be from this task.
-    const end = task ? endOf(task.state) : { kind: 'failed' as const, outcome: 'lost' as AttemptOutcome, words: 'is no longer known to Slurm (it ended while nobody watched, or the cluster was restarted)' };
+    const end = task
+      ? endOf(task.state)
+      : {
+          kind: 'failed' as const,
+          outcome: 'lost' as AttemptOutcome,
+          words: 'is no longer known to Slurm (it ended while nobody watched, or the cluster was restarted)',
+        };
     if (open.length > 0 && end.kind === 'completed') {
       chunk.missingSince ??= new Date().toISOString();
       if (Date.now() - Date.parse(chunk.missingSince) < SHARED_STORAGE_GRACE_MS) return false;
@@ -160,7 +177,8 @@ export class SlurmFollower {
     if (open.length === 0) return true;
     if (end.kind === 'canceled' && !this.plan.canceled) {
       this.plan.canceled = true;
-      for (const u of open) if (u.state === 'running') closeAttempt(u, name, 'canceled', `the Slurm task ${name} ${end.words}`, this.frameStart(chunk, u));
+      for (const u of open)
+        if (u.state === 'running') closeAttempt(u, name, 'canceled', `the Slurm task ${name} ${end.words}`, this.frameStart(chunk, u));
       this.host.finish('canceled', `the Slurm job ${jobId} ${end.words}`);
       return true;
     }
@@ -210,7 +228,13 @@ export class SlurmFollower {
         } else {
           takeFrameResult(files);
           rmSync(files.rendered, { force: true });
-          closeAttempt(unit, name, 'bad-output', `${unit.label}: Blender reported success, but ${check.reason.replace(basename(files.rendered), basename(files.final))}`, this.frameStart(chunk, unit));
+          closeAttempt(
+            unit,
+            name,
+            'bad-output',
+            `${unit.label}: Blender reported success, but ${check.reason.replace(basename(files.rendered), basename(files.final))}`,
+            this.frameStart(chunk, unit),
+          );
           unit.state = 'pending';
         }
         changed = true;
@@ -277,7 +301,14 @@ function attemptOf(unit: WorkUnit, worker: string, startedAt: string): Attempt {
   return attempt;
 }
 
-function closeAttempt(unit: WorkUnit, worker: string, outcome: AttemptOutcome, reason: string | undefined, startedAt: string, endedAt = new Date().toISOString()): Attempt {
+function closeAttempt(
+  unit: WorkUnit,
+  worker: string,
+  outcome: AttemptOutcome,
+  reason: string | undefined,
+  startedAt: string,
+  endedAt = new Date().toISOString(),
+): Attempt {
   const attempt = attemptOf(unit, worker, startedAt);
   // Never before it started: a frame seen done at the poll that first saw its task run.
   // biome-ignore lint/complexity/useMathMinMax: ISO timestamps are strings; Math.max would turn them into NaN.

@@ -68,11 +68,24 @@ def bake_step(task):
     """task: scope, targets?, sources?, extrusion, maxRayDistance, maps [{type, size, margin}], samples?, staging,
     folder (where the maps end up), useInMaterials, path (the .blend to save)."""
     objs = _targets(task)
-    s2a = {"sources": task["sources"], "extrusion": task.get("extrusion", 0.0), "maxRayDistance": task.get("maxRayDistance", 0.0)} if task.get("sources") else None
+    s2a = (
+        {
+            "sources": task["sources"],
+            "extrusion": task.get("extrusion", 0.0),
+            "maxRayDistance": task.get("maxRayDistance", 0.0),
+        }
+        if task.get("sources")
+        else None
+    )
     written = []
     for obj in objs:
-        maps = [dict(m, path=os.path.join(task["staging"], "%s_%s.png" % (bake.safe_name(obj.name), m["type"]))) for m in task["maps"]]
-        result = bake.bake_object({"object": obj.name, "maps": maps, "selectedToActive": s2a, "samples": task.get("samples")})
+        maps = [
+            dict(m, path=os.path.join(task["staging"], "%s_%s.png" % (bake.safe_name(obj.name), m["type"])))
+            for m in task["maps"]
+        ]
+        result = bake.bake_object(
+            {"object": obj.name, "maps": maps, "selectedToActive": s2a, "samples": task.get("samples")}
+        )
         loaded = []
         for m in result["maps"]:
             final = os.path.join(task["folder"], os.path.basename(m["path"]))

@@ -45,7 +45,9 @@ def _missing_textures(obj):
             if node.image is None:
                 problems.append("material %s has an image texture node without an image" % mat.name)
             elif _image_missing(node.image):
-                problems.append("material %s: image %s not found at %s" % (mat.name, node.image.name, node.image.filepath))
+                problems.append(
+                    "material %s: image %s not found at %s" % (mat.name, node.image.name, node.image.filepath)
+                )
     return "; ".join(sorted(set(problems))) or None
 
 

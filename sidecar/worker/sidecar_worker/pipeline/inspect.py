@@ -26,7 +26,9 @@ def _modifiers(scene):
         for mod in obj.modifiers:
             if mod.type != "NODES" or mod.node_group is None:
                 continue
-            inputs = [{"name": n, "type": gn_inputs.socket_kind(t)} for n, _i, t in gn_inputs.group_inputs(mod.node_group)]
+            inputs = [
+                {"name": n, "type": gn_inputs.socket_kind(t)} for n, _i, t in gn_inputs.group_inputs(mod.node_group)
+            ]
             out.append({"object": obj.name, "modifier": mod.name, "inputs": inputs})
     return out
 
@@ -43,6 +45,9 @@ def inspect_file(task):
         "camera": scene.camera.name if scene.camera else None,
         "cameras": [o.name for o in bpy.data.objects if o.type == "CAMERA"],
         "collections": _collections(scene),
-        "objects": [{"name": o.name, "type": o.type, "inViewLayer": view_layer.objects.get(o.name) is not None} for o in scene.objects],
+        "objects": [
+            {"name": o.name, "type": o.type, "inViewLayer": view_layer.objects.get(o.name) is not None}
+            for o in scene.objects
+        ],
         "modifiers": _modifiers(scene),
     }

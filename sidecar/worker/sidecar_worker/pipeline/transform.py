@@ -29,7 +29,9 @@ def _apply_modifiers(obj):
     if not obj.modifiers:
         return
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    mesh = bpy.data.meshes.new_from_object(obj.evaluated_get(depsgraph), preserve_all_data_layers=True, depsgraph=depsgraph)
+    mesh = bpy.data.meshes.new_from_object(
+        obj.evaluated_get(depsgraph), preserve_all_data_layers=True, depsgraph=depsgraph
+    )
     obj.modifiers.clear()
     _replace_mesh(obj, mesh)
 
@@ -44,7 +46,9 @@ def _decimate(obj, ratio):
     mod.ratio = ratio
     try:
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        mesh = bpy.data.meshes.new_from_object(obj.evaluated_get(depsgraph), preserve_all_data_layers=True, depsgraph=depsgraph)
+        mesh = bpy.data.meshes.new_from_object(
+            obj.evaluated_get(depsgraph), preserve_all_data_layers=True, depsgraph=depsgraph
+        )
     finally:
         obj.modifiers.remove(mod)
         for m, shown in others:
@@ -73,7 +77,9 @@ def _apply_transform(objs, rotation, scale):
     if not usable:
         return
     view_layer.objects.active = usable[0]
-    with bpy.context.temp_override(active_object=usable[0], object=usable[0], selected_objects=usable, selected_editable_objects=usable):
+    with bpy.context.temp_override(
+        active_object=usable[0], object=usable[0], selected_objects=usable, selected_editable_objects=usable
+    ):
         bpy.ops.object.transform_apply(location=False, rotation=rotation, scale=scale)
 
 
