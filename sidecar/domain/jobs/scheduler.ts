@@ -4,6 +4,9 @@
  * policy (attempt-policy.ts) judges each result and decides retries; the supervisor (supervisor.ts) kills hung workers
  * and workers over their memory limit; each kind of job teaches it the rest through its JobRunner (runner.ts).
  * Jobs are persisted on every change, and resumed after a restart.
+ *
+ * size: about 400 lines, all coordination (the public job API and each task's life from start to verdict); every
+ * decision it coordinates already lives in the files named above, and splitting the lifecycle would scatter one story.
  */
 import { describeError, DomainError, InvalidStateError, NotFoundError } from '../errors.js';
 import type { ExternalJobHost } from '../farm/farm-executor.js';
