@@ -88,7 +88,8 @@ describe('placement: memory and threads on real Blender', () => {
 
     it('keeps a job whose scene sync dwarfs its frames on one worker with every core, and says why', async () => {
       const client = await sidecar.client();
-      // 500k displaced faces and 3,000 instanced rocks at 64x36, one sample: seconds of sync, a frame in a blink.
+      // 1.5M displaced faces and 3,000 instanced rocks at 64x36, one sample: seconds of sync (Blender 5.2 syncs 500k
+      // in 0.85 s, under the 1 s that counts as cheap), a frame in a blink.
       const heavy = join(dir, 'sync-bound.blend');
       const made = spawnSync(
         blenderPath(),
@@ -101,6 +102,8 @@ describe('placement: memory and threads on real Blender', () => {
           heavy,
           '--frames',
           '4',
+          '--faces',
+          '1500000',
           '--size',
           '64x36',
           '--samples',

@@ -8,11 +8,11 @@ import { InvalidInputError } from '../../domain/errors.js';
 import type { CallContext, Session } from '../session.js';
 import type { jobMethods } from '../spec/jobs.js';
 
-export function jobView(scheduler: Scheduler, job: JobRecord) {
+function jobView(scheduler: Scheduler, job: JobRecord) {
   return { ...job, progress: scheduler.progress(job.id), ...(job.kind === 'render' ? { previews: jobPreviews(job) } : {}) };
 }
 
-export function jobSummary(scheduler: Scheduler, job: JobRecord) {
+function jobSummary(scheduler: Scheduler, job: JobRecord) {
   const { units: _u, params, plan: _p, ...rest } = job;
   return {
     ...rest,

@@ -1,15 +1,15 @@
 /** The sidecar's own methods: who it is, whether it answers, what it offers, and event subscriptions. */
 import { z } from 'zod';
-import { method, type ErrorSpec } from '../../protocol/method.js';
+import { method } from '../../protocol/method.js';
 
-export const BlenderInfo = z.object({
+const BlenderInfo = z.object({
   found: z.boolean(),
   path: z.string().optional().describe('The Blender executable (or wrapper script) workers run.'),
   version: z.string().optional().describe('As Blender reports it, e.g. "3.4.1".'),
   problem: z.string().optional().describe('When not found or not usable: what was tried and how to fix it.'),
 });
 
-export const ExportFormatInfo = z.object({
+const ExportFormatInfo = z.object({
   format: z.string(),
   label: z.string(),
   extensions: z.array(z.string()),
@@ -88,5 +88,3 @@ export const coreMethods = {
     result: z.object({ topics: z.array(z.string()) }),
   }),
 };
-
-export const unavailableError: ErrorSpec = { kind: 'unavailable', message: 'the sidecar is shutting down or Blender is not usable' };

@@ -39,7 +39,7 @@ function inspectForJob(path: string, field: string): BlendHeader {
   return header;
 }
 
-export function describeInstalled(installed: InstalledBlender[]): string {
+function describeInstalled(installed: InstalledBlender[]): string {
   const usable = installed.filter((b) => b.version);
   if (usable.length === 0) return 'no working Blender is installed';
   return usable.map((b) => `${b.version} (${b.path})`).join(', ');

@@ -37,7 +37,7 @@ export function superviseJobs(jobs: Iterable<LiveJob>, alerts: AlertCenter | und
 }
 
 /** Kills hung workers and workers over their memory limit; warns about those near it. Runs every tick. */
-export function superviseTasks(tasks: Iterable<WatchedTask>, alerts: AlertCenter | undefined, memoryWarnShare = 0.8): void {
+function superviseTasks(tasks: Iterable<WatchedTask>, alerts: AlertCenter | undefined, memoryWarnShare = 0.8): void {
   const now = Date.now();
   for (const t of tasks) {
     const w = t.worker;

@@ -17,9 +17,9 @@ import type { Attempt, JobRecord, WorkUnit } from '../jobs/job.js';
 import { isMovieUnit } from './movie.js';
 
 /** A sync this short costs about what a worker kept idle would: not worth holding one back for. */
-export const CHEAP_SYNC_S = 1;
+const CHEAP_SYNC_S = 1;
 /** Another worker may spend at most this share of the work left syncing the scene. */
-export const SYNC_SHARE = 0.1;
+const SYNC_SHARE = 0.1;
 
 export interface SyncMeasure {
   /** Seconds a worker spends before its first frame of the job samples: opening the file, syncing the scene. */

@@ -44,14 +44,8 @@ export const envelope = z.strictObject({
   ui,
 });
 
-/** The graph as the RPC methods take it: its shape only. Node types, settings and links are checked by `checkGraph`. */
-export const pipelineGraph = envelope
-  .extend({ nodes: z.array(graphNode).max(1000), links: z.array(graphLink).max(10_000).default([]) })
-  .describe(`A pipeline graph, version ${PIPELINE_VERSION} (docs/pipeline.md).`);
-export type PipelineGraph = z.input<typeof pipelineGraph>;
-
 /** The whole form with every node type's settings: the JSON Schema in docs/pipeline.schema.json is made from it. */
-export function fullGraphSchema() {
+function fullGraphSchema() {
   const nodes = NODE_TYPE_NAMES.map((t) => {
     const spec: NodeTypeSpec = NODE_TYPES[t];
     return graphNode.extend({ type: z.literal(t), settings: spec.settings.optional() }).describe(`${spec.title}: ${spec.summary}`);
