@@ -54,6 +54,25 @@ describe('placement: memory and threads on real Blender', () => {
     });
   });
 
+  describe('on a cold start', () => {
+    let sidecar: TestSidecar;
+    before(async () => {
+      sidecar = await testSidecar({ instances: 2 });
+    });
+    after(() => sidecar.stop());
+
+    it('boots every worker the job can use at once, not one after another', async () => {
+      const client = await sidecar.client();
+      const light = makeScene(dir, 'cold.blend', { frames: 4 });
+      const { jobId } = await client.call('render.submit', { blendFile: light, output: `${join(dir, 'cold')}/` });
+      // The job is admitted, and its workers spawned, before render.submit answers.
+      const { workers } = await client.call('worker.list', {});
+      assert.equal(workers.length, 2, `workers right after submit: ${workers.map((w) => `${w.id} ${w.state}`).join(', ')}`);
+      const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      assert.equal(job.state, 'completed', job.error);
+    });
+  });
+
   describe('without a budget', () => {
     let sidecar: TestSidecar;
     before(async () => {

@@ -220,19 +220,15 @@ export class Dispatcher {
     for (const [blender, wanted] of demand) this.growFor(blender, wanted, demand, blocked.has(blender));
   }
 
-  private get startingTotal(): number {
-    let n = 0;
-    for (const v of this.starting.values()) n += v;
-    return n;
-  }
-
   /** Starts workers of one Blender for `demand` more units, making room by ending idle workers of Blenders nobody waits for. */
   private growFor(blender: string, demand: number, allDemand: Map<string, number>, blockedByExclusion: boolean) {
     const pool = this.o.pool;
     const idle = blender ? pool.idle(blender).length : 0;
     let wanted = demand - idle - (this.starting.get(blender) ?? 0);
     while (wanted > 0) {
-      if (pool.count + this.startingTotal >= pool.size) {
+      // pool.count already holds the workers still starting (a worker joins the pool as it is spawned): adding
+      // `starting` again made a cold start boot its workers one after another.
+      if (pool.count >= pool.size) {
         this.makeRoomFor(blender, allDemand);
         break;
       }
