@@ -139,75 +139,27 @@ async function benchScene(name: string) {
 
   const best = Math.min(plain.wall, plainPersistent.wall);
   const r = (x: number) => `${x.toFixed(2)}x`;
+  const row = (label: string, m: { wall: number; first: number }): [string, ...string[]] => [
+    label,
+    m.wall.toFixed(2),
+    m.first.toFixed(2),
+    r(m.wall / plain.wall),
+    r(m.wall / best),
+    r(m.wall / perFrame.wall),
+  ];
   console.log('');
   console.log(
     table([
       ['', 'wall s', 'first frame s', 'vs plain -a', 'vs best plain', 'vs per-frame'],
-      ['plain blender -a', plain.wall.toFixed(2), plain.first.toFixed(2), r(1), r(plain.wall / best), r(plain.wall / perFrame.wall)],
-      [
-        'plain -a, persistent data',
-        plainPersistent.wall.toFixed(2),
-        plainPersistent.first.toFixed(2),
-        r(plainPersistent.wall / plain.wall),
-        r(plainPersistent.wall / best),
-        r(plainPersistent.wall / perFrame.wall),
-      ],
-      [
-        'one Blender per frame',
-        perFrame.wall.toFixed(2),
-        perFrame.first.toFixed(2),
-        r(perFrame.wall / plain.wall),
-        r(perFrame.wall / best),
-        r(1),
-      ],
-      [
-        'blender-sidecar render, first run',
-        cliFirst.wall.toFixed(2),
-        cliFirst.first.toFixed(2),
-        r(cliFirst.wall / plain.wall),
-        r(cliFirst.wall / best),
-        r(cliFirst.wall / perFrame.wall),
-      ],
-      [
-        'blender-sidecar render (cold)',
-        cli.wall.toFixed(2),
-        cli.first.toFixed(2),
-        r(cli.wall / plain.wall),
-        r(cli.wall / best),
-        r(cli.wall / perFrame.wall),
-      ],
-      [
-        'sidecar, warm workers',
-        warm.wall.toFixed(2),
-        warm.first.toFixed(2),
-        r(warm.wall / plain.wall),
-        r(warm.wall / best),
-        r(warm.wall / perFrame.wall),
-      ],
-      [
-        'sidecar, warm, previews off',
-        noPreviews.wall.toFixed(2),
-        noPreviews.first.toFixed(2),
-        r(noPreviews.wall / plain.wall),
-        r(noPreviews.wall / best),
-        r(noPreviews.wall / perFrame.wall),
-      ],
-      [
-        'sidecar, warm, previews on',
-        withPreviews.wall.toFixed(2),
-        withPreviews.first.toFixed(2),
-        r(withPreviews.wall / plain.wall),
-        r(withPreviews.wall / best),
-        r(withPreviews.wall / perFrame.wall),
-      ],
-      [
-        'sidecar, warm + preview movie',
-        withMovie.wall.toFixed(2),
-        withMovie.first.toFixed(2),
-        r(withMovie.wall / plain.wall),
-        r(withMovie.wall / best),
-        r(withMovie.wall / perFrame.wall),
-      ],
+      row('plain blender -a', plain),
+      row('plain -a, persistent data', plainPersistent),
+      row('one Blender per frame', perFrame),
+      row('blender-sidecar render, first run', cliFirst),
+      row('blender-sidecar render (cold)', cli),
+      row('sidecar, warm workers', warm),
+      row('sidecar, warm, previews off', noPreviews),
+      row('sidecar, warm, previews on', withPreviews),
+      row('sidecar, warm + preview movie', withMovie),
     ]),
   );
   const previews = {

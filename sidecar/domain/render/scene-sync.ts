@@ -30,16 +30,19 @@ export interface SyncMeasure {
 
 /** What the job's finished and running frames measured so far; undefined before any first sample. */
 export function measureSync(frames: WorkUnit[]): SyncMeasure | undefined {
-  const attempts = frames.flatMap((u) => u.attempts).sort((x, y) => Date.parse(x.startedAt) - Date.parse(y.startedAt));
   // Each worker's first attempt of the job is the one that synced the scene; its later ones render on a synced scene.
-  const firsts: Attempt[] = [];
+  // Two passes, no sort: this runs whenever the dispatcher weighs the job. (ISO times of one clock order as strings.)
+  const first = new Map<string, Attempt>();
+  for (const u of frames) {
+    for (const a of u.attempts) {
+      const known = first.get(a.worker);
+      if (!known || a.startedAt < known.startedAt) first.set(a.worker, a);
+    }
+  }
+  const firsts = [...first.values()];
   const later: number[] = [];
-  const seen = new Set<string>();
-  for (const a of attempts) {
-    if (!seen.has(a.worker)) {
-      seen.add(a.worker);
-      firsts.push(a);
-    } else if (a.outcome === 'done' && a.endedAt) later.push(seconds(a));
+  for (const u of frames) {
+    for (const a of u.attempts) if (a.outcome === 'done' && a.endedAt && first.get(a.worker) !== a) later.push(seconds(a));
   }
   const measured = firsts.filter((a) => a.syncSeconds !== undefined);
   if (measured.length === 0) return undefined;
