@@ -13,6 +13,13 @@ blender_mounts() {
   [[ $parent == / ]] || printf '%s\n' "$parent"
 }
 
+# True when HOST_DIR is bound at ROOT_DIR now: the same directory, not only a mount point. A bind of a folder that was
+# deleted and made again (CI clones into a fresh /check/work each run) stays a mount point of the deleted one, and
+# everything under it is invisible inside the root.
+bound_here() { # HOST_DIR ROOT_DIR
+  mountpoint -q "$2" && [[ $(stat -c %d:%i "$1" 2>/dev/null) == $(stat -c %d:%i "$2" 2>/dev/null) ]]
+}
+
 # Runs /usr/bin/blender of the root for SUITE with the caller's arguments, environment, working directory and open
 # file descriptors (the sidecar talks to its workers over fd 3), or says what to run when the root is not ready.
 blender_chroot_exec() {
@@ -21,8 +28,8 @@ blender_chroot_exec() {
     echo "${0##*/}: no Debian $suite root at $root: run .ci/blender-roots.sh (as root) first." >&2; exit 1
   fi
   while read -r m; do
-    mountpoint -q "$root$m" || {
-      echo "${0##*/}: $m is not mounted in $root (mounts go at reboot): run .ci/blender-roots.sh (as root) again." >&2
+    bound_here "$m" "$root$m" || {
+      echo "${0##*/}: $m is not mounted in $root (mounts go at reboot, and a folder made again needs its mount made again): run .ci/blender-roots.sh (as root) again." >&2
       exit 1
     }
   done < <(blender_mounts)

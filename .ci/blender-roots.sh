@@ -44,7 +44,9 @@ unmount_under() {
 mount_all() {
   local m
   while read -r m; do
-    mountpoint -q "$1$m" && continue
+    bound_here "$m" "$1$m" && continue
+    # A mount of a folder since deleted (CI's clone of the last run) hides the new one: drop it first.
+    if mountpoint -q "$1$m"; then umount -l "$1$m"; fi
     mkdir -p "$1$m"
     mount --bind "$m" "$1$m"
   done < <(blender_mounts)
