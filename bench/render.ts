@@ -6,15 +6,16 @@
  * Rows per scene:
  *   1. plain `blender -b FILE -a` (one process, all cores), and the same with Cycles persistent data on;
  *   2. one Blender started per frame, as a farm with chunk size 1 does (as many at once as the sidecar has workers);
- *   3. `blender-sidecar render` on a sidecar of its own (cold: what a TD's script gets every time), run twice in one
- *      state folder: the first run ever also probes Blender (cached there, once per install), the second is the goal's;
+ *   3. `blender-sidecar render` on a sidecar of its own (cold: what a TD's script gets every time), in one state folder:
+ *      the first run ever also probes Blender and learns what the scene's sync costs (both kept there); the later runs
+ *      are the goal's. Rows 1 and 3 are taken in turns --repeat times (default 3) and their medians compared.
  *   4. the sidecar (a separate `serve --warm` process), after its workers are up (warm).
  * It prints wall times, ratios and the time from start to the first frame on disk, and what frame previews and a
  * preview movie cost (each preview's time inside its worker; the warm job again with previews off, and with a movie).
  * Goals (2-core machine): warm at most 0.9x the best plain command line; cold CLI at most 1.0x plain -a; warm at least
  * 4x faster than a process per frame; warm's first frame no later than plain -a's.
  * The warm sidecar runs with a memory budget (default 60% of the machine); the pool's peak memory is printed beside it.
- *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2 --memory-budget MB]
+ *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2 --memory-budget MB --repeat 3]
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -32,8 +33,17 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '2' },
     faces: { type: 'string', default: '500000' },
     'memory-budget': { type: 'string', default: String(Math.round((totalmem() * 0.6) / 1024 ** 2)) },
+    repeat: { type: 'string', default: '3' },
   },
 });
+const repeat = Math.max(1, Number(values.repeat));
+
+type Timing = { wall: number; first: number };
+/** The median run by wall time (its first frame with it); the runs' spread is printed beside the table. */
+function medianTiming(runs: Timing[]): Timing & { runs: number[] } {
+  const sorted = [...runs].sort((a, b) => a.wall - b.wall);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs: runs.map((r) => Math.round(r.wall * 100) / 100) };
+}
 const budgetMB = Number(values['memory-budget']);
 const frames = Number(values.frames);
 const instances = Number(values.instances);
@@ -67,12 +77,6 @@ async function benchScene(name: string) {
   console.log(`\n${what}; ${instances} sidecar workers, Blender ${b}`);
   const out = (row: string) => join(dir, name, row);
   const range = ['-s', '1', '-e', String(frames)];
-  const plain = await timedFrames('plain blender -a', out('plain'), () =>
-    run(b, ['-b', scene, '-o', join(out('plain'), '####'), ...range, '-a']),
-  );
-  const plainPersistent = await timedFrames('plain blender -a, persistent data', out('plain-pd'), () =>
-    run(b, ['-b', scene, ...persistent, '-o', join(out('plain-pd'), '####'), ...range, '-a']),
-  );
   const perFrame = await timedFrames(`one Blender per frame (${instances} at once)`, out('per-frame'), () =>
     parallel(
       Array.from({ length: frames }, (_, i) => i + 1),
@@ -100,7 +104,24 @@ async function benchScene(name: string) {
       ]),
     );
   const cliFirst = await cliRun('blender-sidecar render, first run ever (probes Blender)', out('cli-first'));
-  const cli = await cliRun('blender-sidecar render (its own sidecar: cold)', out('cli'));
+  // The rows the goals compare, taken in turns (plain, plain with persistent data, the cold CLI) `repeat` times, each
+  // row's median kept: on a shared machine a run can be 30% off its neighbour, and a slow spell then hits all three.
+  const rounds: Array<Record<'plain' | 'plainPersistent' | 'cli', Timing>> = [];
+  for (let i = 1; i <= repeat; i++) {
+    const n = repeat > 1 ? ` [${i}/${repeat}]` : '';
+    rounds.push({
+      plain: await timedFrames(`plain blender -a${n}`, out('plain'), () =>
+        run(b, ['-b', scene, '-o', join(out('plain'), '####'), ...range, '-a']),
+      ),
+      plainPersistent: await timedFrames(`plain blender -a, persistent data${n}`, out('plain-pd'), () =>
+        run(b, ['-b', scene, ...persistent, '-o', join(out('plain-pd'), '####'), ...range, '-a']),
+      ),
+      cli: await cliRun(`blender-sidecar render (its own sidecar: cold)${n}`, out('cli')),
+    });
+  }
+  const plain = medianTiming(rounds.map((r) => r.plain));
+  const plainPersistent = medianTiming(rounds.map((r) => r.plainPersistent));
+  const cli = medianTiming(rounds.map((r) => r.cli));
   const sidecar = await sidecarProcess(join(dir, `state-${name}`), [
     '--instances',
     String(instances),
@@ -175,6 +196,11 @@ async function benchScene(name: string) {
       `Preview movie (${movie.frames} frames, ${movie.width}x${movie.height}): its step took ${movie.seconds?.toFixed(2)} s on one worker ` +
       `(encode and read back), the job ${previews.movieSecondsMore.toFixed(2)} s more.`,
   );
+  if (repeat > 1)
+    console.log(
+      `plain -a, plain -a with persistent data and the cold CLI: the median of ${repeat} runs taken in turns ` +
+        `(walls: ${plain.runs.join(', ')} s; ${plainPersistent.runs.join(', ')} s; ${cli.runs.join(', ')} s)`,
+    );
   console.log(
     `pool memory: at most ${peakMB} MB resident across the warm rows' workers, within a budget of ${budgetMB} MB (serve --memory-budget)`,
   );

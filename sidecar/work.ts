@@ -29,6 +29,7 @@ import type { Metrics } from './metrics/registry.js';
 import { jobMetrics, schedulerGauges, workerMetrics } from './metrics/wiring.js';
 import type { Settings } from './options.js';
 import { workerDir } from './paths.js';
+import { SceneSyncMemory } from './domain/render/scene-sync-memory.js';
 import { pruneFinishedJobs, stateFaults } from './state-faults.js';
 
 /** What the work is made with. */
@@ -84,7 +85,7 @@ export function openWork(core: WorkParts) {
     },
     log: (level, message) => log[level](message),
     runners: [
-      new RenderRunner(() => pool.size, threads),
+      new RenderRunner(() => pool.size, threads, new SceneSyncMemory(stateDir)),
       new ExportRunner(() => pool.size),
       new BakeRunner(() => pool.size),
       new SimulationBakeRunner(() => pool.size),

@@ -1,6 +1,7 @@
 // Placement on real Blender: a job whose workers need more memory than the budget leaves gets fewer workers and says
 // why; a frame rendering alone takes every core. The scene's memory is controlled by a generated float texture.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,6 +71,40 @@ describe('placement: memory and threads on real Blender', () => {
       assert.equal(workers.length, 2, `workers right after submit: ${workers.map((w) => `${w.id} ${w.state}`).join(', ')}`);
       const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
       assert.equal(job.state, 'completed', job.error);
+    });
+
+    it('starts the next job on the same file on every worker at once: the first one left what its scene sync costs', async () => {
+      const client = await sidecar.client();
+      const light = makeScene(dir, 'remembered.blend', { frames: 4 });
+      const progress: Array<NotificationParams<'job.progress'>> = [];
+      await client.subscribe(['job.progress']);
+      client.on('job.progress', (p) => progress.push(p));
+      const render = async (out: string) => {
+        const { jobId } = await client.call('render.submit', { blendFile: light, output: `${join(dir, out)}/` });
+        const job = await client.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+        assert.equal(job.state, 'completed', job.error);
+        return progress.filter((p) => p.jobId === jobId).map((p) => p.placement ?? '');
+      };
+      const remembered = () => {
+        try {
+          return Object.keys(JSON.parse(readFileSync(join(sidecar.stateDir, 'scene-sync.json'), 'utf8')).scenes).length;
+        } catch {
+          return 0;
+        }
+      };
+      const before = remembered();
+      const first = await render('learn');
+      assert.ok(
+        first.some((p) => /until its first frame shows what syncing the scene costs/.test(p)),
+        `the first job probed with one worker: ${[...new Set(first)].join(' | ')}`,
+      );
+      assert.equal(remembered(), before + 1, 'what it measured is in the state folder');
+      const next = await render('again');
+      assert.deepEqual(
+        next.filter((p) => p !== ''),
+        [],
+        'the second job never held a worker back',
+      );
     });
   });
 

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { blenderPath, makeScene } from '../helpers/blender.js';
+import { blenderPath, makeScene, renderPlain } from '../helpers/blender.js';
+import { samePixels } from '../helpers/images.js';
 import { tempDir, testSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
@@ -63,6 +64,27 @@ describe('the worker pool', () => {
         ['idle', 'idle'],
         'two idle workers, no job submitted',
       );
+      // Waiting for work, each loads Cycles with a tiny frame of its own, so a first job's first frame does not pay it.
+      const warmed = await until(
+        async () => {
+          const now = (await c.call('worker.list', {})).workers;
+          return now.every((w) => w.warmedUp) && now;
+        },
+        { timeoutMs: 30_000, what: 'both workers warmed up' },
+      );
+      for (const w of warmed) {
+        assert.equal(w.warmedUp!.engine, 'CYCLES');
+        assert.ok(w.warmedUp!.seconds > 0, JSON.stringify(w.warmedUp));
+      }
+      // ...and leaves nothing behind: the first job's frames are what plain Blender renders.
+      const dir = tempDir('warm-up-');
+      const scene = makeScene(dir, 'warm.blend', { frames: 2, size: '64x48', samples: 4 });
+      const { jobId } = await c.call('render.submit', { blendFile: scene, output: `${join(dir, 'out')}/` });
+      const job = await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      assert.equal(job.state, 'completed', job.error);
+      renderPlain(scene, join(dir, 'plain', '####'), 1, 2);
+      for (const f of ['0001', '0002'])
+        assert.ok(samePixels(join(dir, 'out', `${f}.png`), join(dir, 'plain', `${f}.png`)), `frame ${f} is what plain Blender renders`);
     } finally {
       await s.stop();
     }

@@ -1,9 +1,13 @@
 // The render policy that sizes a persistent-data job by what its first frame measured (render/scene-sync.ts), on
 // job records as the scheduler keeps them. The same decisions on real Blender: test/blender/placement.test.ts.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Attempt, JobRecord, WorkUnit } from '../../sidecar/domain/jobs/job.js';
 import { measureSync, syncCap } from '../../sidecar/domain/render/scene-sync.js';
+import { SceneSyncMemory } from '../../sidecar/domain/render/scene-sync-memory.js';
+import { tempDir } from '../helpers/sidecar.js';
 
 const T0 = Date.parse('2026-11-29T10:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
@@ -94,5 +98,75 @@ describe('scene sync and workers (persistent data)', () => {
     assert.equal(syncCap(job(frames(12)), false, 4), undefined);
     assert.equal(syncCap(job(frames(12)), true, 1), undefined);
     assert.equal(syncCap(job(frames(12, [[1, attempt('w1', 0, 2)]])), true, 4), undefined);
+  });
+
+  it('starts from what an earlier job on the file measured, until its own first frame says otherwise', () => {
+    // A light scene remembered: every worker from the start, no first-frame probe.
+    assert.equal(syncCap(job(frames(12)), true, 4, { syncS: 0.2, frameS: 0.1 }), undefined);
+    // A sync-bound scene remembered: one worker with every core from the start, and the note says why in numbers.
+    const dear = syncCap(job(frames(12)), true, 2, { syncS: 3, frameS: 0.25 });
+    assert.equal(dear?.cap, 1);
+    assert.equal(dear?.stickyThreads, true);
+    assert.match(dear!.note!, /syncing the scene takes 3\.0 s a worker, more than 10% of the 12 frames left/);
+    // The job's own first sample wins over the memory: the file's scene got cheap to sync.
+    assert.equal(syncCap(job(frames(12, [[1, attempt('w1', 0, undefined, 0.3)]])), true, 2, { syncS: 3, frameS: 0.25 }), undefined);
+  });
+});
+
+describe('the remembered scene sync (scene-sync.json)', () => {
+  const blend = (dir: string, name = 'shot.blend', bytes = 'BLENDER-v304') => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const renderJob = (blendFile: string, params: Record<string, unknown> = {}) =>
+    ({
+      id: 'j-1',
+      params: { blendFile, ...params },
+      units: [],
+      blender: { path: '/usr/bin/blender', version: '3.4.1' },
+    }) as unknown as JobRecord;
+
+  it('recalls a measure in a new sidecar on the same state folder, for the same file and settings only', () => {
+    const dir = tempDir();
+    const file = blend(dir);
+    new SceneSyncMemory(dir).remember(renderJob(file), { syncS: 2.5, frameS: 0.4 });
+    const next = new SceneSyncMemory(dir);
+    assert.deepEqual(next.recall(renderJob(file)), { syncS: 2.5, frameS: 0.4 });
+    assert.equal(next.recall(renderJob(file, { samples: 64 })), undefined, 'other samples sync another scene');
+    assert.equal(next.recall(renderJob(blend(dir, 'other.blend'))), undefined);
+    // The file saved again (another size here) is another scene.
+    writeFileSync(file, 'BLENDER-v304 and more');
+    assert.equal(new SceneSyncMemory(dir).recall(renderJob(file)), undefined);
+  });
+
+  it('starts without guesses from a cut or foreign file, and writes it anew', () => {
+    const dir = tempDir();
+    const file = blend(dir);
+    new SceneSyncMemory(dir).remember(renderJob(file), { syncS: 1, frameS: 0.5 });
+    const path = join(dir, 'scene-sync.json');
+    writeFileSync(path, readFileSync(path, 'utf8').slice(0, 20));
+    const memory = new SceneSyncMemory(dir);
+    assert.equal(memory.recall(renderJob(file)), undefined);
+    memory.remember(renderJob(file), { syncS: 1, frameS: 0.5 });
+    assert.deepEqual(new SceneSyncMemory(dir).recall(renderJob(file)), { syncS: 1, frameS: 0.5 });
+  });
+
+  it('keeps at most 200 files, dropping the oldest', () => {
+    const dir = tempDir();
+    const memory = new SceneSyncMemory(dir);
+    const files = Array.from({ length: 205 }, (_, i) => blend(dir, `f${i}.blend`));
+    for (const f of files) memory.remember(renderJob(f), { syncS: 1, frameS: 1 });
+    const kept = Object.keys(JSON.parse(readFileSync(join(dir, 'scene-sync.json'), 'utf8')).scenes);
+    assert.equal(kept.length, 200);
+    const fresh = new SceneSyncMemory(dir);
+    assert.equal(fresh.recall(renderJob(files[0]!)), undefined, 'the oldest went first');
+    assert.deepEqual(fresh.recall(renderJob(files[204]!)), { syncS: 1, frameS: 1 });
+  });
+
+  it('loses only the guess where the state folder cannot be written', () => {
+    const memory = new SceneSyncMemory(join(tempDir(), 'missing', 'folder'));
+    const file = blend(tempDir());
+    assert.doesNotThrow(() => memory.remember(renderJob(file), { syncS: 1, frameS: 1 }));
   });
 });

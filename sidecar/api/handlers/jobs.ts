@@ -69,6 +69,7 @@ export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<ty
         blenderVersion: w.blenderVersion,
         blender: w.blender,
         openFile: w.openFile,
+        warmedUp: w.warmedUp,
         current: w.current
           ? {
               jobId: w.current.jobId,

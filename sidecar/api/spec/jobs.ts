@@ -193,6 +193,12 @@ export const jobMethods = {
           blenderVersion: z.string().optional(),
           blender: z.string().optional().describe('The Blender executable this worker runs (workers belong to one Blender).'),
           openFile: z.string().optional(),
+          warmedUp: z
+            .object({ engine: z.string(), seconds: z.number() })
+            .optional()
+            .describe(
+              "Set once a worker that waited for its first task has rendered a tiny frame to load the engine (Cycles' kernels): the first frame of its first job does not pay for that.",
+            ),
           current: z
             .object({
               jobId: z.string().optional(),

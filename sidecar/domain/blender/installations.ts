@@ -74,13 +74,18 @@ export class BlenderInstallations {
     return one;
   }
 
+  /** The version of the Blender at `path` (one found here or not), remembered in the state folder. */
+  versionOf(path: string): Promise<string> {
+    return probeVersion(path, this.stateDir);
+  }
+
   /** Every Blender found, with its version (asked in parallel, cached). A Blender that does not answer says why. */
   async list(): Promise<InstalledBlender[]> {
     this.relocate();
     return Promise.all(
       this.located.map(async (b): Promise<InstalledBlender> => {
         try {
-          const version = await probeVersion(b.path);
+          const version = await this.versionOf(b.path);
           return { path: b.path, source: b.source, version, versionNumber: blendVersionNumber(version) };
         } catch (err) {
           return { path: b.path, source: b.source, problem: describeError(err) };

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { DomainError } from '../errors.js';
 import { workerDir } from '../../paths.js';
 import { PRIVATE_FILE_MODE } from '../../platform.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 
 export const ExportFormat = z.object({
   format: z.string(),
@@ -98,15 +99,55 @@ export async function probeBlender(blender: string, stateDir?: string): Promise<
 }
 
 /**
- * Only the version, from `blender --version` (a fraction of a second, no Python started): what routing needs to know of
- * every installed Blender. Cached in memory by path, size and modification time.
+ * Only the version, from `blender --version` (a fraction of a second, no Python started, but a whole Blender start-up):
+ * what routing needs to know of every installed Blender. Cached in memory and, given a state folder, in
+ * `blender-versions.json` there, by path, size and modification time: a `blender-sidecar render` starts a sidecar of its
+ * own every time, and asking Blender its version on each put most of a second before its first worker.
  */
 const versionCache = new Map<string, string>();
 
-export async function probeVersion(blender: string): Promise<string> {
-  const key = cacheKey(blender);
-  const known = versionCache.get(key);
+const VersionFile = z.object({ versions: z.record(z.string(), z.object({ key: z.string(), version: z.string() })) });
+/** Installed Blenders are few; a folder shared by many machines' paths must still not grow without end. */
+const MAX_REMEMBERED_VERSIONS = 32;
+
+function versionKey(blender: string): string {
+  try {
+    const st = statSync(blender);
+    return `${st.size}|${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
+function readVersionFile(file: string): z.infer<typeof VersionFile>['versions'] {
+  try {
+    return VersionFile.parse(JSON.parse(readFileSync(file, 'utf8'))).versions;
+  } catch {
+    return {}; // None yet, cut short or from another release: asked again and written anew.
+  }
+}
+
+function rememberVersion(file: string, blender: string, key: string, version: string): void {
+  const versions = { ...readVersionFile(file), [blender]: { key, version } };
+  const kept = Object.entries(versions).slice(-MAX_REMEMBERED_VERSIONS);
+  try {
+    writeFileAtomic(file, JSON.stringify({ versions: Object.fromEntries(kept) }), { fsync: false });
+  } catch {
+    // The cache only saves time (a full or read-only disk costs one `blender --version` next time).
+  }
+}
+
+export async function probeVersion(blender: string, stateDir?: string): Promise<string> {
+  const key = versionKey(blender);
+  const memoryKey = `${blender}|${key}`;
+  const known = versionCache.get(memoryKey);
   if (known) return known;
+  const file = stateDir ? join(stateDir, 'blender-versions.json') : undefined;
+  const stored = file && key ? readVersionFile(file)[blender] : undefined;
+  if (stored?.key === key) {
+    versionCache.set(memoryKey, stored.version);
+    return stored.version;
+  }
   const run = await execa(blender, ['--version'], { reject: false, timeout: 60_000, all: true });
   const version = /Blender (\d+\.\d+(?:\.\d+)?)/.exec(run.stdout ?? '')?.[1];
   if (run.exitCode !== 0 || !version) {
@@ -117,6 +158,7 @@ export async function probeVersion(blender: string): Promise<string> {
       { blender },
     );
   }
-  versionCache.set(key, version);
+  versionCache.set(memoryKey, version);
+  if (file && key) rememberVersion(file, blender, key, version);
   return version;
 }

@@ -55,13 +55,14 @@ export async function routeBlend(
   installed: InstalledBlender[],
   pin: string | undefined,
   field: string,
+  versionOf: (path: string) => Promise<string> = (path) => probeVersion(path),
 ): Promise<BlendRoute> {
   const usable = installed.filter(
     (b): b is InstalledBlender & { version: string; versionNumber: number } => !!b.version && b.versionNumber !== undefined,
   );
   const fileN = header.versionNumber;
   const saved = fileN === undefined ? 'an unknown Blender' : `Blender ${formatBlendVersion(fileN)}`;
-  if (pin !== undefined) return routePinned(pin, usable, installed, fileN, saved);
+  if (pin !== undefined) return routePinned(pin, usable, installed, fileN, saved, versionOf);
   if (usable.length === 0) throw new InvalidInputError(field, `${blendFile} cannot run: ${describeInstalled(installed)}`);
   if (fileN === undefined)
     return {
@@ -94,6 +95,7 @@ async function routePinned(
   installed: InstalledBlender[],
   fileN: number | undefined,
   saved: string,
+  versionOf: (path: string) => Promise<string>,
 ): Promise<BlendRoute> {
   const note = (n: number) =>
     fileN !== undefined && fileN > n ? `; the file was saved by newer ${saved}, which this Blender may fail to open` : '';
@@ -108,7 +110,7 @@ async function routePinned(
   let version: string;
   try {
     path = locateExplicit(pin, 'blender').path;
-    version = await probeVersion(path);
+    version = await versionOf(path);
   } catch (err) {
     throw new InvalidInputError(
       'blender',
@@ -151,7 +153,7 @@ export async function chooseBlenderForJob(
   installations.relocate();
   const installed = await installations.list();
   if (installed.length === 0 && pin === undefined) installations.primary.path(); // throws "Blender was not found (tried ...)"
-  const blender = await routeBlend(blendFile, header, installed, pin, field);
+  const blender = await routeBlend(blendFile, header, installed, pin, field, (path) => installations.versionOf(path));
   return {
     blender,
     blend: { version: header.version, compression: header.compression },

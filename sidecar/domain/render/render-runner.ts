@@ -15,7 +15,8 @@ import { acceptMovie, discardMovie, isMovieUnit, MOVIE_KEY, movieTask, movieUnit
 import { framePath, partialPath, resolveOutputPattern } from './output-path.js';
 import { discardPreview, partialPreviewPath, placePreview, PREVIEW_SIZE, previewPath, removePartialPreviews } from './preview.js';
 import type { RenderParams } from './render-request.js';
-import { syncCap } from './scene-sync.js';
+import { measureSync, syncCap, type SyncMeasure } from './scene-sync.js';
+import { SceneSyncMemory } from './scene-sync-memory.js';
 
 interface InspectedScene {
   name: string;
@@ -87,6 +88,8 @@ export class RenderRunner implements JobRunner {
   constructor(
     private readonly poolSize: () => number,
     private readonly threads: () => number,
+    /** What syncing a file's scene cost in earlier jobs (no state folder: nothing remembered). */
+    private readonly syncMemory = new SceneSyncMemory(undefined),
   ) {}
 
   private params(job: JobRecord): RenderParams {
@@ -190,15 +193,23 @@ export class RenderRunner implements JobRunner {
   }
 
   workerCap(job: JobRecord, wanted: number) {
-    return syncCap(job, this.persistent(job), wanted);
+    return syncCap(job, this.persistent(job), wanted, this.recalledSync(job));
   }
+
+  /** An earlier job's measure of this file's scene sync, looked up once per job (it reads a file and stats another). */
+  private recalledSync(job: JobRecord): SyncMeasure | undefined {
+    if (!this.recalled.has(job.id)) this.recalled.set(job.id, this.syncMemory.recall(job));
+    return this.recalled.get(job.id);
+  }
+
+  private readonly recalled = new Map<string, SyncMeasure | undefined>();
 
   /**
    * Threads follow the work, except on a worker that holds this job's synced scene when the sync is dear: Cycles would
    * sync the whole scene again for a new thread count.
    */
   private threadsFor(job: JobRecord, workerId: string): number {
-    if (this.persistent(job) && syncCap(job, true, 2)?.stickyThreads) {
+    if (this.persistent(job) && syncCap(job, true, 2, this.recalledSync(job))?.stickyThreads) {
       const mine = job.units.filter(
         (u) => !isMovieUnit(u) && u.attempts.at(-1)?.worker === workerId && typeof u.result?.threads === 'number',
       );
@@ -283,6 +294,10 @@ export class RenderRunner implements JobRunner {
 
   finished(job: JobRecord): void {
     const p = this.params(job);
+    this.recalled.delete(job.id);
+    // What this job measured is the next job's first guess (a temporary copy is never rendered again).
+    const measured = this.persistent(job) && !p.temporaryBlendFile ? measureSync(job.units.filter((u) => !isMovieUnit(u))) : undefined;
+    if (measured?.frameS !== undefined) this.syncMemory.remember(job, measured);
     if (p.temporaryBlendFile) {
       rmSync(p.blendFile, { force: true });
       rmSync(`${p.blendFile}1`, { force: true });

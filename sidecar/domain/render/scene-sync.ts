@@ -7,7 +7,9 @@
  * it buys little else: two workers with half the threads each sample about as fast as one with all of them (measured
  * here on the light and heavy bench scenes: within the noise). So an extra worker is worth its sync only when the
  * sync is cheap, or small beside the work left:
- *   - until the first worker's first frame shows its first sample, the job has one worker (the probe);
+ *   - until the first worker's first frame shows its first sample, the job has one worker (the probe), unless an
+ *     earlier job on the same file and settings left its measure (scene-sync-memory.ts): then that decides from the
+ *     start, and the job's own measure replaces it once there is one;
  *   - a sync under CHEAP_SYNC_S, or at most SYNC_SHARE of the frames left, lets every worker in;
  *   - otherwise the job stays on one worker with every core, and says why.
  * While the sync holds the job back, a worker holding its synced scene keeps its thread count (stickyThreads): Cycles
@@ -72,12 +74,13 @@ export interface SyncCap {
 
 /**
  * The cap for a job whose frames keep the synced scene (`persistent`), wanting `wanted` workers; undefined when the
- * job's workers are not limited by sync at all.
+ * job's workers are not limited by sync at all. `recalled`: what an earlier job on the same file measured.
  */
-export function syncCap(job: JobRecord, persistent: boolean, wanted: number): SyncCap | undefined {
+export function syncCap(job: JobRecord, persistent: boolean, wanted: number, recalled?: SyncMeasure): SyncCap | undefined {
   if (!persistent || wanted <= 1) return undefined;
   const frames = job.units.filter((u) => !isMovieUnit(u));
-  const m = measureSync(frames);
+  const own = measureSync(frames);
+  const m = own ? { syncS: own.syncS, frameS: own.frameS ?? recalled?.frameS } : recalled;
   if (!m) {
     // Nothing measured yet. Once a frame has finished without a sample line (an engine that prints none), there is
     // nothing to wait for.

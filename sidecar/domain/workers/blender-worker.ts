@@ -99,6 +99,8 @@ export class BlenderWorker extends EventEmitter {
   /** The blend file the worker has open (as far as the sidecar knows). */
   openFile: string | undefined;
   openJobKey: string | undefined;
+  /** The engine the worker loaded while it waited for its first task (sidecar_worker/warmup.py), and what it took. */
+  warmedUp: { engine: string; seconds: number } | undefined;
   /** Sampled by the pool. */
   cpuPercent = 0;
   rssBytes = 0;
@@ -201,6 +203,10 @@ export class BlenderWorker extends EventEmitter {
       this.state = 'idle';
       this.readyWait?.resolve();
       this.emit('ready');
+      return;
+    }
+    if (msg.type === 'warmed') {
+      this.warmedUp = { engine: String(msg.engine ?? ''), seconds: Math.round(Number(msg.seconds ?? 0) * 1000) / 1000 };
       return;
     }
     if (msg.type !== 'result' || !this.pending || msg.id !== this.pending.id) return;

@@ -10,7 +10,7 @@ import traceback
 
 import bpy
 
-from . import bake, blendfile, export, framing, gn, inspect, movie, peak_memory, render, scripts, simulation
+from . import bake, blendfile, export, framing, gn, inspect, movie, peak_memory, render, scripts, simulation, warmup
 from .errors import TaskInputError
 from .pipeline import bake_step as pipeline_bake
 from .pipeline import checks as pipeline_checks
@@ -94,6 +94,12 @@ def main(argv):
             "kinds": sorted(handlers),
         },
     )
+    # Nothing has been read from stdin yet, so select() on its fd sees whether a task is already waiting.
+    if warmup.idle_for(stdin.fileno(), warmup.IDLE_BEFORE_WARMUP_S):
+        seconds = warmup.warm_cycles()
+        sys.stdout.flush()
+        if seconds is not None:
+            framing.write_message(REPLY_FD, {"type": "warmed", "engine": "CYCLES", "seconds": seconds})
     while True:
         try:
             message = framing.read_message(stdin)
