@@ -57,7 +57,7 @@ describe("a command's own sidecar and Blender's version", () => {
     assert.equal(second.blender.version, first.blender.version);
   });
 
-  it('asks again when the Blender there changed, and when the stored answer is cut short', () => {
+  it('asks again when the Blender there changed, when the stored answer is cut short, and after a day', () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(wrapper, later, later); // an upgrade in place: same path, another file
     render('c');
@@ -67,5 +67,11 @@ describe("a command's own sidecar and Blender's version", () => {
     const job = render('d');
     assert.equal(versionCalls(), 3);
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).versions[wrapper].version, job.blender.version, 'written anew');
+    // A wrapper keeps its size and time when the Blender it runs moves under it: an answer a day old is asked again.
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    stored.versions[wrapper].at = Date.now() - 25 * 3600 * 1000;
+    writeFileSync(file, JSON.stringify(stored));
+    render('e');
+    assert.equal(versionCalls(), 4);
   });
 });

@@ -106,9 +106,16 @@ export async function probeBlender(blender: string, stateDir?: string): Promise<
  */
 const versionCache = new Map<string, string>();
 
-const VersionFile = z.object({ versions: z.record(z.string(), z.object({ key: z.string(), version: z.string() })) });
+const VersionFile = z.object({
+  versions: z.record(z.string(), z.object({ key: z.string(), version: z.string(), at: z.number().optional() })),
+});
 /** Installed Blenders are few; a folder shared by many machines' paths must still not grow without end. */
 const MAX_REMEMBERED_VERSIONS = 32;
+/**
+ * A wrapper script keeps its size and time when the Blender it runs is upgraded (an `exec` through a symlink that
+ * moved): a stored answer is asked again after a day, so such an upgrade is noticed by the next day's first command.
+ */
+const VERSION_TRUSTED_MS = 24 * 3600 * 1000;
 
 function versionKey(blender: string): string {
   try {
@@ -128,7 +135,7 @@ function readVersionFile(file: string): z.infer<typeof VersionFile>['versions'] 
 }
 
 function rememberVersion(file: string, blender: string, key: string, version: string): void {
-  const versions = { ...readVersionFile(file), [blender]: { key, version } };
+  const versions = { ...readVersionFile(file), [blender]: { key, version, at: Date.now() } };
   const kept = Object.entries(versions).slice(-MAX_REMEMBERED_VERSIONS);
   try {
     writeFileAtomic(file, JSON.stringify({ versions: Object.fromEntries(kept) }), { fsync: false });
@@ -144,7 +151,7 @@ export async function probeVersion(blender: string, stateDir?: string): Promise<
   if (known) return known;
   const file = stateDir ? join(stateDir, 'blender-versions.json') : undefined;
   const stored = file && key ? readVersionFile(file)[blender] : undefined;
-  if (stored?.key === key) {
+  if (stored?.key === key && stored.at !== undefined && Date.now() - stored.at < VERSION_TRUSTED_MS) {
     versionCache.set(memoryKey, stored.version);
     return stored.version;
   }
