@@ -39,7 +39,7 @@ function blenderVersion(blender) {
 }
 
 // One file at a time: the Blender suites each use both cores, and timing-sensitive supervision tests
-// (hang detection, cancel within 2 s) must not starve each other.
+// (hang detection, cancellation) must not starve each other.
 function run(label, list, env = {}) {
   console.log(`\n== ${label}: ${list.length} test files\n`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...list], {
