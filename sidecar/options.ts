@@ -54,6 +54,12 @@ export interface SidecarOptions {
   parent?: ParentWatch;
   /** How long finished jobs are kept (default 30 days, at most 1,000). */
   retention?: Partial<RetentionPolicy>;
+  /**
+   * Leave finished jobs on disk unread at start (retention still applies, by their files' times): for a sidecar started
+   * for one CLI command, which looks only at its own job. `job.list` and `job.get` then know only unfinished jobs and
+   * the ones finished since.
+   */
+  skipFinishedJobs?: boolean;
   /** Disk watch thresholds (tests lower them). */
   disk?: { minFreeShare?: number; minFreeBytes?: number; intervalMs?: number };
 }

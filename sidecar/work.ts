@@ -103,7 +103,9 @@ export function openWork(core: WorkParts) {
   workerMetrics(metrics, pool);
   workerStatsEvents(bus, pool);
   if (options.warm) warmUp(pool, core);
-  const resumed = scheduler.restore(jobStore.loadAll(faults.damagedJob));
+  const resumed = scheduler.restore(
+    jobStore.loadAll(faults.damagedJob, options.skipFinishedJobs ? { skipFinished: settings.retention } : {}),
+  );
   if (resumed > 0) log.info(`resuming ${resumed} unfinished job(s)`);
   const stopPruning = pruneFinishedJobs(scheduler, settings.retention, log);
   onFailure(stopPruning);

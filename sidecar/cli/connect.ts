@@ -21,6 +21,11 @@ export interface ConnectOptions {
   blender?: string;
   /** Never start an embedded sidecar (for commands that only make sense against a running one). */
   requireRunning?: boolean;
+  /**
+   * The command submits one job and follows it: an embedded sidecar leaves finished jobs on disk unread (a state
+   * folder of a thousand finished renders is 100 MB of JSON). Not for `call`, whose job.list must see them all.
+   */
+  oneJob?: boolean;
 }
 
 /** A command's `--blender`: a path or command name is also what a sidecar started for the command runs; a version is only a pin. */
@@ -42,6 +47,7 @@ export async function connectOrStart(options: ConnectOptions = {}): Promise<Conn
       instances: options.instances,
       blender: options.blender,
       logToStderr: false,
+      skipFinishedJobs: options.oneJob === true,
     });
   } catch (err) {
     // Another sidecar took the folder first (it is starting right now): use it once it is listening.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { JobRecord } from '../../sidecar/domain/jobs/job.js';
@@ -46,5 +46,43 @@ describe('the job store', () => {
     store.save(job, { durable: true });
     assert.deepEqual(readdirSync(join(state, 'jobs')), [`${job.id}.json`], 'a state change folds the log into the job file');
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).units.filter((u: { state: string }) => u.state === 'done').length, 20);
+  });
+
+  it("leaves finished jobs unread for one command's sidecar, loads the unfinished, and keeps the retention by file times", () => {
+    const state = tempDir('job-store-skip-');
+    const store = new JobStore(state);
+    const make = (id: string, state: string, frames = 3) => {
+      const job = { ...renderJob(frames), id, state } as JobRecord;
+      store.create(job);
+      return job;
+    };
+    make('j-running', 'running');
+    for (const id of ['j-old', 'j-done-1', 'j-done-2', 'j-done-3']) make(id, 'completed');
+    const jobs = join(state, 'jobs');
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
+    utimesSync(join(jobs, 'j-old.json'), ago(40), ago(40)); // past 30 days
+    utimesSync(join(jobs, 'j-done-1.json'), ago(3), ago(3));
+    utimesSync(join(jobs, 'j-done-2.json'), ago(2), ago(2));
+    utimesSync(join(jobs, 'j-done-3.json'), ago(1), ago(1));
+    // The newest finished job's file is cut after its start: read whole it is damaged; left unread, nobody notices.
+    writeFileSync(join(jobs, 'j-done-3.json'), readFileSync(join(jobs, 'j-done-3.json'), 'utf8').slice(0, 120));
+    utimesSync(join(jobs, 'j-done-3.json'), ago(1), ago(1));
+    // A file that does not start the usual way (state first) is read whole, finished or not.
+    const { state: _running, ...rest } = renderJob(1);
+    writeFileSync(join(jobs, 'j-odd.json'), JSON.stringify({ state: 'completed', ...rest, id: 'j-odd' }));
+
+    const loaded = new JobStore(state).loadAll(() => assert.fail('no file was read whole but the odd one'), {
+      skipFinished: { keepDays: 30, keepFinished: 2 },
+    });
+    assert.deepEqual(loaded.map((j) => j.id).sort(), ['j-odd', 'j-running']);
+    assert.deepEqual(
+      readdirSync(jobs).sort(),
+      ['j-done-2.json', 'j-done-3.json', 'j-odd.json', 'j-running.json'],
+      'past 30 days and past the newest 2 finished: removed',
+    );
+    // Read as a long-running sidecar does: every job, and the cut one is damaged.
+    const damaged: string[] = [];
+    new JobStore(state).loadAll((file) => damaged.push(file));
+    assert.deepEqual(damaged, ['j-done-3.json']);
   });
 });

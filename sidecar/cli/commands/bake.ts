@@ -93,6 +93,7 @@ export const bakeCommand: Command = {
       priority: values.priority as 'high' | 'normal' | 'low' | undefined,
     };
     const conn = await connectOrStart({
+      oneJob: true,
       stateDir: values['state-dir'] as string | undefined,
       instances,
       blender: values.blender as string | undefined,

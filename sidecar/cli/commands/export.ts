@@ -120,6 +120,7 @@ export const exportCommand: Command = {
       };
     }
     const conn = await connectOrStart({
+      oneJob: true,
       stateDir: values['state-dir'] as string | undefined,
       instances,
       blender: embeddedBlender(values.blender),

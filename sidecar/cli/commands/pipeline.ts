@@ -94,6 +94,7 @@ async function run(values: Record<string, unknown>, file: string): Promise<numbe
     blender: values.blender as string | undefined,
   };
   const conn = await connectOrStart({
+    oneJob: true,
     stateDir: values['state-dir'] as string | undefined,
     instances,
     blender: embeddedBlender(values.blender),

@@ -95,6 +95,7 @@ export const renderCommand: Command = {
       farm: farmOf(values),
     };
     const conn = await connectOrStart({
+      oneJob: true,
       stateDir: values['state-dir'] as string | undefined,
       instances: instances ?? parseInstances(undefined),
       blender: embeddedBlender(values.blender),

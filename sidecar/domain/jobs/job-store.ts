@@ -8,9 +8,10 @@
  *
  * A failing disk (full, read-only) never ends the process: a new job that cannot be saved is refused as unavailable (and
  * is not listed), and a save of a known job that fails is kept in memory, reported through `onFault`, and retried
- * until it succeeds (`onRecovered`). Finished jobs are kept for a retention period and then pruned.
+ * until it succeeds (`onRecovered`). Finished jobs are kept for a retention period and then pruned. A sidecar started
+ * for one CLI command leaves them unread (`skipFinished`): its start then costs the unfinished jobs, not the history.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
 import { StateFolderError } from '../../state-dir.js';
@@ -33,6 +34,37 @@ export interface RetentionPolicy {
 }
 
 export const DEFAULT_RETENTION: RetentionPolicy = { keepDays: 30, keepFinished: 1000 };
+
+export interface LoadOptions {
+  /**
+   * Leave finished jobs on disk unread, applying this retention to them by their files' times: what a sidecar started
+   * for one CLI command does. Reading a thousand finished jobs of a few hundred frames each is over 100 MB of JSON
+   * (0.7 s here) before the command's own job could start, for jobs the command never looks at.
+   */
+  skipFinished?: RetentionPolicy;
+}
+
+/** How a job file starts: JSON.stringify of a record made by newJob() puts id, kind and state first. */
+const HEAD = /^\{"id":"([^"]*)","kind":"[^"]*","state":"([a-z]+)"/;
+
+/**
+ * The file's modification time when its first bytes say the job with this id has finished; undefined when it has not,
+ * or when the start is not the usual one (then the whole file is read, as before).
+ */
+function finishedOnDisk(path: string, id: string): { mtimeMs: number } | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(256);
+    const head = HEAD.exec(buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0)));
+    if (!head || head[1] !== id || !TERMINAL.has(head[2] as JobRecord['state'])) return undefined;
+    return { mtimeMs: fstatSync(fd).mtimeMs };
+  } catch {
+    return undefined; // Read it whole, and let that say what is wrong.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 interface Saved {
   /** Per unit, the JSON last written for it (in the job file or the progress log). */
@@ -87,7 +119,7 @@ export class JobStore {
     }
   }
 
-  loadAll(onDamaged: (file: string, problem: string) => void): JobRecord[] {
+  loadAll(onDamaged: (file: string, problem: string) => void, options: LoadOptions = {}): JobRecord[] {
     const jobs: JobRecord[] = [];
     let names: string[];
     try {
@@ -95,10 +127,19 @@ export class JobStore {
     } catch (err) {
       throw new StateFolderError(this.stateDir, 'list the jobs folder', err);
     }
+    const finished: Array<{ id: string; mtimeMs: number }> = [];
     for (const name of names) {
       if (!name.endsWith('.json')) {
         if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name));
         continue;
+      }
+      if (options.skipFinished) {
+        const id = name.slice(0, -'.json'.length);
+        const ended = finishedOnDisk(join(this.dir, name), id);
+        if (ended) {
+          finished.push({ id, mtimeMs: ended.mtimeMs });
+          continue;
+        }
       }
       try {
         const job = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as JobRecord;
@@ -109,7 +150,18 @@ export class JobStore {
         onDamaged(name, (err as Error).message);
       }
     }
+    if (options.skipFinished) this.pruneUnread(finished, options.skipFinished);
     return jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /**
+   * Retention for finished jobs that were not read (skipFinished): by their files' modification time, which is when
+   * they finished (a finished job's file is not written again). Same rule as `expired`.
+   */
+  private pruneUnread(finished: Array<{ id: string; mtimeMs: number }>, policy: RetentionPolicy, now = Date.now()): void {
+    const cutoff = now - policy.keepDays * 86_400_000;
+    const newestFirst = finished.sort((a, b) => b.mtimeMs - a.mtimeMs);
+    for (const [i, f] of newestFirst.entries()) if (i >= policy.keepFinished || f.mtimeMs < cutoff) this.remove(f.id);
   }
 
   /** The finished jobs `policy` says to prune from `jobs`: older than keepDays, or past the newest keepFinished. */
