@@ -38,7 +38,7 @@ describe('blender-sidecar render, export and demo', () => {
     assert.ok(!existsSync(join(dir, 'state', 'blender-sidecar', 'sidecar.json')), 'the embedded sidecar is gone afterwards');
   });
 
-  it("renders with --movie: --json events carry each frame's preview, and the movie has every frame", () => {
+  it("renders with --movie: --json events carry previews, the result lists every frame's, and the movie has every frame", () => {
     const movie = join(dir, 'movie', 'preview.mp4');
     const r = runCli(
       ['render', scene, '--frames', '1-3', '--output', `${join(dir, 'movie-frames')}/`, '--movie', movie, '--movie-fps', '8', '--json'],
@@ -49,15 +49,22 @@ describe('blender-sidecar render, export and demo', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    // A progress event names the frame that finished last, with its preview. Frames that finish in the same instant
+    // (two workers, tiny frames) share one event, so not every frame is named; the result lists every preview.
     const previews = new Map<number, string>();
     for (const l of lines) if (l.event === 'job.progress' && l.last?.preview) previews.set(l.last.key, l.last.preview);
-    assert.deepEqual([...previews.keys()].sort(), [1, 2, 3]);
+    assert.ok(previews.size >= 1, 'progress events carry previews');
     for (const [frame, path] of previews) {
       assert.equal(path, join(dir, 'movie-frames', '.previews', `000${frame}.png`));
       assert.ok(existsSync(path), `${path} exists`);
     }
     const result = lines.find((l) => l.event === 'result');
     assert.equal(result.job.state, 'completed', result.job.error);
+    assert.deepEqual(
+      result.job.previews,
+      [1, 2, 3].map((f) => ({ frame: f, path: join(dir, 'movie-frames', '.previews', `000${f}.png`) })),
+    );
+    for (const { path } of result.job.previews) assert.ok(existsSync(path), `${path} exists`);
     assert.deepEqual(result.job.result.movie.frames, 3);
     assert.deepEqual(readMovie(movie), { frames: 3, width: 96, height: 72 });
   });
