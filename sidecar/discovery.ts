@@ -30,8 +30,15 @@ function discoveryPath(stateDir: string): string {
   return join(stateDir, DISCOVERY_FILE);
 }
 
+/**
+ * 32 random bytes, base64url. One token in 64 would start with "-", which a command line reads as an option
+ * (`blender-sidecar call --token -x...` fails with "argument is ambiguous"): such a draw is drawn again.
+ */
 export function newToken(): string {
-  return randomBytes(32).toString('base64url');
+  for (;;) {
+    const token = randomBytes(32).toString('base64url');
+    if (!token.startsWith('-')) return token;
+  }
 }
 
 /** Writes the file atomically (no temp file is left behind on failure); a failure is a StateFolderError. */

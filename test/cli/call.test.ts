@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { newToken } from '../../sidecar/discovery.js';
 import { runCli, startCli, waitForLine } from '../helpers/cli.js';
 import { tempDir as makeTempDir } from '../helpers/sidecar.js';
 
@@ -158,5 +159,19 @@ describe('blender-sidecar usage', () => {
     const r = runCli(['--version'], env);
     assert.equal(r.status, 0);
     assert.equal(r.stdout, `${version}\n`);
+  });
+});
+
+describe('the token a sidecar makes', () => {
+  it('never starts with "-", which a command line would read as an option (one draw in 64 would)', () => {
+    const tokens = Array.from({ length: 5000 }, () => newToken());
+    assert.deepEqual(
+      tokens.filter((t) => t.startsWith('-')),
+      [],
+    );
+    assert.ok(
+      tokens.every((t) => /^[A-Za-z0-9_-]{43}$/.test(t)),
+      'still 32 random bytes, base64url',
+    );
   });
 });
