@@ -4,6 +4,7 @@
  */
 import { startSidecar, type RunningSidecar } from '../app.js';
 import { SidecarClient } from '../client/sidecar-client.js';
+import type { OptionSpec } from './command.js';
 import { readDiscovery } from '../discovery.js';
 import { StateFolderHeldError, ownerAlive } from '../state-lock.js';
 import { defaultStateDir } from '../state-dir.js';
@@ -27,6 +28,14 @@ export interface ConnectOptions {
    */
   oneJob?: boolean;
 }
+
+/** `--blender` of the commands that submit a job: a pin for the job, read by `embeddedBlender` for an embedded sidecar. */
+export const BLENDER_OPTION: OptionSpec = {
+  type: 'string',
+  valueName: 'VERSION|PATH',
+  description:
+    'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
+};
 
 /** A command's `--blender`: a path or command name is also what a sidecar started for the command runs; a version is only a pin. */
 export function embeddedBlender(value: unknown): string | undefined {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { connectOrStart, embeddedBlender } from '../connect.js';
+import { BLENDER_OPTION, connectOrStart, embeddedBlender } from '../connect.js';
 import { followJob, type JobResult } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
@@ -72,12 +72,7 @@ export const exportCommand: Command = {
     priority: { type: 'string', valueName: 'P', description: 'high, normal (default) or low.' },
     json: { type: 'boolean', description: 'Print progress and the result as JSON lines.' },
     'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
-    blender: {
-      type: 'string',
-      valueName: 'VERSION|PATH',
-      description:
-        'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
-    },
+    blender: BLENDER_OPTION,
   },
   epilog:
     'Examples:\n  blender-sidecar export props.blend --format glb --output crate.glb --collection Crate\n  blender-sidecar export props.blend --batch items.json',

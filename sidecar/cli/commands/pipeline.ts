@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkGraph, pipelineJsonSchema, type GraphError } from '../../domain/pipeline/graph.js';
 import type { PipelineReport } from '../../domain/pipeline/report.js';
-import { connectOrStart, embeddedBlender } from '../connect.js';
+import { BLENDER_OPTION, connectOrStart, embeddedBlender } from '../connect.js';
 import { followJob, type JobResult } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
@@ -137,12 +137,7 @@ export const pipelineCommand: Command = {
     json: { type: 'boolean', description: 'Print progress and the result (or the errors) as JSON lines.' },
     out: { type: 'string', valueName: 'FILE', description: 'schema: write the JSON Schema here instead of standard output.' },
     'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
-    blender: {
-      type: 'string',
-      valueName: 'VERSION|PATH',
-      description:
-        'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
-    },
+    blender: BLENDER_OPTION,
   },
   epilog:
     'Exit status: 0 when every step completed, 1 when the graph is invalid or a step failed (the report says which and why).\n\n' +

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { connectOrStart, embeddedBlender } from '../connect.js';
+import { BLENDER_OPTION, connectOrStart, embeddedBlender } from '../connect.js';
 import { followJob } from '../follow.js';
 import { ProgressView, progressMode } from '../progress.js';
 import { intFlag, UsageError, type Command } from '../command.js';
@@ -57,12 +57,7 @@ export const renderCommand: Command = {
       description: 'Print progress and the result as JSON lines (each progress event names the last frame and its preview).',
     },
     'state-dir': { type: 'string', valueName: 'DIR', description: "The sidecar's state folder." },
-    blender: {
-      type: 'string',
-      valueName: 'VERSION|PATH',
-      description:
-        'Run the job on this Blender: a version such as 4.2 (an installed one) or a path or command name. Default: the installed Blender the file needs. An embedded sidecar started for this command runs a path given here.',
-    },
+    blender: BLENDER_OPTION,
   },
   epilog:
     'Examples:\n  blender-sidecar render shot.blend --frames 1-24 --output renders/\n  blender-sidecar render shot.blend --frames 1-24 --output renders/ --movie renders/preview.mp4\n  blender-sidecar render shot.blend --frames 1-240x2 --output "renders/shot_####.exr" --format OPEN_EXR --json',
