@@ -8,7 +8,8 @@
  * Python the workers run inside Blender (worker/) is its own package and keeps its one branch (peak_memory.py).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { posix, win32 } from 'node:path';
 
@@ -295,6 +296,37 @@ export interface ProcessUsage {
 
 /** pidusage's call (passed in, so that the client, which shares this module, does not bundle it). */
 export type Sampler = (pids: number | number[], options: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * On Linux, a sampler that reads /proc itself. pidusage reads /proc too, but first asks `getconf` for the clock tick
+ * and the page size, in two shell commands, and twice when two pids are sampled at once: four processes at the start
+ * of every sidecar, which on a cold `blender-sidecar render` compete with its workers' start-up. The kernel reports
+ * CPU time in /proc in USER_HZ, which is 100 on every architecture Node runs on, and VmRSS in kB, so neither is needed.
+ * Elsewhere, `fallback` (pidusage).
+ */
+export function processSampler(fallback: Sampler, os: Os = osOf()): Sampler {
+  if (os !== 'linux') return fallback;
+  const USER_HZ = 100;
+  const last = new Map<number, { ticks: number; at: number }>();
+  return async (pids) => {
+    const pid = pids as number;
+    const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')]);
+    // Fields after comm (which may hold spaces and parentheses): utime and stime are fields 14 and 15; starttime 22.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    const at = performance.now();
+    const rssKB = Number(/^VmRSS:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+    const before = last.get(pid) ?? { ticks: 0, at: at - (uptimeSeconds() - Number(rest[19]) / USER_HZ) * 1000 };
+    last.set(pid, { ticks, at });
+    if (last.size > 256) last.delete(last.keys().next().value!);
+    const seconds = (at - before.at) / 1000;
+    return { cpu: seconds > 0 ? Math.max(0, ((ticks - before.ticks) / USER_HZ / seconds) * 100) : 0, memory: rssKB * 1024 };
+  };
+}
+
+function uptimeSeconds(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
 
 /**
  * The CPU and memory of each live pid (a pid that is gone is left out). pidusage reads /proc on Linux and runs `ps` on

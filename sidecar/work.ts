@@ -3,6 +3,7 @@
  * store, and what watches them (disk space, retention, metrics, worker.stats). app.ts opens it once and closes it on
  * shutdown; each part that started registers its undo with `onFailure`, for a start that fails later on.
  */
+import { join } from 'node:path';
 import { watchDisks } from './domain/alerts/disk-watch.js';
 import type { AlertCenter } from './domain/alerts/alerts.js';
 import { BakeRunner } from './domain/bake/bake-runner.js';
@@ -134,6 +135,7 @@ function openPool({ settings, log, blender, onFailure }: WorkParts): WorkerPool 
     idleRetireMs: options.idleRetireMs,
     recycleAfterTasks: options.recycleAfterTasks,
     registry,
+    pythonCache: join(settings.stateDir, 'python-cache'),
     log: (level, message) => log[level](message),
   });
   onFailure(() => pool.close());

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { blenderPath, makeScene, renderPlain } from '../helpers/blender.js';
 import { samePixels } from '../helpers/images.js';
-import { tempDir, testSidecar } from '../helpers/sidecar.js';
+import { type TestSidecar, tempDir, testSidecar } from '../helpers/sidecar.js';
 import { until } from '../helpers/until.js';
 
 describe('the worker pool', () => {
@@ -118,6 +118,62 @@ describe('the worker pool', () => {
       assert.match(afterText, /sidecar_task_attempts_total\{kind="render",outcome="done"\} 6/);
     } finally {
       await s.stop();
+    }
+  });
+
+  it("keeps the compiled Python of a worker's start-up for the next one, and starts without it when it is damaged", async () => {
+    const stateDir = tempDir('python-cache-');
+    const cache = join(stateDir, 'python-cache');
+    const idleWorker = async (s: TestSidecar) => {
+      const c = await s.client();
+      return until(
+        async () => {
+          const [w] = (await c.call('worker.list', {})).workers;
+          return w?.state === 'idle' && w.warmedUp && w;
+        },
+        { timeoutMs: 30_000, what: 'an idle, warmed-up worker' },
+      );
+    };
+    // The worker that reports first has found its start-up's modules compiled in the state folder, or compiled them.
+    const compiledLoop = () =>
+      (readdirSync(cache, { recursive: true }) as string[]).find((f) => /sidecar_worker[/\\]loop\.cpython-\d+\.pyc$/.test(f));
+
+    const first = await testSidecar({ stateDir, instances: 1, warm: true });
+    try {
+      const w = await idleWorker(first);
+      assert.equal(w.pythonCache?.cached, 0, 'nothing was kept before the first worker');
+      assert.ok(w.pythonCache!.modules > 100, `Blender's start-up imports its UI and add-ons: ${w.pythonCache!.modules} modules`);
+      // Waiting for work, it writes them for the next worker.
+      await until(() => compiledLoop(), { timeoutMs: 30_000, what: "the worker's own loop compiled into the state folder" });
+    } finally {
+      await first.stop();
+    }
+
+    const second = await testSidecar({ stateDir, instances: 1, warm: true });
+    try {
+      const w = await idleWorker(second);
+      assert.equal(w.pythonCache?.cached, w.pythonCache?.modules, 'the next worker found every start-up module compiled');
+    } finally {
+      await second.stop();
+    }
+
+    // A compiled file cut short (Python fails such an import rather than compile the source): the first start fails,
+    // the pool clears the cache and starts the worker again, which renders as plain Blender does.
+    const loop = join(cache, compiledLoop()!);
+    truncateSync(loop, Math.floor(statSync(loop).size / 2));
+    const third = await testSidecar({ stateDir, instances: 1 });
+    try {
+      const dir = tempDir('python-cache-render-');
+      const scene = makeScene(dir, 'scene.blend', { frames: 1, size: '64x48', samples: 4 });
+      const c = await third.client();
+      const { jobId } = await c.call('render.submit', { blendFile: scene, output: `${join(dir, 'out')}/` });
+      const job = await c.call('job.wait', { jobId, timeoutMs: 120_000 }, { timeoutMs: 130_000 });
+      assert.equal(job.state, 'completed', job.error);
+      renderPlain(scene, join(dir, 'plain', '####'), 1, 1);
+      assert.ok(samePixels(join(dir, 'out', '0001.png'), join(dir, 'plain', '0001.png')), 'the frame is what plain Blender renders');
+      assert.match(readFileSync(join(stateDir, 'sidecar.log'), 'utf8'), /starting it again without the compiled Python kept in/);
+    } finally {
+      await third.stop();
     }
   });
 });

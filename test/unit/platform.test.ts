@@ -20,6 +20,7 @@ import {
   osOf,
   privateFolderStep,
   processTreeKill,
+  processSampler,
   sampleProcesses,
   searchPath,
   setSuspended,
@@ -30,6 +31,7 @@ import {
 import pidusage from 'pidusage';
 import { isProcessAlive } from '../../sidecar/discovery.js';
 import { tempDir } from '../helpers/sidecar.js';
+import { until as untilValue } from '../helpers/until.js';
 
 /** Polls `check` until it holds, or fails after `ms` saying what was awaited. */
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
@@ -51,6 +53,7 @@ const procState = (pid: number) => {
 };
 
 /** The tests that run real POSIX processes, modes and execute bits; on Windows (test:portable) they cannot. */
+const linuxOnly = { skip: process.platform !== 'linux' && 'reads /proc' };
 const posixOnly = { skip: process.platform === 'win32' && 'runs POSIX processes, file modes and execute bits' };
 
 describe('platform', () => {
@@ -295,6 +298,38 @@ describe('platform', () => {
       const stats = await sampleProcesses([gone.pid!, process.pid], pidusage as unknown as Sampler, 'linux');
       assert.deepEqual([...stats.keys()], [process.pid]);
     });
+
+    it(
+      "on Linux reads /proc itself, without pidusage's getconf commands: a busy process's CPU, this process's memory",
+      linuxOnly,
+      async () => {
+        const sample = processSampler(async () => assert.fail('pidusage is not called on Linux'));
+        const busy = spawn(process.execPath, ['-e', 'for (;;) {}']);
+        const idle = spawn('sleep', ['60']);
+        try {
+          const pids = [busy.pid!, idle.pid!, process.pid];
+          await sampleProcesses(pids, sample);
+          // CPU is measured between two samples: poll until the busy loop has run, rather than sleep a fixed time.
+          const stats = await untilValue(
+            async () => {
+              const s = await sampleProcesses(pids, sample);
+              return s.get(busy.pid!)!.cpu > 10 && s;
+            },
+            { timeoutMs: 10_000, what: 'the busy loop seen using CPU' },
+          );
+          assert.ok(stats.get(idle.pid!)!.cpu < stats.get(busy.pid!)!.cpu, JSON.stringify([...stats]));
+          const rss = process.memoryUsage().rss;
+          const mine = stats.get(process.pid)!.memory;
+          assert.ok(mine > rss / 2 && mine < rss * 2, `${mine} bytes resident by /proc, ${rss} by Node`);
+        } finally {
+          busy.kill();
+          idle.kill();
+        }
+        const gone = spawn('true');
+        await new Promise((r) => gone.once('exit', r));
+        assert.deepEqual([...(await sampleProcesses([gone.pid!, process.pid], sample)).keys()], [process.pid]);
+      },
+    );
 
     it('never lets pidusage run wmic on Windows: one PowerShell (gwmi) call for every pid', async () => {
       // A stand-in for pidusage: its Windows code paths cannot run here, so the test checks what it is asked.

@@ -70,6 +70,7 @@ export function jobHandlers(scheduler: Scheduler, pool: WorkerPool): Handlers<ty
         blender: w.blender,
         openFile: w.openFile,
         warmedUp: w.warmedUp,
+        pythonCache: w.pythonCache,
         current: w.current
           ? {
               jobId: w.current.jobId,

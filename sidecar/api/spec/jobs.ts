@@ -199,6 +199,12 @@ export const jobMethods = {
             .describe(
               "Set once a worker that waited for its first task has rendered a tiny frame to load the engine (Cycles' kernels): the first frame of its first job does not pay for that.",
             ),
+          pythonCache: z
+            .object({ cached: z.number().int(), modules: z.number().int() })
+            .optional()
+            .describe(
+              "Of the Python modules the worker's start-up imported, how many it found already compiled in the state folder's python-cache (kept there by earlier workers; a worker compiles the rest there when it first waits or exits).",
+            ),
           current: z
             .object({
               jobId: z.string().optional(),

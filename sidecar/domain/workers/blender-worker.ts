@@ -54,6 +54,8 @@ export interface WorkerOptions {
   factorySettings?: boolean;
   threads?: number;
   env?: NodeJS.ProcessEnv;
+  /** Where the worker's Python looks for (and keeps) compiled modules: see sidecar_worker/bytecode.py. */
+  pythonCache?: string;
   /** The worker's own temporary folder (TMPDIR): where Blender writes its crash report. */
   tempDir?: string;
 }
@@ -73,15 +75,31 @@ const TAIL_LINES = 60;
  * fd 3 is the reply pipe; `detached` gives the worker its own process group on POSIX, so a kill ends its whole tree
  * (platform.ts endProcessTree; on Windows taskkill /T finds the tree by parent pid instead).
  */
-function spawnBlender(blender: string, args: string[], env: NodeJS.ProcessEnv | undefined) {
+function spawnBlender(blender: string, args: string[], env: NodeJS.ProcessEnv) {
   return execa(blender, args, {
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
     reject: false,
     buffer: false,
     cleanup: true,
-    env: { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...env },
+    env,
+    extendEnv: false,
   });
+}
+
+/**
+ * The worker's environment. With a compiled-Python cache, Blender is started with --python-use-system-env, without
+ * which Blender 4 and later ignore every PYTHON* variable, PYTHONPYCACHEPREFIX included. So that the flag changes
+ * nothing else, the worker then gets no PYTHON* variable but the sidecar's own (a shell's PYTHONPATH does not reach
+ * it, as it does not reach Blender 4 run by hand) and no user site-packages (Blender's default either way).
+ */
+export function workerEnv(base: NodeJS.ProcessEnv, pythonCache: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) if (!pythonCache || !/^PYTHON/i.test(key)) env[key] = value;
+  env.PYTHONUNBUFFERED = '1';
+  env.PYTHONDONTWRITEBYTECODE = '1';
+  if (pythonCache) Object.assign(env, { PYTHONPYCACHEPREFIX: pythonCache, PYTHONNOUSERSITE: '1' });
+  return env;
 }
 
 export class BlenderWorker extends EventEmitter {
@@ -101,6 +119,8 @@ export class BlenderWorker extends EventEmitter {
   openJobKey: string | undefined;
   /** The engine the worker loaded while it waited for its first task (sidecar_worker/warmup.py), and what it took. */
   warmedUp: { engine: string; seconds: number } | undefined;
+  /** How much of its start-up Python this worker found compiled (sidecar_worker/bytecode.py); unset when not kept. */
+  pythonCache: { cached: number; modules: number } | undefined;
   /** Sampled by the pool. */
   cpuPercent = 0;
   rssBytes = 0;
@@ -121,12 +141,13 @@ export class BlenderWorker extends EventEmitter {
     this.blender = options.blender;
     this.tempDir = options.tempDir;
     const args = ['-b'];
+    if (options.pythonCache) args.push('--python-use-system-env');
     if (options.factorySettings) args.push('--factory-startup');
     args.push('-noaudio', '--python-exit-code', '1');
     if (options.threads) args.push('-t', String(options.threads));
     args.push('--python', join(options.workerDir, 'worker_main.py'), '--', '--worker-id', options.id);
     const tempEnv = options.tempDir ? { TMPDIR: options.tempDir, TEMP: options.tempDir, TMP: options.tempDir } : {};
-    this.proc = spawnBlender(options.blender, args, { ...options.env, ...tempEnv });
+    this.proc = spawnBlender(options.blender, args, { ...workerEnv({ ...process.env, ...options.env }, options.pythonCache), ...tempEnv });
     if (this.proc.pid === undefined) throw new Error(`could not start ${options.blender}`);
     this.pid = this.proc.pid;
     this.stdin = this.proc.stdin!;
@@ -200,6 +221,9 @@ export class BlenderWorker extends EventEmitter {
   private onMessage(msg: Record<string, unknown>) {
     if (msg.type === 'hello') {
       this.blenderVersion = String(msg.version ?? '');
+      const bytecode = msg.bytecode as { cached?: unknown; modules?: unknown } | null | undefined;
+      if (bytecode && typeof bytecode.cached === 'number' && typeof bytecode.modules === 'number')
+        this.pythonCache = { cached: bytecode.cached, modules: bytecode.modules };
       this.state = 'idle';
       this.readyWait?.resolve();
       this.emit('ready');

@@ -4,12 +4,13 @@
  * memory for everyone to see. Which task goes to which worker is the scheduler's business, not the pool's.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
 import { BlenderWorker, type DeathReason } from './blender-worker.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { cleanWorkerTempDir, makeWorkerTempDir, workerTempRoot } from './crash-report.js';
 import pidusage from 'pidusage';
-import { sampleProcesses, type Sampler } from '../../platform.js';
+import { processSampler, sampleProcesses, type Sampler } from '../../platform.js';
 
 export interface PoolOptions {
   /**
@@ -32,6 +33,11 @@ export interface PoolOptions {
   /** Recycle a worker whose idle memory grew past this many times its first idle reading (default 3). */
   recycleMemoryGrowth?: number;
   registry?: WorkerRegistry;
+  /**
+   * A folder where workers keep the compiled form of the Python their start-up imports (PYTHONPYCACHEPREFIX), so the
+   * next worker loads it instead of compiling it again (sidecar_worker/bytecode.py): a quarter of a Blender start.
+   */
+  pythonCache?: string;
   env?: NodeJS.ProcessEnv;
   log?: (level: 'info' | 'warn' | 'debug', message: string) => void;
 }
@@ -58,6 +64,7 @@ export class WorkerPool extends EventEmitter {
   private sampler: NodeJS.Timeout | undefined;
   /** A sample still in flight: on Windows one takes a PowerShell start, which can outlast the 500 ms between ticks. */
   private sampling = false;
+  private readonly sample = processSampler(pidusage as unknown as Sampler);
   private closed = false;
   /** Counts of worker ends by reason, for metrics. */
   readonly restarts = new Map<DeathReason, number>();
@@ -100,6 +107,35 @@ export class WorkerPool extends EventEmitter {
    */
   async grow(blender = this.options.blender()): Promise<BlenderWorker | undefined> {
     if (!this.canGrow()) return undefined;
+    try {
+      return await this.start(blender);
+    } catch (err) {
+      if (!this.dropPythonCache(err as Error)) throw err;
+      return await this.start(blender);
+    }
+  }
+
+  /**
+   * A compiled-Python cache cut short by something other than a worker (they write whole files) fails the start-up
+   * imports it holds: Python does not fall back to the source. It is only a cache: after a failed start it is cleared,
+   * and the worker is started once more, compiling from source. True when there was one to clear.
+   */
+  private dropPythonCache(err: Error): boolean {
+    const cache = this.options.pythonCache;
+    if (!cache || !existsSync(cache)) return false;
+    try {
+      rmSync(cache, { recursive: true, force: true });
+    } catch {
+      return false;
+    }
+    this.options.log?.(
+      'warn',
+      `a Blender worker failed to start (${err.message}); starting it again without the compiled Python kept in ${cache}`,
+    );
+    return true;
+  }
+
+  private async start(blender: string): Promise<BlenderWorker> {
     const id = `w${this.nextId++}`;
     const tempRoot = this.options.tempRoot ?? workerTempRoot();
     const tempDir = makeWorkerTempDir(tempRoot, id);
@@ -113,6 +149,7 @@ export class WorkerPool extends EventEmitter {
       // given its threads as it starts (see Placement), which the scene setting can do only without -t.
       threads: this.options.threads,
       env: this.options.env,
+      pythonCache: this.options.pythonCache,
     });
     this.workers.set(worker.id, worker);
     this.options.registry?.add(worker.pid);
@@ -174,7 +211,7 @@ export class WorkerPool extends EventEmitter {
       // A worker that exited between listing and sampling has no sample; the others' are kept (platform.ts).
       const stats = await sampleProcesses(
         live.map((w) => w.pid),
-        pidusage as unknown as Sampler,
+        this.sample,
       ).finally(() => (this.sampling = false));
       live.forEach((w) => {
         const s = stats.get(w.pid);

@@ -10,7 +10,21 @@ import traceback
 
 import bpy
 
-from . import bake, blendfile, export, framing, gn, inspect, movie, peak_memory, render, scripts, simulation, warmup
+from . import (
+    bake,
+    blendfile,
+    bytecode,
+    export,
+    framing,
+    gn,
+    inspect,
+    movie,
+    peak_memory,
+    render,
+    scripts,
+    simulation,
+    warmup,
+)
 from .errors import TaskInputError
 from .pipeline import bake_step as pipeline_bake
 from .pipeline import checks as pipeline_checks
@@ -92,6 +106,7 @@ def main(argv):
             "version": ".".join(str(v) for v in bpy.app.version),
             "python": sys.version.split()[0],
             "kinds": sorted(handlers),
+            "bytecode": bytecode.status(),
         },
     )
     # Nothing has been read from stdin yet, so select() on its fd sees whether a task is already waiting.
@@ -100,12 +115,16 @@ def main(argv):
         sys.stdout.flush()
         if seconds is not None:
             framing.write_message(REPLY_FD, {"type": "warmed", "engine": "CYCLES", "seconds": seconds})
+        # Still waiting: the next worker's start-up need not compile what this one's did.
+        bytecode.save_missing()
     while True:
         try:
             message = framing.read_message(stdin)
         except framing.ChannelClosed:
             break
         if message.get("type") == "exit":
+            # Told to exit (not cut off): what this worker imported, compiled once for the next worker's start-up.
+            bytecode.save_missing()
             break
         if message.get("type") != "task":
             continue
