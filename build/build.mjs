@@ -23,9 +23,20 @@ const common = {
   logLevel: quiet ? 'warning' : 'info',
 };
 
+// The CLI is two files: blender-sidecar.mjs, a small launcher (sidecar/cli/launch.ts), runs blender-sidecar.cjs, the
+// bundle, from V8's compiled form of it kept between runs (sidecar/cli/code-cache.ts). Node 20 keeps such a cache only
+// for a script, so the bundle is CommonJS; import.meta.url becomes the bundle file's URL, as in the executable's build.
+const cli = {
+  ...common,
+  format: 'cjs',
+  define: { ...common.define, 'import.meta.url': '__sidecar_url' },
+  banner: { js: "const __sidecar_url = require('node:url').pathToFileURL(__filename).href;" },
+};
+
 const started = Date.now();
 await Promise.all([
-  build({ ...common, entryPoints: [join(root, 'sidecar/cli/bin.ts')], outfile: join(dist, 'blender-sidecar.mjs') }),
+  build({ ...cli, entryPoints: [join(root, 'sidecar/cli/bin.ts')], outfile: join(dist, 'blender-sidecar.cjs') }),
+  build({ ...common, banner: {}, entryPoints: [join(root, 'sidecar/cli/launch.ts')], outfile: join(dist, 'blender-sidecar.mjs') }),
   build({ ...common, entryPoints: [join(root, 'sidecar/index.ts')], outfile: join(dist, 'index.mjs') }),
 ]);
 chmodSync(join(dist, 'blender-sidecar.mjs'), 0o755);

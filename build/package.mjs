@@ -43,7 +43,7 @@ stampAddon(top, pkg.version);
 // The sidecar: one bundled file, its worker package, pipeline templates.
 const sidecarDir = join(top, 'sidecar');
 mkdirSync(sidecarDir, { recursive: true });
-copyFileSync(join(dist, 'blender-sidecar.mjs'), join(sidecarDir, 'blender-sidecar.mjs'));
+for (const file of ['blender-sidecar.mjs', 'blender-sidecar.cjs']) copyFileSync(join(dist, file), join(sidecarDir, file));
 cpSync(join(dist, 'worker'), join(sidecarDir, 'worker'), { recursive: true });
 if (existsSync(join(root, 'sidecar', 'pipelines')))
   cpSync(join(root, 'sidecar', 'pipelines'), join(sidecarDir, 'pipelines'), { recursive: true });

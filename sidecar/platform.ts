@@ -46,6 +46,19 @@ export function userStateFolder(app: string, env: NodeJS.ProcessEnv, os: Os = os
   return p.join(base, app);
 }
 
+/**
+ * The per-user folder for caches (files that can be deleted at any time and are made again), with `app` appended:
+ * $XDG_CACHE_HOME (when absolute, else ~/.cache) on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA%\<app>\cache on
+ * Windows.
+ */
+export function userCacheFolder(app: string, env: NodeJS.ProcessEnv, os: Os = osOf(), home = homedir()): string {
+  const p = pathsOf(os);
+  if (os === 'win32') return p.join(userStateFolder(app, env, os, home), 'cache');
+  if (os === 'darwin') return p.join(home, 'Library', 'Caches', app);
+  const base = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : p.join(home, '.cache');
+  return p.join(base, app);
+}
+
 // --- private folders and files ------------------------------------------------------------------------------------
 
 /**

@@ -25,6 +25,7 @@ import {
   searchPath,
   setSuspended,
   suspendStep,
+  userCacheFolder,
   userStateFolder,
   type Sampler,
 } from '../../sidecar/platform.js';
@@ -93,6 +94,18 @@ describe('platform', () => {
         'D:\\Local\\blender-sidecar',
       );
       assert.equal(userStateFolder('blender-sidecar', {}, 'win32', 'C:\\Users\\ann'), 'C:\\Users\\ann\\AppData\\Local\\blender-sidecar');
+    });
+  });
+
+  describe('userCacheFolder', () => {
+    it('is $XDG_CACHE_HOME/<app> (or ~/.cache) on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA%\\<app>\\cache on Windows', () => {
+      assert.equal(userCacheFolder('blender-sidecar', { XDG_CACHE_HOME: '/x/cache' }, 'linux', '/home/ann'), '/x/cache/blender-sidecar');
+      assert.equal(userCacheFolder('blender-sidecar', { XDG_CACHE_HOME: 'rel' }, 'linux', '/home/ann'), '/home/ann/.cache/blender-sidecar');
+      assert.equal(userCacheFolder('blender-sidecar', {}, 'darwin', '/Users/ann'), '/Users/ann/Library/Caches/blender-sidecar');
+      assert.equal(
+        userCacheFolder('blender-sidecar', { LOCALAPPDATA: 'C:\\Users\\ann\\AppData\\Local' }, 'win32', 'C:\\Users\\ann'),
+        'C:\\Users\\ann\\AppData\\Local\\blender-sidecar\\cache',
+      );
     });
   });
 
