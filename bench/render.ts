@@ -8,15 +8,16 @@
  *   2. one Blender started per frame, as a farm with chunk size 1 does (as many at once as the sidecar has workers);
  *   3. `blender-sidecar render` on a sidecar of its own (cold: what a TD's script gets every time), in one state folder:
  *      the first run ever also probes Blender and learns what the scene's sync costs (both kept there); the later runs
- *      are the goal's. Rows 1 and 3 are taken in turns --repeat times (default 3) and their medians compared; row 4's
- *      job is run --repeat times too, its median kept.
+ *      are the goal's. Rows 1 and 3 are taken in turns --repeat times (default 5); the goal compares them round by
+ *      round (the median of the ratios of runs taken back to back). Row 4's job is run --repeat times too, its
+ *      median kept.
  *   4. the sidecar (a separate `serve --warm` process), after its workers are up (warm).
  * It prints wall times, ratios and the time from start to the first frame on disk, and what frame previews and a
  * preview movie cost (each preview's time inside its worker; the warm job again with previews off, and with a movie).
  * Goals (2-core machine): warm at most 0.9x the best plain command line; cold CLI at most 1.0x plain -a; warm at least
  * 4x faster than a process per frame; warm's first frame no later than plain -a's.
  * The warm sidecar runs with a memory budget (default 60% of the machine); the pool's peak memory is printed beside it.
- *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2 --memory-budget MB --repeat 3]
+ *   Run: npm run bench:render [-- --scenes light,heavy --frames 12 --instances 2 --memory-budget MB --repeat 5]
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -34,7 +35,7 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '2' },
     faces: { type: 'string', default: '500000' },
     'memory-budget': { type: 'string', default: String(Math.round((totalmem() * 0.6) / 1024 ** 2)) },
-    repeat: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '5' },
   },
 });
 const repeat = Math.max(1, Number(values.repeat));
@@ -212,9 +213,18 @@ async function benchScene(name: string) {
   console.log(
     `pool memory: at most ${peakMB} MB resident across the warm rows' workers, within a budget of ${budgetMB} MB (serve --memory-budget)`,
   );
+  // The cold CLI against plain -a round by round: each pair was run back to back, so a slow spell of the machine
+  // weighs on both, where the medians of the two rows may come from different spells. The goal takes the median of
+  // these ratios; both are printed.
+  const paired = rounds.map((r) => r.cli.wall / r.plain.wall).sort((a, b) => a - b);
+  const pairedMedian = paired[Math.floor((paired.length - 1) / 2)]!;
+  console.log(
+    `cold CLI / plain -a, round by round: ${paired.map((x) => `${x.toFixed(2)}x`).join(', ')} (median ${pairedMedian.toFixed(2)}x; ` +
+      `medians of the rows: ${(cli.wall / plain.wall).toFixed(2)}x)`,
+  );
   const goals = {
     [`${name}: warm at most 0.9x the best plain command line`]: warm.wall <= best * 0.9,
-    [`${name}: cold CLI at most 1.0x plain -a`]: cli.wall <= plain.wall,
+    [`${name}: cold CLI at most 1.0x plain -a (round by round)`]: pairedMedian <= 1.0,
     [`${name}: warm at least 4x faster than a process per frame`]: perFrame.wall / warm.wall >= 4,
     [`${name}: warm's first frame no later than plain -a's`]: warm.first <= plain.first,
     [`${name}: the pool's peak memory within the budget`]: peakMB <= budgetMB,
@@ -226,6 +236,7 @@ async function benchScene(name: string) {
     perFrame,
     cliFirst,
     cli,
+    cliVsPlainRoundByRound: { ratios: paired, median: pairedMedian },
     warm,
     noPreviews,
     withPreviews,

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import py_compile
 import sys
+import time
 
 # The folder holds one compiled file per module a worker imported, for each Blender (and Python) used: some 5-10 MB
 # each. Past this, nothing more is saved, so it cannot grow without bound.
@@ -79,15 +80,48 @@ def save_missing():
     missing = [(s, c) for s, c in _sources() if not _fresh(s, c)]
     if not missing or _folder_bytes(prefix) > CAP_BYTES:
         return 0
+    lock = _take_lock(prefix)
+    if lock is None:
+        return 0  # another worker is writing the same modules (they all start alike): once is enough
     written = 0
-    for source, compiled in missing:
+    try:
+        for source, compiled in missing:
+            try:
+                _write(source, compiled)
+                written += 1
+            except (OSError, py_compile.PyCompileError, ValueError):
+                # A read-only or full disk, or a source Python cannot compile: that module is compiled at start.
+                continue
+    finally:
         try:
-            _write(source, compiled)
-            written += 1
-        except (OSError, py_compile.PyCompileError, ValueError):
-            # A read-only or full disk, or a source Python cannot compile: that module is compiled at start, as before.
-            continue
+            os.unlink(lock)
+        except OSError:
+            pass
     return written
+
+
+# A lock older than this was left by a worker killed while saving (saving takes well under a second).
+STALE_LOCK_S = 120
+
+
+def _take_lock(prefix):
+    """The path of the lock file this worker now holds, or None when another worker holds it."""
+    lock = os.path.join(prefix, ".saving")
+    for _ in range(2):
+        try:
+            os.makedirs(prefix, exist_ok=True)
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return lock
+        except FileExistsError:
+            try:
+                if time.time() - os.stat(lock).st_mtime < STALE_LOCK_S:
+                    return None
+                os.unlink(lock)
+            except OSError:
+                pass
+        except OSError:
+            return None
+    return None
 
 
 def _write(source, compiled):
