@@ -110,7 +110,8 @@ export class WorkerPool extends EventEmitter {
     try {
       return await this.start(blender);
     } catch (err) {
-      if (!this.dropPythonCache(err as Error)) throw err;
+      // Not while closing: the start failed because the pool ended it.
+      if (this.closed || !this.dropPythonCache(err as Error)) throw err;
       return await this.start(blender);
     }
   }
