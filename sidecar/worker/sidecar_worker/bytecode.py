@@ -79,8 +79,10 @@ def _folder_bytes(folder):
     return total
 
 
-def save_missing():
-    """Compiles the imported modules whose compiled form is missing or stale; returns how many were written."""
+def save_missing(interrupted=None):
+    """Compiles the imported modules whose compiled form is missing or stale; returns how many were written.
+    `interrupted()`, asked before each module, ends the saving early when true (a task has arrived: it goes first, and
+    the rest is saved at exit)."""
     prefix = sys.pycache_prefix
     if not prefix:
         return 0
@@ -93,6 +95,8 @@ def save_missing():
     written = 0
     try:
         for source, compiled in missing:
+            if interrupted is not None and interrupted():
+                break
             try:
                 _write(source, compiled)
                 written += 1

@@ -115,8 +115,9 @@ def main(argv):
         sys.stdout.flush()
         if seconds is not None:
             framing.write_message(REPLY_FD, {"type": "warmed", "engine": "CYCLES", "seconds": seconds})
-        # Still waiting: the next worker's start-up need not compile what this one's did.
-        bytecode.save_missing()
+        # Still waiting: the next worker's start-up need not compile what this one's did. A task that arrives stops
+        # it (about 1 s for all of Blender's start-up, once): the rest is saved when the worker exits.
+        bytecode.save_missing(interrupted=lambda: not warmup.idle_for(stdin.fileno(), 0))
     while True:
         try:
             message = framing.read_message(stdin)
