@@ -111,7 +111,7 @@ def save_missing(interrupted=None):
     return written
 
 
-# A lock older than this was left by a worker killed while saving (saving takes well under a second).
+# A lock older than this was left by a worker killed while saving (saving all of a start-up takes about a second).
 STALE_LOCK_S = 120
 
 
